@@ -1,0 +1,307 @@
+"""The `labreport` command: run, build, list, doctor.
+
+Parses options, checks everything that can be checked before the long work,
+then hands over to the runner and the report. Exit codes: 0 ok, 1 a run
+failed, 2 usage or input error, 130 interrupted.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lab import declaration as declaration_module
+from lab.declaration import Declaration
+from lab.errors import UserError
+from lab.matrix import NAMES, RunSpec, expand, select
+from lab.progress import Reporter, format_seconds
+from lab.store import FINISHED, LoadedRun, Store
+
+EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Run the Lab 13 (PyTorch) experiments and write the lab report.")
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+# --- options shared by the commands ------------------------------------------------
+
+Config = Annotated[Optional[Path], typer.Option("--config", "-c", help="Lab declaration (default: ./lab13.toml, else the packaged one).")]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
+Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down to a couple of minutes; marked quick everywhere.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (auto takes CUDA when present).")]
+Data = Annotated[Optional[str], typer.Option("--data", help="CIFAR-10 location (folder or archive); also LABREPORT_DATA or cifar.data.")]
+NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download CIFAR-10; fail if it is not found.")]
+StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Run store folder (default: reports/runs beside the declaration).")]
+Only = Annotated[Optional[list[str]], typer.Option("--only", help="Select experiments: fit, fit.epochs, fit.lr, fit.custom, cifar (repeatable).")]
+
+
+@dataclass
+class Session:
+    """Everything the commands share once the options are parsed."""
+
+    decl: Declaration
+    store: Store
+    data: str
+    download: bool
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.store.root.parent / "cache"
+
+    def cifar_options(self) -> dict:
+        return {"data": self.data, "download": self.download, "cache_dir": str(self.cache_dir)}
+
+
+def open_session(config, sets, quick, data, no_download, store) -> Session:
+    decl = declaration_module.load(config, sets or [], quick)
+    cifar = decl.values["cifar"]
+    data_path = data or os.environ.get("LABREPORT_DATA") or str(decl.resolve(cifar["data"]))
+    store_root = store if store is not None else decl.folder / "reports" / "runs"
+    return Session(decl, Store(store_root), data_path, cifar["download"] and not no_download)
+
+
+def main() -> None:
+    """Entry point: turn our errors into one line and an exit code."""
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *rest, **kw: errors.print(
+            f"[yellow]warning:[/] {message}")
+        try:
+            app(standalone_mode=False)
+        except UserError as error:
+            errors.print(f"[red]error:[/] {error}")
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            errors.print("\n[yellow]interrupted.[/] Finished results are kept; "
+                         "run the same command again to resume.")
+            sys.exit(EXIT_INTERRUPTED)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+        except typer.Abort:
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as error:
+            import click
+
+            if isinstance(error, click.ClickException):
+                error.show()
+                sys.exit(EXIT_USAGE)
+            raise
+
+
+# --- preflight: everything checked before the first epoch -------------------------
+
+def check_fit_functions(decl: Declaration, names: list[str]) -> None:
+    from lab import expr
+
+    fit = decl.values["fit"]
+    source = decl.path.name
+    checks = {"fit.function": (fit["function"], fit["x_range"], "fit.x_range")}
+    if "fit.custom" in names:
+        custom = fit["custom"]
+        checks["fit.custom.function"] = (custom["function"], custom.get("x_range", fit["x_range"]),
+                                         "fit.custom.x_range" if "x_range" in custom else "fit.x_range")
+    for key, (text, (lo, hi), range_key) in checks.items():
+        if key == "fit.function" and not any(n in names for n in ("fit.epochs", "fit.lr", "fit.custom")):
+            continue
+        parsed = expr.parse(text, source=f"{source}: {key}")
+        expr.check_domain(parsed, lo, hi, source=f"{source}: {key}",
+                          range_source=f"{source}: {range_key}")
+
+
+def cifar_fingerprint(session: Session) -> str:
+    from lab.data import cifar
+
+    return cifar.preflight(session.data, session.cache_dir, session.download)
+
+
+def plan(session: Session, names: list[str], need_data: bool = True) -> list[RunSpec]:
+    """Check inputs, then expand the matrix (cifar needs its data's fingerprint)."""
+    check_fit_functions(session.decl, names)
+    fingerprint = cifar_fingerprint(session) if "cifar" in names and need_data else None
+    return expand(session.decl, names, data_fingerprint=fingerprint,
+                  cifar_options=session.cifar_options())
+
+
+def run_specs(session: Session, specs: list[RunSpec], device: str, force: bool) -> int:
+    from lab import runner
+
+    device = runner.resolve_device(device)
+    with session.store.lock():
+        outcomes = runner.run_all(session.store, specs, device=device, force=force,
+                                  reporter=Reporter(console))
+    print_summary(outcomes)
+    return EXIT_RUN_FAILED if any(o.status == "failed" for o in outcomes) else 0
+
+
+def print_summary(outcomes) -> None:
+    table = Table(title="runs", title_justify="left")
+    for column in ("run", "key", "result", "time"):
+        table.add_column(column)
+    for outcome in outcomes:
+        result = "cached (already done)" if outcome.status == "cached" else outcome.status
+        style = {"failed": "red", "diverged": "yellow"}.get(outcome.status, "")
+        table.add_row(outcome.spec.name, outcome.spec.key, f"[{style}]{result}[/]" if style else result,
+                      format_seconds(outcome.seconds) if outcome.status != "cached" else "-")
+    console.print(table)
+
+
+# --- commands ------------------------------------------------------------------
+
+@app.command()
+def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: Only = None,
+        force: Annotated[bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")] = False,
+        device: Device = "auto", data: Data = None, no_download: NoDownload = False,
+        store: StoreOpt = None) -> None:
+    """Compute the runs that are missing, stale or interrupted (resuming them)."""
+    session = open_session(config, set_, quick, data, no_download, store)
+    names = select(only)
+    code = run_specs(session, plan(session, names), device, force)
+    raise typer.Exit(code)
+
+
+@app.command()
+def build(config: Config = None, set_: Sets = None, quick: Quick = False,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PDF to write (HTML and CSV tables go beside it).")] = None,
+          lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
+          no_run: Annotated[bool, typer.Option("--no-run", help="Render from the results that exist; train nothing.")] = False,
+          pdf_variant: Annotated[Optional[str], typer.Option("--pdf-variant", help="e.g. pdf/a-3b for archival submission.")] = None,
+          device: Device = "auto", data: Data = None, no_download: NoDownload = False,
+          store: StoreOpt = None) -> None:
+    """Run what is missing, then write the report (PDF, HTML and CSV tables)."""
+    from lab.report.build import build_report
+    from lab.report.fonts import check_fonts
+
+    session = open_session(config, set_, quick, data, no_download, store)
+    lang = lang or session.decl.values["report"]["lang"]
+    if lang not in ("zh", "en"):
+        raise UserError(f"--lang {lang!r}: choose zh or en")
+    out = out if out is not None else session.decl.resolve(session.decl.values["report"]["out"])
+    check_output(out)
+    check_fonts(lang)
+    code = 0
+    if no_run:
+        specs = plan_for_render(session)
+    else:
+        specs = plan(session, NAMES)
+        code = run_specs(session, specs, device, force=False)
+    runs, missing = gather(session, specs)
+    for name, reason in missing.items():
+        errors.print(f"[yellow]missing:[/] {name} ({reason}); the report says so. "
+                     f"Compute it with: labreport run --only {name}")
+    written = build_report(session.decl, runs, out, lang=lang, pdf_variant=pdf_variant,
+                           command=reproduce_command(), missing=missing)
+    for path in written:
+        console.print(f"wrote {path}")
+    raise typer.Exit(code)
+
+
+def plan_for_render(session: Session) -> list[RunSpec]:
+    """The matrix without training; cifar's key needs its data, if it can be found."""
+    try:
+        return plan(session, NAMES)
+    except UserError as error:
+        if "cifar" not in str(error).lower():
+            raise
+        errors.print(f"[yellow]note:[/] {error}")
+        return plan(session, NAMES, need_data=False)
+
+
+def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
+    runs: dict[str, LoadedRun | None] = {name: None for name in NAMES}
+    missing = {name: "CIFAR-10 data not found" for name in NAMES}
+    for spec in specs:
+        runs[spec.name] = session.store.load(spec.name, spec.key)
+        if runs[spec.name] is not None:
+            missing.pop(spec.name)
+        else:
+            missing[spec.name] = session.store.status(spec.name, spec.key)
+    return runs, missing
+
+
+def check_output(out: Path) -> None:
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.suffix.lower() != ".pdf":
+        raise UserError(f"--out {out}: the report is a PDF; give a path ending in .pdf")
+    if not folder.is_dir():
+        raise UserError(f"--out {out}: the folder {folder} does not exist; create it or choose another")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"--out {out}: the folder {folder} is not writable; choose another --out")
+
+
+def reproduce_command() -> str:
+    return "labreport " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+
+
+@app.command("list")
+def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
+              data: Data = None, store: StoreOpt = None) -> None:
+    """Show the matrix of runs: status (done / partial / missing / stale) and time."""
+    session = open_session(config, set_, quick, data, True, store)
+    specs = plan_for_render(session)
+    table = Table(title=f"runs in {session.store.root}", title_justify="left")
+    for column in ("run", "key", "status", "time", "finished"):
+        table.add_column(column)
+    listed = {spec.name for spec in specs}
+    for spec in specs:
+        record = session.store.read_record(spec.name, spec.key) or {}
+        seconds = record.get("duration_s")
+        table.add_row(spec.name, spec.key, session.store.status(spec.name, spec.key),
+                      format_seconds(seconds) if seconds else "-", record.get("finished") or "-")
+    for name in NAMES:
+        if name not in listed:
+            table.add_row(name, "-", "no data", "-", "-")
+    console.print(table)
+
+
+@app.command()
+def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
+           data: Data = None, no_download: NoDownload = False, device: Device = "auto",
+           lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
+           store: StoreOpt = None) -> None:
+    """Check what must hold before long work: declaration, data, fonts, output, device."""
+    from lab import runner
+    from lab.report.fonts import check_fonts
+
+    session = open_session(config, set_, quick, data, no_download, store)
+    decl = session.decl
+    lang = lang or decl.values["report"]["lang"]
+    out = decl.resolve(decl.values["report"]["out"])
+    checks = [
+        ("declaration", lambda: f"{decl.path} ({'quick' if decl.quick else 'full'})"),
+        ("functions", lambda: check_fit_functions(decl, NAMES) or "both parse and are finite on their range"),
+        ("CIFAR-10 data", lambda: f"{session.data} (fingerprint {cifar_fingerprint(session)[:12]})"),
+        (f"font for {lang}", lambda: check_fonts(lang) or "found"),
+        ("output folder", lambda: check_output(out) or f"{out.parent} is writable"),
+        ("run store", lambda: check_store(session.store)),
+        ("device", lambda: runner.device_name(runner.resolve_device(device))),
+    ]
+    failed = 0
+    for label, check in checks:
+        try:
+            console.print(f"[green]ok[/]    {label}: {check()}")
+        except UserError as error:
+            failed += 1
+            console.print(f"[red]fail[/]  {label}: {error}")
+    console.print("all checks passed" if not failed else f"{failed} check(s) failed")
+    raise typer.Exit(EXIT_USAGE if failed else 0)
+
+
+def check_store(store: Store) -> str:
+    folder = store.root if store.root.exists() else store.root.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"{store.root}: not writable; choose another --store")
+    return f"{store.root} is writable"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""The run store: one folder per run under ``reports/runs/<name>/<key>/``.
+
+A run folder holds ``record.json`` (what was computed, how, and the checksums
+of its files), the experiment's tables, and ``checkpoints/`` while it trains.
+Every write goes to a temporary file first and is renamed into place, so a
+killed process leaves either the old file or the new one, never half of one.
+A run counts as finished only when its record says so and every file still
+matches its checksum.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from lab.errors import UserError
+
+RECORD = "record.json"
+CHECKPOINT = "checkpoints/last.pt"
+FINISHED = ("done", "diverged")
+
+
+# --- atomic writes -----------------------------------------------------------
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C until the block ends, so a write always completes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple] = []
+    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(*caught[0])
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with interrupts_deferred():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, text.encode("utf-8"))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+# --- the context an experiment runs in ---------------------------------------
+
+class NullProgress:
+    """Progress sink for code run outside the CLI (tests, benchmarks)."""
+
+    def start(self, total: int, description: str = "") -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def update(self, completed: int) -> None: ...
+    def log(self, message: str) -> None: ...
+
+
+@dataclass
+class RunContext:
+    """What an experiment sees: its parameters and a folder to write into."""
+
+    name: str
+    key: str
+    params: dict
+    dir: Path
+    device: str = "cpu"
+    options: dict | None = None
+    progress: Any = None
+
+    def __post_init__(self) -> None:
+        self.dir = Path(self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.options = dict(self.options or {})
+        self.progress = self.progress or NullProgress()
+
+    def write_table(self, filename: str, frame) -> None:
+        write_text_atomic(self.dir / filename, frame.to_csv(index=False))
+
+    def write_json(self, filename: str, obj) -> None:
+        write_text_atomic(self.dir / filename, json.dumps(obj, indent=2, ensure_ascii=False))
+
+    def write_bytes(self, filename: str, data: bytes) -> None:
+        write_atomic(self.dir / filename, data)
+
+    def save_checkpoint(self, state: dict) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        write_atomic(self.dir / CHECKPOINT, buffer.getvalue())
+
+    def load_checkpoint(self) -> dict | None:
+        import torch
+
+        path = self.dir / CHECKPOINT
+        if not path.exists():
+            return None
+        try:
+            return torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as error:  # a torn or foreign file: start over, loudly
+            warnings.warn(f"{path}: unreadable checkpoint ({error}); starting this run from scratch")
+            return None
+
+
+# --- runs on disk ------------------------------------------------------------
+
+@dataclass
+class LoadedRun:
+    """A finished run as the report sees it."""
+
+    name: str
+    key: str
+    params: dict
+    dir: Path
+    record: dict
+
+    @property
+    def status(self) -> str:
+        return self.record.get("status", "missing")
+
+
+class Store:
+    """The folder of all runs, usually ``reports/runs``."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def run_dir(self, name: str, key: str) -> Path:
+        return self.root / name / key
+
+    def read_record(self, name: str, key: str) -> dict | None:
+        path = self.run_dir(name, key) / RECORD
+        if not path.exists():
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            warnings.warn(f"run {name} ({path}): invalid record ({error}); it will be recomputed")
+            return None
+        if not isinstance(record, dict):
+            warnings.warn(f"run {name} ({path}): invalid record; it will be recomputed")
+            return None
+        return record
+
+    def damaged_files(self, name: str, key: str, record: dict) -> list[str]:
+        """Files listed in the record that are missing or no longer match their checksum."""
+        folder = self.run_dir(name, key)
+        damaged = []
+        for filename, checksum in (record.get("files") or {}).items():
+            path = folder / filename
+            if not path.exists() or sha256_file(path) != checksum:
+                damaged.append(filename)
+        return damaged
+
+    def status(self, name: str, key: str) -> str:
+        """done / diverged / partial / failed / missing / stale / damaged."""
+        record = self.read_record(name, key)
+        if record is None:
+            if (self.run_dir(name, key) / CHECKPOINT).exists():
+                return "partial"
+            return "stale" if self.other_keys(name, key) else "missing"
+        status = record.get("status", "partial")
+        if status in FINISHED and self.damaged_files(name, key, record):
+            return "damaged"
+        return status
+
+    def other_keys(self, name: str, key: str) -> list[str]:
+        folder = self.root / name
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir()
+                      if p.is_dir() and p.name != key and not p.name.startswith(".")
+                      and (p / RECORD).exists())
+
+    def load(self, name: str, key: str) -> LoadedRun | None:
+        """The run if it is finished and intact, else None (with a warning if damaged)."""
+        record = self.read_record(name, key)
+        if record is None or record.get("status") not in FINISHED:
+            return None
+        damaged = self.damaged_files(name, key, record)
+        if damaged:
+            warnings.warn(f"run {name} ({self.run_dir(name, key)}): "
+                          f"{', '.join(damaged)} missing or changed since it was written; "
+                          "it will be recomputed")
+            return None
+        return LoadedRun(name, key, record.get("params", {}), self.run_dir(name, key), record)
+
+    def write_record(self, name: str, key: str, record: dict) -> None:
+        path = self.run_dir(name, key) / RECORD
+        write_text_atomic(path, json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False))
+
+    def checksums(self, name: str, key: str) -> dict[str, str]:
+        folder = self.run_dir(name, key)
+        return {str(p.relative_to(folder)): sha256_file(p)
+                for p in sorted(folder.rglob("*"))
+                if p.is_file() and p.name != RECORD and not p.name.startswith(".")
+                and "checkpoints" not in p.relative_to(folder).parts}
+
+    def set_aside(self, name: str, key: str) -> Path | None:
+        """Move an existing run folder out of the way (kept as <key>.previous)."""
+        folder = self.run_dir(name, key)
+        if not folder.exists():
+            return None
+        backup = folder.with_name(f".{key}.previous")
+        if backup.exists():
+            shutil.rmtree(backup)
+        os.replace(folder, backup)
+        return backup
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """One labreport process per store at a time."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"{self.root}: cannot create the run store ({error.strerror}); "
+                            "choose a writable folder with --store") from error
+        path = self.root / ".lock"
+        try:
+            handle = open(path, "a+")
+        except OSError as error:
+            raise UserError(f"{path}: cannot open the store lock ({error.strerror}); "
+                            "make the folder writable") from error
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UserError(f"{self.root}: the run store is in use by labreport ({holder}); "
+                            "wait for it to finish, then run again") from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
