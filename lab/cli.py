@@ -6,9 +6,12 @@ failed, 2 usage or input error, 130 interrupted.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +24,17 @@ from rich.table import Table
 from lab import declaration as declaration_module
 from lab.declaration import Declaration
 from lab.errors import UserError
-from lab.matrix import NAMES, RunSpec, expand, select
+from lab.matrix import NAMES, RunSpec, cifar_params, expand, select
 from lab.progress import Reporter, format_seconds
 from lab.store import FINISHED, LoadedRun, Store
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the CIFAR cache need room
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run the Lab 13 (PyTorch) experiments and write the lab report.")
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 
 # --- options shared by the commands ------------------------------------------------
 
@@ -70,30 +74,25 @@ def open_session(config, sets, quick, data, no_download, store) -> Session:
 
 
 def main() -> None:
-    """Entry point: turn our errors into one line and an exit code."""
-    with warnings.catch_warnings():
-        warnings.showwarning = lambda message, *rest, **kw: errors.print(
-            f"[yellow]warning:[/] {message}")
+    """Entry point: store warnings (a damaged run, say) become one plain line each."""
+    warnings.showwarning = lambda message, *rest, **kw: errors.print(f"[yellow]warning:[/] {message}")
+    app()
+
+
+def guarded(command):
+    """Our errors become one line and an exit code; Ctrl-C says how to resume."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
         try:
-            app(standalone_mode=False)
+            return command(*args, **kwargs)
         except UserError as error:
             errors.print(f"[red]error:[/] {error}")
-            sys.exit(EXIT_USAGE)
+            raise typer.Exit(EXIT_USAGE) from None
         except KeyboardInterrupt:
-            errors.print("\n[yellow]interrupted.[/] Finished results are kept; "
+            errors.print("[yellow]interrupted.[/] Finished results are kept; "
                          "run the same command again to resume.")
-            sys.exit(EXIT_INTERRUPTED)
-        except typer.Exit as done:
-            sys.exit(done.exit_code)
-        except typer.Abort:
-            sys.exit(EXIT_INTERRUPTED)
-        except Exception as error:
-            import click
-
-            if isinstance(error, click.ClickException):
-                error.show()
-                sys.exit(EXIT_USAGE)
-            raise
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    return wrapper
 
 
 # --- preflight: everything checked before the first epoch -------------------------
@@ -134,6 +133,7 @@ def run_specs(session: Session, specs: list[RunSpec], device: str, force: bool) 
     from lab import runner
 
     device = runner.resolve_device(device)
+    check_store(session.store)
     with session.store.lock():
         outcomes = runner.run_all(session.store, specs, device=device, force=force,
                                   reporter=Reporter(console))
@@ -156,6 +156,7 @@ def print_summary(outcomes) -> None:
 # --- commands ------------------------------------------------------------------
 
 @app.command()
+@guarded
 def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: Only = None,
         force: Annotated[bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")] = False,
         device: Device = "auto", data: Data = None, no_download: NoDownload = False,
@@ -168,6 +169,7 @@ def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: On
 
 
 @app.command()
+@guarded
 def build(config: Config = None, set_: Sets = None, quick: Quick = False,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PDF to write (HTML and CSV tables go beside it).")] = None,
           lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
@@ -205,25 +207,41 @@ def build(config: Config = None, set_: Sets = None, quick: Quick = False,
 
 def plan_for_render(session: Session) -> list[RunSpec]:
     """The matrix without training; cifar's key needs its data, if it can be found."""
+    check_fit_functions(session.decl, NAMES)
     try:
-        return plan(session, NAMES)
+        fingerprint = cifar_fingerprint(session)
     except UserError as error:
-        if "cifar" not in str(error).lower():
-            raise
         errors.print(f"[yellow]note:[/] {error}")
-        return plan(session, NAMES, need_data=False)
+        fingerprint = None
+    return expand(session.decl, NAMES, data_fingerprint=fingerprint,
+                  cifar_options=session.cifar_options())
 
 
 def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
+    """The finished run for each experiment, and why the others are missing."""
     runs: dict[str, LoadedRun | None] = {name: None for name in NAMES}
-    missing = {name: "CIFAR-10 data not found" for name in NAMES}
+    missing: dict[str, str] = {}
     for spec in specs:
         runs[spec.name] = session.store.load(spec.name, spec.key)
-        if runs[spec.name] is not None:
-            missing.pop(spec.name)
-        else:
+        if runs[spec.name] is None:
             missing[spec.name] = session.store.status(spec.name, spec.key)
+    if not any(spec.name == "cifar" for spec in specs):
+        runs["cifar"] = cifar_run_without_data(session)
+        if runs["cifar"] is None:
+            missing["cifar"] = "CIFAR-10 data not found"
     return runs, missing
+
+
+def cifar_run_without_data(session: Session) -> LoadedRun | None:
+    """With the data gone, a finished run with the same settings still renders."""
+    wanted = cifar_params(session.decl.values, session.decl.quick, data_fingerprint="")
+    wanted.pop("data_fingerprint")
+    for run in session.store.finished(["cifar"]):
+        params = dict(run.params)
+        params.pop("data_fingerprint", None)
+        if params == wanted:
+            return run
+    return None
 
 
 def check_output(out: Path) -> None:
@@ -232,7 +250,7 @@ def check_output(out: Path) -> None:
         raise UserError(f"--out {out}: the report is a PDF; give a path ending in .pdf")
     if not folder.is_dir():
         raise UserError(f"--out {out}: the folder {folder} does not exist; create it or choose another")
-    if not os.access(folder, os.W_OK):
+    if not writable(folder):
         raise UserError(f"--out {out}: the folder {folder} is not writable; choose another --out")
 
 
@@ -241,6 +259,7 @@ def reproduce_command() -> str:
 
 
 @app.command("list")
+@guarded
 def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
               data: Data = None, store: StoreOpt = None) -> None:
     """Show the matrix of runs: status (done / partial / missing / stale) and time."""
@@ -262,6 +281,7 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
 
 
 @app.command()
+@guarded
 def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
            data: Data = None, no_download: NoDownload = False, device: Device = "auto",
            lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
@@ -294,13 +314,26 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
     raise typer.Exit(EXIT_USAGE if failed else 0)
 
 
+def writable(folder: Path) -> bool:
+    """Try it: permission bits say little when running as root or on odd file systems."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def check_store(store: Store) -> str:
-    folder = store.root if store.root.exists() else store.root.parent
+    folder = store.root
     while not folder.exists():
         folder = folder.parent
-    if not os.access(folder, os.W_OK):
+    if not writable(folder):
         raise UserError(f"{store.root}: not writable; choose another --store")
-    return f"{store.root} is writable"
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise UserError(f"{store.root}: only {free // 2**20} MiB free; "
+                        f"free at least {MIN_FREE_BYTES // 2**20} MiB or choose another --store")
+    return f"{store.root} is writable ({free // 2**30} GiB free)"
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def listof(item, low=1, high=None, *, optional=False) -> Rule:
 
 
 X_RANGE = listof(number(-1e4, 1e4), 2, 2)
-LEARNING_RATE = number(0, 100, low_open=True)
+LEARNING_RATE = number(0, 1e6, low_open=True)
 
 SCHEMA: dict[str, Any] = {
     "student": {"name": text(), "id": text(), "class": text()},

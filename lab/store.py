@@ -51,6 +51,14 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    try:
+        write_or_raise(path, data)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write ({error.strerror or error}); free some space or "
+                        "fix the folder's permissions, then run again: finished runs are kept") from error
+
+
+def write_or_raise(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with interrupts_deferred():
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -59,11 +67,18 @@ def write_atomic(path: Path, data: bytes) -> None:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            crash_here_if_asked(path)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def crash_here_if_asked(path: Path) -> None:
+    """Fault injection for the reliability tests: die mid-write of a named file."""
+    if path.name == os.environ.get("LABREPORT_FAULT_KILL_WRITING"):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -222,6 +237,18 @@ class Store:
                           "it will be recomputed")
             return None
         return LoadedRun(name, key, record.get("params", {}), self.run_dir(name, key), record)
+
+    def finished(self, names: list[str]) -> Iterator[LoadedRun]:
+        """Every intact finished run of these experiments, newest first."""
+        found = []
+        for name in names:
+            for record_path in (self.root / name).glob("*/record.json"):
+                key = record_path.parent.name
+                if not key.startswith("."):
+                    run = self.load(name, key)
+                    if run is not None:
+                        found.append(run)
+        yield from sorted(found, key=lambda run: run.record.get("finished") or "", reverse=True)
 
     def write_record(self, name: str, key: str, record: dict) -> None:
         path = self.run_dir(name, key) / RECORD

@@ -1,0 +1,85 @@
+"""The command line as a user sees it: help, run, caching, --only, --set, list, doctor."""
+import json
+
+import pytest
+
+from tests.conftest import labreport
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["build"], ["list"], ["doctor"]])
+def test_help_everywhere(tmp_path, command):
+    result = labreport(tmp_path, *command, "--help", check=0)
+    assert "Usage" in result.stdout
+
+
+def test_run_computes_then_caches(tiny_lab):
+    first = labreport(tiny_lab, "run", "--only", "fit", check=0)
+    for name in ("fit.epochs", "fit.lr", "fit.custom"):
+        assert name in first.stdout
+    records = sorted((tiny_lab / "reports" / "runs").glob("fit.*/*/record.json"))
+    assert len(records) == 3
+    assert all(json.loads(r.read_text())["status"] in ("done", "diverged") for r in records)
+    stamps = [r.stat().st_mtime_ns for r in records]
+
+    second = labreport(tiny_lab, "run", "--only", "fit", check=0)
+    assert second.stdout.count("cached (already done)") == 3
+    assert [r.stat().st_mtime_ns for r in records] == stamps  # nothing rewritten
+
+    listed = labreport(tiny_lab, "list", check=0).stdout
+    for name in ("fit.epochs", "fit.lr", "fit.custom"):
+        line = next(line for line in listed.splitlines() if line.strip("│ ").startswith(name))
+        assert "done" in line or "diverged" in line
+    cifar_line = next(line for line in listed.splitlines() if "cifar" in line and "│" in line)
+    assert "missing" in cifar_line
+
+
+def test_only_runs_just_what_was_asked(tiny_lab):
+    labreport(tiny_lab, "run", "--only", "fit.lr", check=0)
+    runs = tiny_lab / "reports" / "runs"
+    assert sorted(p.name for p in runs.iterdir() if not p.name.startswith(".")) == ["fit.lr"]
+
+
+def test_set_changes_only_the_affected_run(tiny_lab):
+    labreport(tiny_lab, "run", "--only", "fit.lr", "--only", "fit.epochs", check=0)
+    result = labreport(tiny_lab, "run", "--only", "fit.lr", "--only", "fit.epochs",
+                       "--set", "fit.lr.epochs=25", check=0)
+    lines = result.stdout.splitlines()
+    assert any("fit.epochs" in line and "cached" in line for line in lines)
+    assert any("fit.lr" in line and "done" in line for line in lines)
+    listed = labreport(tiny_lab, "list", "--set", "fit.lr.epochs=30", check=0).stdout
+    assert "stale" in next(line for line in listed.splitlines() if "fit.lr" in line)
+    assert "done" in next(line for line in listed.splitlines() if "fit.epochs" in line)
+
+
+def test_force_recomputes(tiny_lab):
+    labreport(tiny_lab, "run", "--only", "fit.lr", check=0)
+    result = labreport(tiny_lab, "run", "--only", "fit.lr", "--force", check=0)
+    assert "previous result moved to" in result.stdout
+    assert list((tiny_lab / "reports" / "runs" / "fit.lr").glob(".*.previous"))
+
+
+def test_unknown_only_lists_the_valid_names(tiny_lab):
+    result = labreport(tiny_lab, "run", "--only", "cifa", check=2)
+    assert "unknown experiment; valid names: fit, cifar, fit.epochs, fit.lr, fit.custom" in result.stderr
+
+
+def test_plain_progress_lines_off_a_terminal(tiny_lab):
+    result = labreport(tiny_lab, "run", "--only", "fit.epochs", check=0)
+    assert "fit.epochs:" in result.stdout  # plain lines, no bar escape codes
+    assert "\x1b[" not in result.stdout
+
+
+def test_doctor_passes_on_a_good_lab_and_fails_without_data(tiny_lab):
+    good = labreport(tiny_lab, "doctor", check=0)
+    assert "all checks passed" in good.stdout
+    bad = labreport(tiny_lab, "doctor", "--data", str(tiny_lab / "nowhere"), check=2)
+    assert "fail  CIFAR-10 data" in bad.stdout and "nowhere" in bad.stdout
+
+
+def test_cifar_runs_on_tiny_data_and_resumes_nothing_twice(tiny_lab):
+    labreport(tiny_lab, "run", "--only", "cifar", check=0)
+    [record] = (tiny_lab / "reports" / "runs" / "cifar").glob("*/record.json")
+    data = json.loads(record.read_text())
+    assert data["status"] == "done" and data["params"]["phases"][1]["lr"] == 0.01
+    again = labreport(tiny_lab, "run", "--only", "cifar", check=0)
+    assert "cached" in again.stdout

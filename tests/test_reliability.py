@@ -1,0 +1,354 @@
+"""Faults lose nothing; bad input gets one clear line, exit 2, and an untouched store.
+
+Each case drives the real `labreport` command in a subprocess on a tiny lab.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import signal
+import tarfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lab.errors import UserError
+from lab.store import Store, write_atomic
+from tests.conftest import labreport, start_labreport
+
+LONG_FIT = ["--only", "fit.epochs", "--set", "fit.epochs.values=[5, 20, 40000]"]
+LONG_CIFAR = ["--only", "cifar", "--set", "cifar.phases=[{lr=0.1, epochs=2}, {lr=0.01, epochs=2}]"]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under `folder` with a hash of its bytes (to prove nothing changed)."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def records(lab: Path, name: str) -> list[dict]:
+    return [json.loads(p.read_text()) for p in (lab / "reports" / "runs" / name).glob("*/record.json")]
+
+
+def wait_for(condition, timeout=120.0, process=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"process ended early ({process.returncode}): {process.communicate()}")
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def table(lab: Path, name: str, filename: str) -> pd.DataFrame:
+    [folder] = [p.parent for p in (lab / "reports" / "runs" / name).glob("*/record.json")]
+    return pd.read_csv(folder / filename)
+
+
+def twin(tiny_lab: Path, tmp_path_factory) -> Path:
+    """The same lab in another folder, for an uninterrupted reference run."""
+    other = tmp_path_factory.mktemp("twin")
+    (other / "lab13.toml").write_text((tiny_lab / "lab13.toml").read_text())
+    (other / "data").symlink_to(tiny_lab / "data")
+    return other
+
+
+# --- kill and resume -----------------------------------------------------------------
+
+def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
+    process = start_labreport(tiny_lab, "run", *LONG_FIT)
+    wait_for(lambda: records(tiny_lab, "fit.epochs"), process=process)
+    time.sleep(0.5)
+    process.kill()
+    process.wait()
+    assert [r["status"] for r in records(tiny_lab, "fit.epochs")] == ["partial"]
+    assert "partial" in labreport(tiny_lab, "list", *LONG_FIT[2:], check=0).stdout
+    labreport(tiny_lab, "run", *LONG_FIT, check=0)
+    reference = twin(tiny_lab, tmp_path_factory)
+    labreport(reference, "run", *LONG_FIT, check=0)
+    for filename in ("snapshots.csv", "curves.csv"):
+        pd.testing.assert_frame_equal(table(tiny_lab, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
+                                      table(reference, "fit.epochs", filename).drop(columns="seconds", errors="ignore"))
+
+
+def test_sigkill_in_the_middle_of_a_cifar_epoch_resumes_to_the_same_numbers(tiny_lab, tmp_path_factory):
+    process = start_labreport(tiny_lab, "run", *LONG_CIFAR)
+    checkpoints = tiny_lab / "reports" / "runs" / "cifar"
+    wait_for(lambda: list(checkpoints.glob("*/checkpoints/last.pt")), process=process)
+    process.kill()
+    process.wait()
+    assert [r["status"] for r in records(tiny_lab, "cifar")] == ["partial"]
+    resumed = labreport(tiny_lab, "run", *LONG_CIFAR, check=0)
+    assert "done" in resumed.stdout
+    reference = twin(tiny_lab, tmp_path_factory)
+    labreport(reference, "run", *LONG_CIFAR, check=0)
+    columns = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
+    pd.testing.assert_frame_equal(table(tiny_lab, "cifar", "epochs.csv")[columns],
+                                  table(reference, "cifar", "epochs.csv")[columns])
+
+
+@pytest.mark.parametrize("victim, args", [("snapshots.csv", LONG_FIT[:2]), ("epochs.csv", LONG_CIFAR)])
+def test_sigkill_while_results_are_written(tiny_lab, victim, args):
+    killed = labreport(tiny_lab, "run", *args, env={"LABREPORT_FAULT_KILL_WRITING": victim})
+    assert killed.returncode == -signal.SIGKILL
+    name = args[1]
+    assert all(r["status"] == "partial" for r in records(tiny_lab, name))
+    assert not any((tiny_lab / "reports" / "runs" / name).glob(f"*/{victim}"))  # only the temp file
+    labreport(tiny_lab, "run", *args, check=0)
+    assert [r["status"] for r in records(tiny_lab, name)] in (["done"], ["diverged"])
+
+
+def test_ctrl_c_finishes_the_write_says_how_to_resume_and_exits_130(tiny_lab):
+    process = start_labreport(tiny_lab, "run", *LONG_CIFAR)
+    checkpoints = tiny_lab / "reports" / "runs" / "cifar"
+    wait_for(lambda: list(checkpoints.glob("*/checkpoints/last.pt")), process=process)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, (out, err)
+    assert "run the same command again to resume" in err
+    assert not list(checkpoints.glob("*/checkpoints/.*.tmp"))
+    [record] = records(tiny_lab, "cifar")
+    assert record["status"] == "partial"
+    labreport(tiny_lab, "run", *LONG_CIFAR, check=0)
+    assert [r["status"] for r in records(tiny_lab, "cifar")] == ["done"]
+
+
+# --- a damaged store -------------------------------------------------------------------
+
+def damage_truncate(folder: Path):
+    path = folder / "snapshots.csv"
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def damage_record(folder: Path):
+    (folder / "record.json").write_text('{"status": "done", ')
+
+
+def damage_flip_a_byte(folder: Path):
+    path = folder / "curves.csv"
+    data = bytearray(path.read_bytes())
+    data[-3] = ord("7") if data[-3] != ord("7") else ord("8")
+    path.write_bytes(bytes(data))
+
+
+def damage_delete(folder: Path):
+    (folder / "loss.csv").unlink()
+
+
+@pytest.mark.parametrize("damage", [damage_truncate, damage_record, damage_flip_a_byte, damage_delete])
+def test_a_damaged_run_is_named_and_recomputed_and_the_others_kept(tiny_lab, damage):
+    labreport(tiny_lab, "run", "--only", "fit.epochs", "--only", "fit.lr", check=0)
+    runs = tiny_lab / "reports" / "runs"
+    [victim] = [p.parent for p in (runs / "fit.epochs").glob("*/record.json")]
+    kept = snapshot(runs / "fit.lr")
+    damage(victim)
+    result = labreport(tiny_lab, "run", "--only", "fit.epochs", "--only", "fit.lr", check=0)
+    said = result.stderr + result.stdout
+    assert "fit.epochs" in said and ("recomputing" in said or "will be recomputed" in said)
+    assert Store(runs).load("fit.epochs", victim.name) is not None
+    assert snapshot(runs / "fit.lr") == kept
+
+
+def test_a_partial_cifar_run_without_its_checkpoint_starts_over(tiny_lab, tmp_path_factory):
+    process = start_labreport(tiny_lab, "run", *LONG_CIFAR)
+    folder = tiny_lab / "reports" / "runs" / "cifar"
+    wait_for(lambda: list(folder.glob("*/checkpoints/last.pt")), process=process)
+    process.kill()
+    process.wait()
+    for checkpoint in folder.glob("*/checkpoints/last.pt"):
+        checkpoint.unlink()
+    labreport(tiny_lab, "run", *LONG_CIFAR, check=0)
+    reference = twin(tiny_lab, tmp_path_factory)
+    labreport(reference, "run", *LONG_CIFAR, check=0)
+    columns = ["epoch", "train_loss", "test_acc"]
+    pd.testing.assert_frame_equal(table(tiny_lab, "cifar", "epochs.csv")[columns],
+                                  table(reference, "cifar", "epochs.csv")[columns])
+
+
+# --- the file system -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("out, message", [
+    ("missing-folder/lab13.pdf", "does not exist; create it or choose another"),
+    ("/proc/lab13.pdf", "is not writable; choose another --out"),
+    ("reports/lab13.docx", "the report is a PDF"),
+])
+def test_bad_output_is_refused_before_any_training(tiny_lab, out, message):
+    result = labreport(tiny_lab, "build", "--out", out, check=2)
+    assert message in result.stderr
+    assert not (tiny_lab / "reports" / "runs").exists()
+
+
+def test_disk_full_gives_a_clear_message(tmp_path, monkeypatch):
+    import lab.store
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    write_atomic(tmp_path / "a.csv", b"kept")
+    monkeypatch.setattr(lab.store.os, "fsync", full)
+    with pytest.raises(UserError, match=r"a.csv: cannot write \(No space left on device\); free some space"):
+        write_atomic(tmp_path / "a.csv", b"new")
+    assert (tmp_path / "a.csv").read_bytes() == b"kept"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
+
+
+def test_an_unwritable_store_is_refused(tiny_lab):
+    result = labreport(tiny_lab, "run", "--only", "fit.lr", "--store", "/proc/runs", check=2)
+    assert "/proc/runs" in result.stderr
+
+
+# --- two processes ------------------------------------------------------------------------
+
+def test_a_second_process_on_the_same_store_exits_with_a_message(tiny_lab):
+    first = start_labreport(tiny_lab, "run", *LONG_CIFAR)
+    wait_for(lambda: list((tiny_lab / "reports" / "runs").glob("cifar/*/record.json")), process=first)
+    second = labreport(tiny_lab, "run", "--only", "fit.lr", check=2)
+    assert "the run store is in use by labreport (pid" in second.stderr
+    assert first.wait(timeout=300) == 0
+    assert [r["status"] for r in records(tiny_lab, "cifar")] == ["done"]
+    assert not (tiny_lab / "reports" / "runs" / "fit.lr").exists()
+
+
+# --- bad input: one line naming what is wrong, exit 2, nothing in the store changes ----------
+
+def corrupt_archive(lab: Path) -> list[str]:
+    archive = lab / "broken.tar.gz"
+    archive.write_bytes(b"\x1f\x8b\x08\x00garbage" * 100)
+    return ["--only", "cifar", "--data", str(archive)]
+
+
+def wrong_layout(lab: Path) -> list[str]:
+    (lab / "odd" / "images").mkdir(parents=True)
+    (lab / "odd" / "images" / "a.txt").write_text("x")
+    return ["--only", "cifar", "--data", str(lab / "odd")]
+
+
+def folder_data(lab: Path, **kwargs) -> Path:
+    from tests.cifar_fixtures import make_tiny_cifar
+
+    return make_tiny_cifar(lab / "folder-data", "folder-png", n_per_class=2, **kwargs)
+
+
+def wrong_size(lab: Path) -> list[str]:
+    return ["--only", "cifar", "--data", str(folder_data(lab, size=28))]
+
+
+def missing_class(lab: Path) -> list[str]:
+    import shutil
+
+    root = folder_data(lab)
+    for split in ("train", "test"):
+        shutil.rmtree(root / split / "truck")
+    return ["--only", "cifar", "--data", str(root)]
+
+
+def tarball_missing_class(lab: Path) -> list[str]:
+    import shutil
+
+    root = folder_data(lab)
+    shutil.rmtree(root / "train" / "cat")
+    archive = lab / "partial.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(root, arcname="cifar")
+    return ["--only", "cifar", "--data", str(archive)]
+
+
+BAD_INPUT = [
+    # the declaration
+    ("unknown key", ["--set", "fit.learning_rte=0.1"], "fit.learning_rte: unknown key"),
+    ("string lr", ["--set", "fit.epochs.lr=fast"], "fit.epochs.lr: expected a number"),
+    ("negative lr", ["--set", "fit.epochs.lr=-1"], "fit.epochs.lr: -1 is out of range"),
+    ("zero lr in a sweep", ["--set", "fit.lr.values=[0.1, 0]"], "fit.lr.values.1: 0 is out of range"),
+    ("nan lr", ["--set", "cifar.phases.0.lr=nan"], "cifar.phases.0.lr: expected a finite number"),
+    ("inf lr", ["--set", "fit.epochs.lr=inf"], "fit.epochs.lr: expected a finite number"),
+    ("zero epochs", ["--set", "fit.lr.epochs=0"], "fit.lr.epochs: 0 is out of range"),
+    ("zero phase epochs", ["--set", "cifar.phases.1.epochs=0"], "cifar.phases.1.epochs: 0 is out of range"),
+    ("empty sweep", ["--set", "fit.epochs.values=[]"], "fit.epochs.values: needs at least 1"),
+    ("empty seeds", ["--set", "fit.seeds=[]"], "fit.seeds: needs at least 1"),
+    ("empty phases", ["--set", "cifar.phases=[]"], "cifar.phases: needs at least 1"),
+    ("absurd width", ["--set", "fit.hidden=[100000]"], "fit.hidden.0: 100000 is out of range"),
+    ("absurd samples", ["--set", "fit.samples=1000000000"], "fit.samples: 1000000000 is out of range"),
+    ("absurd epochs", ["--set", "fit.epochs.values=[10000000000]"], "fit.epochs.values.0: 10000000000 is out of range"),
+    ("too many seeds", ["--set", f"fit.seeds={list(range(50))}"], "fit.seeds: at most 20 items"),
+    ("reversed range", ["--set", "fit.x_range=[5, -5]"], "fit.x_range: the range must go from low to high"),
+    ("negative noise", ["--set", "fit.noise_std=-1"], "fit.noise_std: -1 is out of range"),
+    ("momentum 1", ["--set", "cifar.momentum=1"], "cifar.momentum: 1 is out of range"),
+    ("bad precision", ["--set", "cifar.precision=fp8"], "cifar.precision: 'fp8' is not one of"),
+    ("student id as number", ["--set", "student.id=123"], "student.id: expected a string"),
+    # the command line
+    ("unknown --only", ["--only", "exercise3"], "--only 'exercise3': unknown experiment"),
+    ("--set without =", ["--set", "fit.lr.epochs"], "expected KEY=VALUE"),
+    ("--set bad index", ["--set", "cifar.phases.9.lr=0.1"], "list index must be 0..1"),
+    ("--set into a value", ["--set", "fit.samples.x=1"], "'fit.samples' is a value, not a table or list"),
+    ("missing --config", ["--config", "nope.toml"], "nope.toml: no such declaration file"),
+    ("bad --device", ["--device", "tpu"], "--device 'tpu': choose auto, cpu or cuda"),
+    # the data
+    ("no data, no download", ["--only", "cifar", "--data", "nowhere", "--no-download"], "nowhere"),
+    ("corrupt archive", corrupt_archive, "broken.tar.gz"),
+    ("wrong layout", wrong_layout, "odd"),
+    ("wrong image size", wrong_size, "28"),
+    ("missing class", missing_class, "truck"),
+    ("archive missing a class", tarball_missing_class, "cat"),
+    # the function
+    ("code injection", ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"], "fit.custom.function"),
+    ("attribute access", ["--only", "fit.custom", "--set", "fit.custom.function=x.__class__"], "is not allowed"),
+    ("huge exponent", ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"], "fit.custom.function"),
+    ("huge literal", ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"], "fit.custom.function"),
+    ("unknown function", ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"], "gamma"),
+    ("empty function", ["--only", "fit.custom", "--set", "fit.custom.function=''"], "fit.custom.function"),
+    ("lambda", ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"], "fit.custom.function"),
+    ("not finite on the range", ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"], "not finite"),
+    ("course function broken", ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"], "fit.function"),
+]
+
+
+@pytest.fixture(scope="module")
+def lab_with_a_result(tmp_path_factory) -> Path:
+    from tests.conftest import TINY_LAB
+    from tests.cifar_fixtures import make_tiny_cifar
+
+    lab = tmp_path_factory.mktemp("prepared")
+    (lab / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
+    make_tiny_cifar(lab / "data", "pickle", n_per_class=6)
+    labreport(lab, "run", "--only", "fit.lr", "--set", "fit.lr.values=[0.01]", check=0)
+    return lab
+
+
+@pytest.mark.parametrize("label, args, message", BAD_INPUT, ids=[case[0] for case in BAD_INPUT])
+def test_bad_input_is_one_clear_line_and_changes_nothing(lab_with_a_result, tmp_path, label, args, message):
+    import shutil
+
+    tiny_lab = tmp_path / "lab"
+    shutil.copytree(lab_with_a_result, tiny_lab)
+    before = snapshot(tiny_lab / "reports")
+    args = args(tiny_lab) if callable(args) else args
+    if not any(a == "--only" for a in args):
+        args = ["--only", "fit.lr", *args]
+    result = labreport(tiny_lab, "run", *args, check=2)
+    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(error_lines) == 1, result.stderr
+    assert error_lines[0].startswith("error: ")
+    assert message in result.stderr
+    assert snapshot(tiny_lab / "reports") == before
+    assert not (tiny_lab / "pwned").exists()
+
+
+# --- divergence --------------------------------------------------------------------------
+
+def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(tiny_lab):
+    from pypdf import PdfReader
+
+    result = labreport(tiny_lab, "build", "--out", "reports/lab13.pdf", check=0)
+    assert "wrote" in result.stdout
+    snapshots = table(tiny_lab, "fit.lr", "snapshots.csv")
+    wild = snapshots[snapshots.lr == 100000]
+    assert wild.diverged.all() and wild.diverged_epoch.notna().all()
+    assert not snapshots[snapshots.lr == 0.01].diverged.any()
+    text = " ".join(page.extract_text() for page in PdfReader(tiny_lab / "reports" / "lab13.pdf").pages)
+    assert "diverge" in text.lower()
