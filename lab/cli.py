@@ -116,9 +116,11 @@ def check_fit_functions(decl: Declaration, names: list[str]) -> None:
 
 
 def cifar_fingerprint(session: Session) -> str:
+    """Find, check and (the first time) decode CIFAR-10; its checksum keys the cifar run."""
     from lab.data import cifar
 
-    return cifar.preflight(session.data, session.cache_dir, session.download)
+    with Reporter(console).task("CIFAR-10 data") as progress:
+        return cifar.preflight(session.data, session.cache_dir, session.download, progress=progress)
 
 
 def plan(session: Session, names: list[str], need_data: bool = True) -> list[RunSpec]:
@@ -288,7 +290,7 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
            store: StoreOpt = None) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""
     from lab import runner
-    from lab.report.fonts import check_fonts
+    from lab.report.fonts import check_fonts, font_subsetting_note
 
     session = open_session(config, set_, quick, data, no_download, store)
     decl = session.decl
@@ -298,7 +300,7 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
         ("declaration", lambda: f"{decl.path} ({'quick' if decl.quick else 'full'})"),
         ("functions", lambda: check_fit_functions(decl, NAMES) or "both parse and are finite on their range"),
         ("CIFAR-10 data", lambda: f"{session.data} (fingerprint {cifar_fingerprint(session)[:12]})"),
-        (f"font for {lang}", lambda: check_fonts(lang) or "found"),
+        (f"font for {lang}", lambda: check_fonts(lang) or font_subsetting_note() or "found"),
         ("output folder", lambda: check_output(out) or f"{out.parent} is writable"),
         ("run store", lambda: check_store(session.store)),
         ("device", lambda: runner.device_name(runner.resolve_device(device))),

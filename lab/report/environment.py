@@ -1,0 +1,86 @@
+"""The machine and software the report was built on, for the Environment section."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+
+@dataclass
+class Environment:
+    os: str
+    cpu: str
+    cores: int
+    memory_gb: float | None
+    gpu: str | None
+    python: str
+    torch: str
+    torchvision: str
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024**2
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def gpu_name() -> str | None:
+    """The GPU torch sees, if torch is already loaded (importing it only for this costs seconds)."""
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_available():
+            count = torch.cuda.device_count()
+            return f"{torch.cuda.get_device_name(0)}" + (f" × {count}" if count > 1 else "")
+    except Exception:  # a broken driver must not stop the report
+        return None
+    if torch is None and shutil.which("nvidia-smi"):
+        try:
+            names = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                   capture_output=True, text=True, timeout=10, check=False).stdout.split("\n")
+        except (OSError, subprocess.SubprocessError):
+            return None
+        names = [n.strip() for n in names if n.strip()]
+        if names:
+            return names[0] + (f" × {len(names)}" if len(names) > 1 else "")
+    return None
+
+
+def describe_os() -> str:
+    try:
+        release = platform.freedesktop_os_release()
+        name = release.get("PRETTY_NAME") or release.get("NAME")
+    except OSError:
+        name = None
+    return f"{name or platform.system()} ({platform.system()} {platform.release()}, {platform.machine()})"
+
+
+def current_environment() -> Environment:
+    return Environment(os=describe_os(), cpu=cpu_model(), cores=os.cpu_count() or 1, memory_gb=memory_gb(),
+                       gpu=gpu_name(), python=platform.python_version(), torch=version("torch"),
+                       torchvision=version("torchvision"))

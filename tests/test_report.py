@@ -1,0 +1,274 @@
+"""The report: facts from fixture runs, answers, and the rendered PDF read back with pypdf."""
+from __future__ import annotations
+
+import re
+import sys
+import types
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from lab import analysis
+from lab.errors import UserError
+from lab.report import answers as answers_module
+from lab.report import build, fonts
+from lab.report.answers import build_answers, num, pct, signed
+from report_fixtures import fixture_declaration, trim_to_quick, write_fixture_store
+
+HEADINGS = {"zh": ["1 实验概览", "2 实验环境", "3 实验过程", "4 实验体会", "附录 A", "附录 B"],
+            "en": ["1 Overview", "2 Environment", "3 Procedure", "4 Reflections", "Appendix A", "Appendix B"]}
+FORBIDDEN = ["normal distribution", "正态分布", "minimum step larger", "最小步长更大", "exponential", "指数"]
+
+
+def squeeze(text: str) -> str:
+    """pypdf breaks lines and sometimes words; compare without whitespace."""
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_pages(path) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+def render(tmp_path, runs, lang, *, quick=False, missing=None, setup=None):
+    decl = fixture_declaration(tmp_path / "decl", lang, quick=quick)
+    if setup:
+        setup(decl.folder)
+    out = tmp_path / "out" / f"lab13-{lang}.pdf"
+    paths = build.build_report(decl, runs, out, lang=lang, command="labreport build", missing=missing)
+    return {"paths": paths, "pdf": out, "pages": pdf_pages(out), "html": out.with_suffix(".html").read_text()}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    return write_fixture_store(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def zh_report(tmp_path_factory, runs):
+    def reflections(folder):
+        (folder / "reflections.md").write_text("这次实验让我体会到**学习率**的重要性。\n", encoding="utf-8")
+    return render(tmp_path_factory.mktemp("zh"), runs, "zh", setup=reflections)
+
+
+@pytest.fixture(scope="module")
+def en_report(tmp_path_factory, runs):
+    def own_answer(folder):
+        (folder / "answers").mkdir()
+        (folder / "answers" / "2B.md").write_text("My *own* words: the accuracy went up sharply.\n", encoding="utf-8")
+    return render(tmp_path_factory.mktemp("en"), runs, "en", setup=own_answer)
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    runs = trim_to_quick(write_fixture_store(tmp_path_factory.mktemp("quickstore"), quick=True))
+    runs["cifar"], runs["fit.custom"] = None, None     # fewer figures: this report checks marks, not plots
+    return render(tmp_path_factory.mktemp("quick"), runs, "en", quick=True, missing={"cifar": "failed"})
+
+
+# --- facts -------------------------------------------------------------------------------
+
+def test_fit_facts_follow_the_fixture(runs):
+    lab = analysis.analyse(runs)
+    epochs = lab.epoch_facts
+    assert (epochs.shortest, epochs.best_epochs, epochs.longest) == (100, 10000, 50000)
+    assert epochs.true_error_rose and epochs.train_loss_fell and epochs.train_below_noise
+    assert epochs.seeds_rose == 3
+    behaviour = lab.lr_facts.behaviour
+    assert behaviour[1.0].status == "diverged" and behaviour[1.0].diverged_seeds == 2
+    assert behaviour[1.0].diverged_epoch == 37 and behaviour[1.0].oscillating_seeds == 1
+    assert behaviour[0.001].status == "slow"
+    assert lab.lr_facts.best_lr == 0.01
+    table = lab.epochs.settings.set_index("epochs")
+    snapshots = pd.read_csv(runs["fit.epochs"].dir / "snapshots.csv")
+    assert table.loc[50000, "true_error_mean"] == pytest.approx(snapshots[snapshots.epochs == 50000].true_error.mean())
+
+
+def test_cifar_facts_follow_the_fixture(runs):
+    facts = analysis.analyse(runs).cifar.facts
+    epochs = pd.read_csv(runs["cifar"].dir / "epochs.csv")
+    assert facts.drop.test_jump == pytest.approx(epochs.test_acc[5] - epochs.test_acc[4])
+    assert facts.drop.train_jump == pytest.approx(epochs.train_acc[5] - epochs.train_acc[4])
+    assert facts.drop.gain_after < facts.drop.test_jump / 10          # flattens after the jump
+    assert facts.worst_class[0] == "cat" and facts.best_class[0] == "automobile"
+    assert facts.epochs_test_above_train == int((epochs.train_acc < epochs.test_acc).sum())
+
+
+def test_partial_data_gives_partial_facts(tmp_path):
+    lab = analysis.analyse(trim_to_quick(write_fixture_store(tmp_path)))
+    assert lab.quick
+    assert lab.epoch_facts.epochs == [100, 1000] and lab.epoch_facts.true_error_rose is False
+    assert lab.cifar.facts.drop.gain_after is None and lab.cifar.facts.drop.gain_before is None
+    settings = lab.lr.settings
+    assert settings["true_error_std"].isna().all()     # one seed: no spread to report
+    for lang in ("zh", "en"):
+        texts = build_answers(lab, lang, lambda key: key, None)
+        assert all(a.source == "generated" for a in texts.values())
+
+
+def test_longest_run_wording_depends_on_the_measurement(runs):
+    lab = analysis.analyse(runs)
+    rose = build_answers(lab, "en", lambda key: key, None)["1A"].body
+    assert "fitting the noise" in rose and "rose" in rose
+    lab.epoch_facts.true_error_rose = False
+    kept_falling = build_answers(lab, "en", lambda key: key, None)["1A"].body
+    assert "still fell" in kept_falling and "fitting the noise.</b>" not in kept_falling
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_generated_answers_avoid_the_known_mistakes(runs, lang):
+    texts = build_answers(analysis.analyse(runs), lang, lambda key: key, None)
+    body = " ".join(str(a.body) for a in texts.values()).lower()
+    for phrase in FORBIDDEN:
+        assert phrase not in body
+
+
+# --- the rendered report ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_report_has_every_section_question_and_the_student(request, name):
+    report = request.getfixturevalue(name)
+    lang = name[:2]
+    text = squeeze("".join(report["pages"]))
+    for heading in HEADINGS[lang]:
+        assert squeeze(heading) in text
+    for qid, (zh, en) in answers_module.QUESTIONS.items():
+        assert squeeze(f"{qid}. {zh if lang == 'zh' else en}")[:40] in text
+    assert "李小明" in text and "2024123456" in text
+    assert squeeze("def evaluate(") in text                       # 2A: the real evaluation code
+    meta = PdfReader(report["pdf"]).metadata
+    assert "李小明" in meta.author and ("Lab" in meta.title or "实验" in meta.title)
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_numbers_in_the_report_match_the_metrics(request, runs, name):
+    text = squeeze("".join(request.getfixturevalue(name)["pages"]))
+    epochs = pd.read_csv(runs["cifar"].dir / "epochs.csv")
+    assert pct(epochs.test_acc[5]) in text and pct(epochs.test_acc.iloc[-1]) in text
+    snapshots = pd.read_csv(runs["fit.epochs"].dir / "snapshots.csv")
+    assert num(snapshots[snapshots.epochs == 50000].true_error.mean()) in text
+    assert squeeze("2/3") in text                                  # lr = 1 diverged in two of three seeds
+
+
+def test_jump_at_the_drop_is_quoted_as_measured(zh_report, runs):
+    text = squeeze("".join(zh_report["pages"]))
+    epochs = pd.read_csv(runs["cifar"].dir / "epochs.csv")
+    test_jump = epochs.test_acc[5] - epochs.test_acc[4]
+    train_jump = epochs.train_acc[5] - epochs.train_acc[4]
+    assert squeeze(f"（{signed(test_jump)} 个百分点）") in text
+    assert squeeze(f"（{signed(train_jump)} 个百分点）") in text
+
+
+def test_student_answer_replaces_the_generated_one(en_report):
+    text = squeeze("".join(en_report["pages"]))
+    assert squeeze("My own words: the accuracy went up sharply.") in text
+    assert squeeze("The student's own answer") in text
+    assert squeeze("Why: step size and gradient noise") not in text
+
+
+def test_reflections_from_file_or_a_placeholder(zh_report, en_report):
+    assert "这次实验让我体会到学习率的重要性" in squeeze("".join(zh_report["pages"]))
+    en = squeeze("".join(en_report["pages"]))
+    assert squeeze("[To be written]") in en and "reflections.md" in en
+
+
+def test_outputs_beside_the_pdf(zh_report, runs):
+    paths = zh_report["paths"]
+    pdf = zh_report["pdf"]
+    assert paths[:2] == [pdf, pdf.with_suffix(".html")]
+    tables = pdf.parent / f"{pdf.stem}-tables"
+    epochs = pd.read_csv(tables / "cifar_epochs.csv")
+    assert list(epochs.test_acc) == list(pd.read_csv(runs["cifar"].dir / "epochs.csv").test_acc)
+    assert {p.name for p in tables.iterdir()} >= {"fit_epochs.csv", "fit_lr.csv", "fit_custom_search.csv"}
+    html = zh_report["html"]
+    assert html.count("data:image/svg+xml;base64,") == 12
+    assert not re.search(r'(src|href)="(?!data:|#)', html)          # self-contained
+
+
+def test_quick_build_is_marked_on_every_page(quick_report, zh_report):
+    assert all("QUICK BUILD" in page for page in quick_report["pages"])
+    assert not any("快速构建" in page for page in zh_report["pages"])
+
+
+def test_missing_run_is_said_in_the_report(quick_report):
+    text = squeeze("".join(quick_report["pages"]))
+    assert squeeze("not available (failed)") in text and squeeze("labreport run --only cifar") in text
+    assert squeeze("fit.custom is not available (missing)") in text
+    assert squeeze("Why: step size") not in text
+
+
+# --- errors the user can cause ---------------------------------------------------------------
+
+def test_template_syntax_error_names_file_and_line(tmp_path, runs, monkeypatch):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "report.html.j2").write_text("<html>\n<p>\n{% if %}\n</html>\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=r"report\.html\.j2:3: template syntax error"):
+        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en")
+
+
+def test_undefined_template_variable_names_file_and_line(tmp_path, runs, monkeypatch):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "report.html.j2").write_text("<html>\n{{ title }}\n{{ no_such_value }}\n</html>\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=r"report\.html\.j2:3: 'no_such_value' is undefined"):
+        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en")
+    assert not (tmp_path / "o.pdf").exists()
+
+
+def test_missing_cjk_font_is_a_clear_error(tmp_path, runs, monkeypatch):
+    monkeypatch.setattr(fonts, "cjk_font_families", lambda: ())
+    with pytest.raises(UserError, match="apt-get install fonts-noto-cjk"):
+        fonts.check_fonts("zh")
+    fonts.check_fonts("en")
+    with pytest.raises(UserError, match="CJK"):
+        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="zh")
+    assert not (tmp_path / "o.pdf").exists()
+
+
+def test_cjk_font_is_found_here():
+    assert any("CJK" in family for family in fonts.cjk_font_families())
+
+
+def test_evaluation_source_comes_from_the_loaded_module(monkeypatch):
+    def evaluate(model, loader):
+        return "a monkeypatched evaluation"
+    monkeypatch.setitem(sys.modules, "lab.experiments.cifar", types.SimpleNamespace(evaluate=evaluate))
+    assert "a monkeypatched evaluation" in build.evaluation_source()
+
+
+def test_evaluation_source_without_importing(monkeypatch):
+    monkeypatch.delitem(sys.modules, "lab.experiments.cifar", raising=False)
+    source = build.evaluation_source()
+    assert source.startswith("def evaluate(") and "no_grad" in source
+
+
+def test_largest_lr_wording_depends_on_the_measurement(runs):
+    lab = analysis.analyse(runs)
+    diverged = str(build_answers(lab, "en", lambda key: key, None)["1B"].body)
+    assert "steps too large, divergence" in diverged and "at epoch 37" in diverged
+    lab.lr_facts.behaviour[1.0].status = "oscillating"
+    oscillating = str(build_answers(lab, "en", lambda key: key, None)["1B"].body)
+    assert "steps too large, oscillation" in oscillating and "divergence" not in oscillating
+    assert "small steps, slow convergence" in oscillating
+
+
+def test_unknown_pdf_variant_is_a_clear_error(tmp_path, runs):
+    with pytest.raises(UserError, match=r"'pdf/zz'.*pdf/a-3b"):
+        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en", pdf_variant="pdf/zz")
+
+
+def test_small_jump_is_not_called_a_jump(runs):
+    lab = analysis.analyse(runs)
+    drop = lab.cifar.facts.drop
+    drop.test_after, drop.train_after = drop.test_before + 0.2, drop.train_before + 0.1
+    text = str(build_answers(lab, "en", lambda key: key, None)["2B"].body)
+    assert "barely changed" in text and "the change was small (test +0.20, train +0.10 points)" in text
+    assert "both the training and the test accuracy jump" not in text
+
+
+def test_chinese_figure_text_is_drawn_as_cjk_glyph_paths(runs):
+    from lab import figures
+    svg = figures.cifar_curves(analysis.analyse(runs).cifar, "zh")
+    assert "<text" not in svg                      # no font needed to view it
+    assert re.search(r'id="NotoSansCJK\w*-\w+-[0-9a-f]+"', svg)
