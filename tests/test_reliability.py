@@ -46,6 +46,20 @@ def wait_for(condition, timeout=120.0, process=None):
     raise AssertionError("timed out waiting")
 
 
+def cifar_after_first_checkpoint(lab: Path):
+    """A CIFAR run stopped in its second epoch: (the process, still running; the run folder)."""
+    process = start_labreport(lab, "run", *LONG_CIFAR)
+    folder = lab / "reports" / "runs" / "cifar"
+    wait_for(lambda: list(folder.glob("*/checkpoints/last.pt")), process=process)
+    return process, folder
+
+
+def same_cifar_numbers(lab: Path, reference: Path, columns: list[str]) -> None:
+    labreport(reference, "run", *LONG_CIFAR, check=0)
+    pd.testing.assert_frame_equal(table(lab, "cifar", "epochs.csv")[columns],
+                                  table(reference, "cifar", "epochs.csv")[columns])
+
+
 def table(lab: Path, name: str, filename: str) -> pd.DataFrame:
     [folder] = [p.parent for p in (lab / "reports" / "runs" / name).glob("*/record.json")]
     return pd.read_csv(folder / filename)
@@ -78,19 +92,14 @@ def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
 
 
 def test_sigkill_in_the_middle_of_a_cifar_epoch_resumes_to_the_same_numbers(tiny_lab, tmp_path_factory):
-    process = start_labreport(tiny_lab, "run", *LONG_CIFAR)
-    checkpoints = tiny_lab / "reports" / "runs" / "cifar"
-    wait_for(lambda: list(checkpoints.glob("*/checkpoints/last.pt")), process=process)
+    process, _ = cifar_after_first_checkpoint(tiny_lab)
     process.kill()
     process.wait()
     assert [r["status"] for r in records(tiny_lab, "cifar")] == ["partial"]
     resumed = labreport(tiny_lab, "run", *LONG_CIFAR, check=0)
     assert "done" in resumed.stdout
-    reference = twin(tiny_lab, tmp_path_factory)
-    labreport(reference, "run", *LONG_CIFAR, check=0)
-    columns = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
-    pd.testing.assert_frame_equal(table(tiny_lab, "cifar", "epochs.csv")[columns],
-                                  table(reference, "cifar", "epochs.csv")[columns])
+    same_cifar_numbers(tiny_lab, twin(tiny_lab, tmp_path_factory),
+                       ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc"])
 
 
 @pytest.mark.parametrize("victim, args", [("snapshots.csv", LONG_FIT[:2]), ("epochs.csv", LONG_CIFAR)])
@@ -105,9 +114,7 @@ def test_sigkill_while_results_are_written(tiny_lab, victim, args):
 
 
 def test_ctrl_c_finishes_the_write_says_how_to_resume_and_exits_130(tiny_lab):
-    process = start_labreport(tiny_lab, "run", *LONG_CIFAR)
-    checkpoints = tiny_lab / "reports" / "runs" / "cifar"
-    wait_for(lambda: list(checkpoints.glob("*/checkpoints/last.pt")), process=process)
+    process, checkpoints = cifar_after_first_checkpoint(tiny_lab)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, (out, err)
@@ -156,19 +163,13 @@ def test_a_damaged_run_is_named_and_recomputed_and_the_others_kept(tiny_lab, dam
 
 
 def test_a_partial_cifar_run_without_its_checkpoint_starts_over(tiny_lab, tmp_path_factory):
-    process = start_labreport(tiny_lab, "run", *LONG_CIFAR)
-    folder = tiny_lab / "reports" / "runs" / "cifar"
-    wait_for(lambda: list(folder.glob("*/checkpoints/last.pt")), process=process)
+    process, folder = cifar_after_first_checkpoint(tiny_lab)
     process.kill()
     process.wait()
     for checkpoint in folder.glob("*/checkpoints/last.pt"):
         checkpoint.unlink()
     labreport(tiny_lab, "run", *LONG_CIFAR, check=0)
-    reference = twin(tiny_lab, tmp_path_factory)
-    labreport(reference, "run", *LONG_CIFAR, check=0)
-    columns = ["epoch", "train_loss", "test_acc"]
-    pd.testing.assert_frame_equal(table(tiny_lab, "cifar", "epochs.csv")[columns],
-                                  table(reference, "cifar", "epochs.csv")[columns])
+    same_cifar_numbers(tiny_lab, twin(tiny_lab, tmp_path_factory), ["epoch", "train_loss", "test_acc"])
 
 
 # --- the file system -----------------------------------------------------------------------

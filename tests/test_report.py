@@ -199,19 +199,15 @@ def test_missing_run_is_said_in_the_report(quick_report):
 
 # --- errors the user can cause ---------------------------------------------------------------
 
-def test_template_syntax_error_names_file_and_line(tmp_path, runs, monkeypatch):
+@pytest.mark.parametrize("template, message", [
+    ("<html>\n<p>\n{% if %}\n</html>\n", r"report\.html\.j2:3: template syntax error"),
+    ("<html>\n{{ title }}\n{{ no_such_value }}\n</html>\n", r"report\.html\.j2:3: 'no_such_value' is undefined"),
+])
+def test_template_errors_name_file_and_line(tmp_path, runs, monkeypatch, template, message):
     (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "report.html.j2").write_text("<html>\n<p>\n{% if %}\n</html>\n")
+    (tmp_path / "templates" / "report.html.j2").write_text(template)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UserError, match=r"report\.html\.j2:3: template syntax error"):
-        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en")
-
-
-def test_undefined_template_variable_names_file_and_line(tmp_path, runs, monkeypatch):
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "report.html.j2").write_text("<html>\n{{ title }}\n{{ no_such_value }}\n</html>\n")
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(UserError, match=r"report\.html\.j2:3: 'no_such_value' is undefined"):
+    with pytest.raises(UserError, match=message):
         build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en")
     assert not (tmp_path / "o.pdf").exists()
 
