@@ -1,0 +1,341 @@
+"""Exercise 1: data, the batched MLP against autograd, snapshots, divergence, files."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from lab import expr
+from lab.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
+from lab.data.functions import (dense_grid, heldout_points, seeded_generator, training_points,
+                                validation_split)
+from lab.errors import UserError
+from lab.experiments import fit
+from lab.store import RunContext
+
+COURSE_F = "x**2 + 2*sin(x) + cos(x-1) - 5"
+
+
+def tiny_params(**overrides) -> dict:
+    params = {"sweep": "epochs", "function": COURSE_F, "x_range": [-5, 5], "samples": 32,
+              "noise_std": 3.0, "seeds": [2019, 2020], "hidden": [8, 8], "lrs": [0.01],
+              "epochs": [5, 20], "grid_points": 50, "heldout_samples": 20, "quick": True}
+    return {**params, **overrides}
+
+
+def tiny_custom_params(**overrides) -> dict:
+    params = tiny_params(function="(x+1)**2 + sin(x**2+1) - log(x**2+1)")
+    for key in ("sweep", "lrs", "epochs"):
+        params.pop(key)
+    params.update(validation_fraction=0.25,
+                  search={"lrs": [1e-7, 0.03], "epochs": [10, 40], "widths": [4, 8]},
+                  baseline={"lr": 0.01, "epochs": 15, "hidden": [8, 8]})
+    return {**params, **overrides}
+
+
+class RecordingProgress:
+    def __init__(self):
+        self.total, self.done, self.lines = None, 0, []
+
+    def start(self, total, description=""):
+        self.total = total
+
+    def advance(self, n=1):
+        self.done += n
+
+    def update(self, completed):
+        self.done = completed
+
+    def log(self, message):
+        self.lines.append(message)
+
+
+def context(tmp_path, name, params) -> RunContext:
+    return RunContext(name, "testkey", params, tmp_path / name, progress=RecordingProgress())
+
+
+def course_function():
+    return expr.parse(COURSE_F)
+
+
+# --- data ----------------------------------------------------------------------
+
+def test_training_points_are_reproducible_per_seed():
+    f = course_function()
+    first = training_points(f, (-5, 5), 50, 3.0, seed=2019)
+    again = training_points(f, (-5, 5), 50, 3.0, seed=2019)
+    other = training_points(f, (-5, 5), 50, 3.0, seed=2020)
+    held = heldout_points(f, (-5, 5), 50, 3.0, seed=2019)
+    assert torch.equal(first.x, again.x) and torch.equal(first.y, again.y)
+    assert not torch.equal(first.x, other.x)
+    assert not torch.equal(first.x, held.x)
+    assert first.x.min() >= -5 and first.x.max() <= 5
+
+
+def test_noise_has_the_declared_spread():
+    f = expr.parse("0*x + 1")
+    points = training_points(f, (0, 1), 20000, 3.0, seed=7)
+    assert abs(float(points.y.mean()) - 1) < 0.1
+    assert abs(float(points.y.std()) - 3.0) < 0.1
+
+
+def test_validation_split_partitions_the_points():
+    fit_part, validation = validation_split(50, 0.2, seed=3)
+    assert len(validation) == 10 and len(fit_part) == 40
+    assert sorted(torch.cat([fit_part, validation]).tolist()) == list(range(50))
+    assert torch.equal(validation, validation_split(50, 0.2, seed=3)[1])
+
+
+# --- the batched model against plain PyTorch --------------------------------------
+
+def reference_model(tensors: list[torch.Tensor], hidden: list[int]) -> nn.Sequential:
+    widths = [1, *hidden, 1]
+    layers = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for index, linear in enumerate(linears):
+            linear.weight.copy_(tensors[2 * index])
+            linear.bias.copy_(tensors[2 * index + 1])
+    return model
+
+
+@pytest.mark.parametrize("hidden", [[5], [8, 6], [4, 7, 3]])
+def test_gradient_matches_autograd(hidden):
+    seeds = [1, 2, 3]
+    initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in seeds]
+    batched = BatchedMLP(initial, hidden)
+    x = torch.rand(3, 30, 1) * 10 - 5
+    y = x ** 2 + torch.randn(3, 30, 1)
+    sums = torch.empty(3)
+    batched.loss_and_gradient(x, y, sums)
+    for m in range(3):
+        model = reference_model(initial[m], hidden)
+        loss = nn.functional.mse_loss(model(x[m]), y[m])
+        loss.backward()
+        assert math.isclose(float(sums[m]) / 30, float(loss.detach()), rel_tol=1e-5)
+        expected = [p.grad for p in model.parameters()]
+        batched_grads = []
+        for layer in batched.grads:
+            batched_grads += [layer.weight[m].t(), layer.bias[m, 0]]
+        for got, want in zip(batched_grads, expected):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_training_matches_torch_adam():
+    hidden = [8, 8]
+    initial = [initial_parameters(hidden, seeded_generator(5, "init"))]
+    batched = BatchedMLP(initial, hidden)
+    optimizer = BatchedAdam(batched, [0.02])
+    model = reference_model(initial[0], hidden)
+    reference = torch.optim.Adam(model.parameters(), lr=0.02)
+    x = torch.rand(1, 40, 1) * 10 - 5
+    y = torch.sin(x) * 5
+    sums = torch.empty(1)
+    for _ in range(30):
+        batched.loss_and_gradient(x, y, sums)
+        optimizer.step()
+        reference.zero_grad()
+        nn.functional.mse_loss(model(x[0]), y[0]).backward()
+        reference.step()
+    for got, want in zip(batched.model_parameters(0), model.parameters()):
+        torch.testing.assert_close(got, want.detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_unfused_adam_matches_fused():
+    hidden = [6, 6]
+    initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in (1, 2)]
+    x = torch.rand(2, 25, 1) * 4 - 2
+    y = x ** 3
+    results = []
+    for fused in (True, False):
+        batched = BatchedMLP(initial, hidden)
+        optimizer = BatchedAdam(batched, [0.01, 0.05])
+        optimizer.fused = fused
+        sums = torch.empty(2)
+        for _ in range(20):
+            batched.loss_and_gradient(x, y, sums)
+            optimizer.step()
+        results.append(batched.flat.clone())
+    torch.testing.assert_close(results[0], results[1], rtol=1e-4, atol=1e-6)
+
+
+# --- trajectories -----------------------------------------------------------------
+
+def test_snapshot_equals_separate_run_bit_for_bit():
+    problem = fit.load_problem(tiny_params())
+    long = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [7, 30])
+    short = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [7])
+    a, b = long.snapshots[7], short.snapshots[7]
+    assert np.array_equal(a.train_loss, b.train_loss)
+    for name in ("true", "heldout"):
+        assert np.array_equal(a.errors[name], b.errors[name])
+    assert np.array_equal(a.predictions["true"], b.predictions["true"])
+    assert np.array_equal(long.losses[:7], short.losses)
+    assert not np.array_equal(long.snapshots[30].errors["true"], a.errors["true"])
+
+
+def test_batched_run_matches_separate_runs():
+    problem = fit.load_problem(tiny_params())
+    lrs, seeds = [0.003, 0.03], [2019, 2020]
+    batched = fit.sweep(problem, [8, 8], lrs, seeds, [25])
+    for index, (lr, seed) in enumerate([(lr, s) for lr in lrs for s in seeds]):
+        alone = fit.sweep(problem, [8, 8], [lr], [seed], [25])
+        np.testing.assert_allclose(batched.losses[:, index], alone.losses[:, 0], rtol=1e-4)
+        np.testing.assert_allclose(batched.snapshots[25].errors["true"][index],
+                                   alone.snapshots[25].errors["true"][0], rtol=1e-4)
+
+
+def test_true_error_is_mse_against_the_noise_free_function_on_the_grid():
+    hidden = [1]
+    # f_hat(x) = relu(x) exactly: w1 = 1, b1 = 0, w2 = 1, b2 = 0
+    weights = [torch.ones(1, 1), torch.zeros(1), torch.ones(1, 1), torch.zeros(1)]
+    model = BatchedMLP([weights], hidden)
+    params = tiny_params(function="x**2", x_range=[-1, 2], grid_points=7)
+    problem = fit.load_problem(params)
+    x_train = fit.stack_models([problem.training[2019].x])
+    y_train = fit.stack_models([problem.training[2019].y])
+    snap = fit._snapshot(model, x_train, y_train, {"true": fit.grid_eval(problem)}, 0, 0.0)
+    grid = np.linspace(-1, 2, 7)
+    by_hand = np.mean((np.maximum(grid, 0) - grid ** 2) ** 2)
+    assert snap.errors["true"][0] == pytest.approx(by_hand, rel=1e-6)
+    np.testing.assert_allclose(snap.predictions["true"][0], np.maximum(grid, 0), atol=1e-6)
+
+
+def test_loss_epochs_are_log_spaced_and_end_at_the_last():
+    epochs = fit.loss_epochs(50000)
+    assert epochs[0] == 1 and epochs[-1] == 50000
+    assert 150 <= len(epochs) <= 201
+    assert np.all(np.diff(epochs) > 0)
+    assert list(fit.loss_epochs(3)) == [1, 2, 3]
+
+
+# --- whole runs: files, divergence, errors ------------------------------------------
+
+SNAPSHOT_COLUMNS = ["lr", "epochs", "seed", "train_loss", "true_error", "heldout_error",
+                    "diverged", "diverged_epoch", "seconds"]
+
+
+def test_epoch_sweep_writes_the_contract_files(tmp_path):
+    ctx = context(tmp_path, "fit.epochs", tiny_params(epochs=[3, 10, 30]))
+    summary = fit.run(ctx)
+    snapshots = pd.read_csv(ctx.dir / "snapshots.csv")
+    assert list(snapshots.columns) == SNAPSHOT_COLUMNS
+    assert len(snapshots) == 3 * 2
+    assert list(pd.read_csv(ctx.dir / "loss.csv").columns) == ["lr", "seed", "epoch", "train_loss"]
+    curves = pd.read_csv(ctx.dir / "curves.csv")
+    assert list(curves.columns) == ["lr", "epochs", "seed", "x", "y_pred"]
+    assert len(curves) == 3 * 2 * 50
+    data = pd.read_csv(ctx.dir / "data.csv")
+    assert list(data.columns) == ["seed", "x", "y"] and len(data) == 2 * 32
+    assert list(pd.read_csv(ctx.dir / "grid.csv").columns) == ["x", "y_true"]
+    assert [s["epochs"] for s in summary["settings"]] == [3, 10, 30]
+    assert summary["longest"]["epochs"] == 30 and summary["longest"]["previous_epochs"] == 10
+    assert ctx.progress.total == 30 and ctx.progress.done == 30
+    assert summary["status"] == "done" and summary["diverged"] == []
+
+
+def test_a_diverging_learning_rate_is_recorded_and_the_others_go_on(tmp_path):
+    ctx = context(tmp_path, "fit.lr", tiny_params(sweep="lr", lrs=[1e12, 0.01], epochs=[20]))
+    summary = fit.run(ctx)
+    snapshots = pd.read_csv(ctx.dir / "snapshots.csv")
+    bad = snapshots[snapshots["lr"] == 1e12]
+    good = snapshots[snapshots["lr"] == 0.01]
+    assert bad["diverged"].eq(1).all()
+    assert bad["diverged_epoch"].between(1, 20).all()
+    assert good["diverged"].eq(0).all() and good["diverged_epoch"].isna().all()
+    assert np.isfinite(good["true_error"]).all()
+    assert summary["diverged_lrs"] == [1e12] and summary["status"] == "diverged"
+    assert {d["seed"] for d in summary["diverged"]} == {2019, 2020}
+    loss = pd.read_csv(ctx.dir / "loss.csv")
+    assert np.isfinite(loss["train_loss"]).all()
+    assert (loss.loc[loss["lr"] == 1e12, "epoch"] < bad["diverged_epoch"].min()).all()
+
+
+def test_a_function_undefined_on_the_range_fails_before_training(tmp_path):
+    ctx = context(tmp_path, "fit.epochs", tiny_params(function="log(x)", x_range=[-1, 1]))
+    with pytest.raises(UserError, match="fit.function"):
+        fit.run(ctx)
+    assert ctx.progress.total is None  # nothing started
+    assert not (ctx.dir / "snapshots.csv").exists()
+
+
+def test_custom_search_picks_the_best_validation_setting(tmp_path):
+    ctx = context(tmp_path, "fit.custom", tiny_custom_params())
+    summary = fit.run_custom(ctx)
+    search = pd.read_csv(ctx.dir / "search.csv")
+    assert list(search.columns) == ["lr", "epochs", "width", "seed", "train_loss", "val_error",
+                                    "true_error", "diverged"]
+    assert len(search) == 2 * 2 * 2 * 2
+    means = search.groupby(["lr", "epochs", "width"])["val_error"].mean()
+    best_lr, best_epochs, best_width = means.idxmin()
+    assert summary["chosen"] == {"lr": best_lr, "epochs": best_epochs, "width": best_width,
+                                 "hidden": [best_width, best_width]}
+    assert best_lr == 0.03  # lr 1e-7 barely moves from the initial weights
+    snapshots = pd.read_csv(ctx.dir / "snapshots.csv")
+    assert list(snapshots.columns) == ["label", *SNAPSHOT_COLUMNS]
+    assert set(snapshots["label"]) == {"chosen", "baseline"}
+    for name in ("loss", "curves", "data", "grid"):
+        assert pd.read_csv(ctx.dir / f"{name}.csv").columns[0] == "label"
+    chosen = snapshots[snapshots["label"] == "chosen"]
+    assert summary["chosen_true_error"]["mean"] == pytest.approx(chosen["true_error"].mean())
+    assert summary["improvement"] == pytest.approx(
+        summary["baseline"]["true_error"]["mean"] / summary["chosen_true_error"]["mean"])
+
+
+def test_choose_breaks_ties_towards_the_cheaper_setting():
+    table = pd.DataFrame({
+        "lr": [0.01, 0.01, 0.03, 0.03, 0.01, 0.01],
+        "epochs": [100, 100, 100, 100, 50, 50],
+        "width": [8, 8, 8, 8, 8, 8],
+        "seed": [1, 2, 1, 2, 1, 2],
+        "train_loss": [1.0] * 6,
+        "val_error": [1.0, 3.0, 0.5, 0.5, 2.0, 2.0],
+        "true_error": [1.0] * 6,
+        "diverged": [0, 0, 1, 0, 0, 0],
+    })
+    # lr 0.03 has the lowest mean but a diverged seed; (0.01, 100) ties (0.01, 50): cheaper wins
+    assert fit.choose(table, 2)["epochs"] == 50
+    assert fit.choose(table, 2)["lr"] == 0.01
+    table.loc[2, "diverged"] = 0
+    assert fit.choose(table, 2)["lr"] == 0.03
+
+
+def test_grid_is_noise_free_and_dense():
+    grid = dense_grid(course_function(), (-5, 5), 11)
+    assert torch.equal(grid.x, torch.linspace(-5, 5, 11, dtype=torch.float64))
+    assert grid.y[5] == pytest.approx(2 * math.sin(0) + math.cos(-1) - 5)
+
+
+def test_loss_behaviour_flags_a_climbing_loss_and_stops_at_divergence():
+    steady = np.linspace(10, 1, 50)
+    climbing = np.concatenate([np.linspace(10, 1, 25), np.full(25, 4.0)])
+    exploding = np.concatenate([np.linspace(10, 5, 10), [np.inf], np.full(39, np.nan)])
+    trajectory = fit.Trajectory([0.01, 0.1, 1.0], [1, 1, 1],
+                                np.stack([steady, climbing, exploding], axis=1))
+    steady_fact, climbing_fact, exploding_fact = fit.loss_behaviour(trajectory)
+    assert steady_fact["rise_fraction"] == 0 and steady_fact["rebound"] < 1
+    assert climbing_fact["rebound"] == pytest.approx(4.0)
+    assert exploding_fact["rebound"] < 1  # only the finite part, before the blow-up
+    assert trajectory.first_nonfinite_epoch() == [None, None, 11]
+
+
+def test_search_facts_report_the_validation_noise_and_the_best_true_error():
+    table = pd.DataFrame({
+        "lr": [0.01, 0.01, 0.03, 0.03], "epochs": [100] * 4, "width": [8] * 4,
+        "seed": [1, 2, 1, 2], "train_loss": [1.0] * 4,
+        "val_error": [9.0, 11.0, 10.5, 10.5], "true_error": [2.0, 2.0, 1.0, 1.0],
+        "diverged": [0] * 4,
+    })
+    chosen = fit.choose(table, 2)
+    facts = fit.search_facts(table, chosen)
+    assert chosen["lr"] == 0.01 and facts["chosen_search_true_error"] == 2.0
+    assert facts["best_by_true_error"]["lr"] == 0.03
+    assert facts["val_error_range"] == [10.0, 10.5]
+    assert facts["chosen_val_standard_error"] == pytest.approx(np.std([9.0, 11.0], ddof=1) / np.sqrt(2))
