@@ -289,7 +289,7 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
            lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
            store: StoreOpt = None) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""
-    from lab import runner
+    from lab import executor, runner
     from lab.report.fonts import check_fonts, font_subsetting_note
 
     session = open_session(config, set_, quick, data, no_download, store)
@@ -303,7 +303,7 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
         (f"font for {lang}", lambda: check_fonts(lang) or font_subsetting_note() or "found"),
         ("output folder", lambda: check_output(out) or f"{out.parent} is writable"),
         ("run store", lambda: check_store(session.store)),
-        ("device", lambda: runner.device_name(runner.resolve_device(device))),
+        ("device", lambda: executor.device_name(runner.resolve_device(device))),
     ]
     failed = 0
     for label, check in checks:

@@ -74,18 +74,31 @@ class LineTask:
 
 
 class Reporter:
-    """Hands out one progress task per run."""
+    """Hands out one progress task per run; on a terminal they share one live display."""
 
     def __init__(self, console: Console | None = None):
         self.console = console or Console()
         self.live = self.console.is_terminal
+        self.display: Progress | None = None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """One live display for every task opened inside (runs may go on side by side)."""
+        if not self.live or self.display is not None:
+            yield
+            return
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+        with Progress(*columns, console=self.console) as self.display:
+            try:
+                yield
+            finally:
+                self.display = None
 
     @contextlib.contextmanager
     def task(self, label: str) -> Iterator[BarTask | LineTask]:
         if not self.live:
             yield LineTask(self.console, label)
             return
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-        with Progress(*columns, console=self.console, transient=False) as progress:
-            yield BarTask(progress, self.console, label)
+        with self.session():
+            yield BarTask(self.display, self.console, label)

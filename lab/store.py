@@ -67,6 +67,7 @@ def write_or_raise(path: Path, data: bytes) -> None:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
             crash_here_if_asked(path)
             os.replace(tmp, path)
         except BaseException:

@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from lab import runner
+from lab import executor, runner
 from lab.errors import UserError
 from lab.matrix import RunSpec
 from lab.progress import Reporter
@@ -36,10 +36,10 @@ def toy(ctx: RunContext) -> dict:
 def toy_experiment(monkeypatch):
     calls.clear()
     stop_after.clear()
-    monkeypatch.setattr(runner, "experiment", lambda name: (toy, "1"))
+    monkeypatch.setattr(executor, "experiment", lambda name: (toy, "1"))
 
 
-def spec(name="fit.epochs", **params) -> RunSpec:
+def spec(name="cifar", **params) -> RunSpec:
     params = {"epochs": 4, "scale": 2, **params}
     return RunSpec(name, params, f"key{abs(hash(json.dumps(params, sort_keys=True))) % 10**8}")
 

@@ -1,0 +1,293 @@
+"""ResNet-20 and the CIFAR-10 training run, on tiny made-up data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lab.errors import UserError
+from lab.experiments import cifar
+from lab.models import parameter_count, resnet20
+from lab.store import RunContext
+from tests.cifar_fixtures import make_tiny_cifar
+
+PARAMS = {
+    "phases": [{"lr": 0.1, "epochs": 1}, {"lr": 0.01, "epochs": 2}],
+    "batch_size": 32, "weight_decay": 5e-4, "momentum": 0.9, "seed": 3,
+    "precision": "fp32", "data_fingerprint": "", "train_subset": None,
+    "test_subset": None, "quick": True,
+}
+
+
+class RecordingProgress:
+    def __init__(self, fail_at: int | None = None):
+        self.fail_at, self.completed, self.total, self.lines = fail_at, 0, None, []
+
+    def start(self, total, description=""):
+        self.total, self.completed = total, 0
+
+    def advance(self, n=1):
+        self.completed += n
+        if self.completed == self.fail_at:
+            raise KeyboardInterrupt("simulated kill")
+
+    def update(self, completed):
+        self.completed = completed
+
+    def log(self, message):
+        self.lines.append(message)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny batches gain nothing from a second thread, and on a shared machine
+    two threads that wait for each other can be ten times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cifar")
+    # 8 train and 6 test images per class: 80 train images = 32 + 32 + a partial 16.
+    make_tiny_cifar(root / "data", "pickle", n_per_class=8, test_per_class=6)
+    return root
+
+
+def context(folder, data_root, params=PARAMS, progress=None):
+    options = {"data": str(data_root / "data"), "download": False,
+               "cache_dir": str(data_root / "cache")}
+    return RunContext("cifar", "key", dict(params), folder, options=options,
+                      progress=progress or RecordingProgress())
+
+
+# --- the model ---------------------------------------------------------------
+
+
+def test_resnet20_has_the_option_a_parameter_count():
+    model = resnet20()
+    assert parameter_count(model) == 269_722
+    # Option A shortcuts add nothing: every block holds exactly its two convs and BNs.
+    for block in (b for stage in model.stages for b in stage):
+        assert parameter_count(block) == parameter_count(block.conv1) + parameter_count(
+            block.bn1) + parameter_count(block.conv2) + parameter_count(block.bn2)
+
+
+def test_resnet20_shapes_through_the_stages():
+    model = resnet20(seed=0).eval()
+    shapes = []
+    for stage in model.stages:
+        stage.register_forward_hook(lambda m, i, out: shapes.append(tuple(out.shape)))
+    logits = model(torch.randn(5, 3, 32, 32))
+    assert logits.shape == (5, 10)
+    assert shapes == [(5, 16, 32, 32), (5, 32, 16, 16), (5, 64, 8, 8)]
+    channels_last = model.to(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    assert channels_last(x).shape == (2, 10)
+
+
+def test_resnet20_seed_fixes_the_initial_weights():
+    a, b, c = resnet20(seed=1), resnet20(seed=1), resnet20(seed=2)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.conv1.weight, c.conv1.weight)
+
+
+def test_a_few_sgd_steps_reduce_the_loss_on_a_tiny_batch():
+    torch.manual_seed(0)
+    images, labels = torch.randn(16, 3, 32, 32), torch.arange(16) % 10
+    model = resnet20(seed=0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for _ in range(8):
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+# --- pieces of the run -------------------------------------------------------
+
+
+def test_evaluate_counts_correct_answers_and_averages_the_loss():
+    class Fixed(torch.nn.Module):  # predicts class (sum of pixels > 0)
+        def forward(self, x):
+            positive = (x.flatten(1).sum(1) > 0).float()
+            return torch.stack([1 - positive, positive], dim=1) * 4.0
+
+    images = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0]).view(5, 1, 1, 1)
+    labels = torch.tensor([1, 0, 0, 0, 1])
+    loss, acc, predictions = cifar.evaluate(Fixed(), images, labels, 2, prepare=lambda x: x)
+    assert acc == pytest.approx(80.0)
+    assert predictions.tolist() == [1, 0, 1, 0, 1]
+    expected = F.cross_entropy(Fixed()(images), labels).item()
+    assert loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_phase_boundaries_measure_the_accuracy_jump_where_the_lr_changes():
+    rows = [{"epoch": e, "phase": p, "lr": lr, "train_acc": tr, "test_acc": te}
+            for e, p, lr, tr, te in [(1, 1, 0.1, 40, 45), (2, 1, 0.1, 50, 52),
+                                     (3, 2, 0.01, 60, 61), (4, 3, 0.001, 62, 61.5)]]
+    drops = cifar.phase_boundaries(rows)
+    assert [(d["epoch_before"], d["epoch_after"]) for d in drops] == [(2, 3), (3, 4)]
+    assert drops[0]["test_acc_jump"] == pytest.approx(9)
+    assert drops[0]["train_acc_jump"] == pytest.approx(10)
+    assert drops[1]["lr_after"] == 0.001
+
+
+def test_misclassified_sample_takes_turns_across_true_classes():
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2])
+    predictions = torch.tensor([1, 1, 0, 0, 1, 0, 0, 2])
+    chosen = cifar.misclassified_indices(labels, predictions, limit=4)
+    assert chosen.tolist() == [0, 3, 5, 1]
+
+
+def test_epoch_generators_differ_by_epoch_and_repeat_by_seed():
+    draw = lambda s, e: torch.randint(0, 1000, (8,), generator=cifar.epoch_generator(s, e))
+    assert torch.equal(draw(0, 1), draw(0, 1))
+    assert not torch.equal(draw(0, 1), draw(0, 2))
+    assert not torch.equal(draw(0, 1), draw(1, 1))
+
+
+def test_numerics_follow_precision_and_hardware(monkeypatch):
+    fp32 = cifar.choose_numerics("fp32", "cpu")
+    assert (fp32.autocast_dtype, fp32.channels_last) == (None, False)
+
+    monkeypatch.setattr(cifar, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(cifar, "cpu_supports_bf16", lambda: False)
+    plain_cpu = cifar.choose_numerics("auto", "cpu")
+    assert (plain_cpu.name, plain_cpu.channels_last) == ("fp32", True)
+    with pytest.raises(UserError, match="precision = 'bf16'"):
+        cifar.choose_numerics("bf16", "cpu")
+
+    monkeypatch.setattr(cifar, "cpu_has_native_bf16", lambda: True)
+    assert cifar.choose_numerics("auto", "cpu").autocast_dtype == torch.bfloat16
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    old_gpu = cifar.choose_numerics("auto", "cuda")
+    assert (old_gpu.name, old_gpu.grad_scaler) == ("fp16", True)
+    assert cifar.choose_numerics("fp32", "cuda").autocast_dtype is None
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"precision": "fp8"}, "precision"),
+    ({"phases": []}, "phases"),
+    ({"phases": [{"lr": -1, "epochs": 2}]}, "phases[0].lr"),
+    ({"phases": [{"lr": 0.1, "epochs": 0}]}, "phases"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"momentum": -0.9}, "momentum"),
+])
+def test_bad_params_are_user_errors_naming_the_key(tmp_path, tiny_data, change, key):
+    with pytest.raises(UserError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        cifar.run(context(tmp_path, tiny_data, {**PARAMS, **change}))
+
+
+def test_data_with_another_fingerprint_is_a_user_error(tmp_path, tiny_data):
+    with pytest.raises(UserError, match="fingerprint"):
+        cifar.run(context(tmp_path, tiny_data, {**PARAMS, "data_fingerprint": "0123456789abcdef"}))
+
+
+# --- whole runs --------------------------------------------------------------
+
+
+def run_files(folder) -> dict:
+    epochs = pd.read_csv(folder / "epochs.csv")
+    with np.load(folder / "misclassified.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    return {"epochs": epochs, "confusion": pd.read_csv(folder / "confusion.csv"),
+            "misclassified": arrays, "state": torch.load(folder / "checkpoints/last.pt")}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, tiny_data):
+    folder = tmp_path_factory.mktemp("whole")
+    progress = RecordingProgress()
+    summary = cifar.run(context(folder, tiny_data, progress=progress))
+    return summary, run_files(folder), progress
+
+
+def test_a_run_writes_the_contract_files(uninterrupted):
+    summary, files, progress = uninterrupted
+    epochs = files["epochs"]
+    assert list(epochs.columns) == cifar.EPOCH_COLUMNS
+    assert epochs["epoch"].tolist() == [1, 2, 3]
+    assert epochs["phase"].tolist() == [1, 2, 2]
+    assert epochs["lr"].tolist() == [0.1, 0.01, 0.01]
+    assert epochs[["train_acc", "test_acc"]].stack().between(0, 100).all()
+
+    confusion = files["confusion"]
+    assert list(confusion.columns) == ["true_class", "predicted_class", "count"]
+    assert len(confusion) == 100 and confusion["count"].sum() == 60
+    assert (confusion.groupby("true_class")["count"].sum() == 6).all()
+
+    wrong = files["misclassified"]
+    assert wrong["images"].dtype == np.uint8 and wrong["images"].shape[1:] == (32, 32, 3)
+    assert len(wrong["images"]) == len(wrong["true"]) == len(wrong["pred"]) <= 36
+    assert (wrong["true"] != wrong["pred"]).all()
+    assert list(wrong["classes"]) == list(cifar.cifar_data.CLASSES)
+    assert wrong["classes"].dtype.kind == "U"  # readable with allow_pickle=False
+    correct = confusion[confusion.true_class == confusion.predicted_class]["count"].sum()
+    assert summary["final_test_acc"] == pytest.approx(100 * correct / 60)
+    diagonal = confusion[confusion.true_class == confusion.predicted_class].set_index("true_class")
+    assert summary["per_class_test_acc"] == pytest.approx(
+        {name: 100 * count / 6 for name, count in diagonal["count"].items()})
+
+    assert summary["epochs"] == 3 and summary["parameters"] == 269_722
+    assert summary["precision"] == "fp32" and summary["channels_last"] is False
+    assert [(d["epoch_before"], d["epoch_after"]) for d in summary["phase_boundaries"]] == [(1, 2)]
+    assert progress.total == 9 and progress.completed == 9  # 3 batches x 3 epochs
+    assert len([line for line in progress.lines if line.startswith("epoch ")]) == 3
+
+
+def test_the_state_checkpointed_each_epoch_is_complete(uninterrupted):
+    state = uninterrupted[1]["state"]
+    assert state["epoch"] == 3 and len(state["rows"]) == 3
+    assert set(state) == cifar.CHECKPOINT_KEYS
+
+
+def test_a_killed_run_resumes_to_the_same_numbers_bitwise(tmp_path, tiny_data, uninterrupted):
+    _, whole, _ = uninterrupted
+    # Killed in the middle of epoch 2 (3 batches per epoch), after epoch 1's checkpoint.
+    with pytest.raises(KeyboardInterrupt):
+        cifar.run(context(tmp_path, tiny_data, progress=RecordingProgress(fail_at=5)))
+    assert len(pd.read_csv(tmp_path / "epochs.csv")) == 1
+
+    progress = RecordingProgress()
+    cifar.run(context(tmp_path, tiny_data, progress=progress))
+    assert any("resuming after epoch 1" in line for line in progress.lines)
+    resumed = run_files(tmp_path)
+
+    numbers = ["epoch", "phase", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
+    pd.testing.assert_frame_equal(resumed["epochs"][numbers], whole["epochs"][numbers],
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(resumed["confusion"], whole["confusion"])
+    for name, array in whole["misclassified"].items():
+        assert np.array_equal(resumed["misclassified"][name], array)
+    for name, tensor in whole["state"]["model"].items():
+        assert torch.equal(resumed["state"]["model"][name], tensor), name
+
+
+def test_a_finished_checkpoint_only_redoes_the_final_analysis(tmp_path, tiny_data, uninterrupted):
+    params = {**PARAMS, "phases": [{"lr": 0.1, "epochs": 1}]}
+    first = cifar.run(context(tmp_path, tiny_data, params))
+    (tmp_path / "confusion.csv").unlink()
+    progress = RecordingProgress()
+    again = cifar.run(context(tmp_path, tiny_data, params, progress))
+    assert progress.completed == progress.total == 3
+    assert not [line for line in progress.lines if line.startswith("epoch ")]
+    assert (tmp_path / "confusion.csv").exists()
+    assert again["final_test_acc"] == first["final_test_acc"]
+
+
+
+def test_the_fast_path_trains_with_the_numerics_auto_picks(tmp_path, tiny_data):
+    params = {**PARAMS, "precision": "auto", "phases": [{"lr": 0.1, "epochs": 1}]}
+    summary = cifar.run(context(tmp_path, tiny_data, params))
+    assert summary["precision"] == cifar.choose_numerics("auto", "cpu").name
+    assert summary["channels_last"] is True
+    epochs = pd.read_csv(tmp_path / "epochs.csv")
+    assert np.isfinite(epochs[["train_loss", "test_loss"]].to_numpy()).all()
