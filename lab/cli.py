@@ -188,6 +188,8 @@ def build(config: Config = None, set_: Sets = None, quick: Quick = False,
     if lang not in ("zh", "en"):
         raise UserError(f"--lang {lang!r}: choose zh or en")
     out = out if out is not None else session.decl.resolve(session.decl.values["report"]["out"])
+    if out.parent.resolve() == session.store.root.parent.resolve():
+        out.parent.mkdir(parents=True, exist_ok=True)  # our own output folder, beside the runs
     check_output(out)
     check_fonts(lang)
     code = 0

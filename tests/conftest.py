@@ -29,7 +29,7 @@ values = [5, 20, 60]
 lr = 0.01
 
 [fit.lr]
-values = [100000, 0.1, 0.01]
+values = [1000000, 0.1, 0.01]
 epochs = 20
 
 [fit.custom.search]

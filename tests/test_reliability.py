@@ -348,7 +348,7 @@ def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(tiny_lab):
     result = labreport(tiny_lab, "build", "--out", "reports/lab13.pdf", check=0)
     assert "wrote" in result.stdout
     snapshots = table(tiny_lab, "fit.lr", "snapshots.csv")
-    wild = snapshots[snapshots.lr == 100000]
+    wild = snapshots[snapshots.lr == 1000000]
     assert wild.diverged.all() and wild.diverged_epoch.notna().all()
     assert not snapshots[snapshots.lr == 0.01].diverged.any()
     text = " ".join(page.extract_text() for page in PdfReader(tiny_lab / "reports" / "lab13.pdf").pages)
