@@ -115,6 +115,30 @@ def test_longest_run_wording_depends_on_the_measurement(runs):
     assert "still fell" in kept_falling and "fitting the noise.</b>" not in kept_falling
 
 
+def test_no_under_fitting_claimed_when_the_shortest_run_fits_best(runs):
+    lab = analysis.analyse(runs)
+    lab.epoch_facts.true_error_rose = lab.epoch_facts.train_loss_fell = True
+    lab.epoch_facts.best_epochs = lab.epoch_facts.shortest
+    text = build_answers(lab, "en", lambda key: key, None)["1A"].body
+    assert "too few epochs under-fit" not in text
+    assert f"{lab.epoch_facts.shortest:,} epochs already fit f(x)" in text
+
+
+def test_smallest_rate_winning_is_explained_by_its_higher_training_loss(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.lr_facts
+    facts.best_lr = facts.smallest
+    small = facts.behaviour[facts.smallest]
+    small.status = "converged"
+    small.train_loss = 1 + max(b.train_loss for b in facts.behaviour.values() if b.status != "diverged")
+    text = build_answers(lab, "en", lambda key: key, None)["1B"].body
+    assert "not because it learns better" in text and "early stopping" in text
+    assert "does not finish converging" not in text
+    small.train_loss = 0.0  # the smallest rate also fits the points best: the plain conclusion
+    text = build_answers(lab, "en", lambda key: key, None)["1B"].body
+    assert "not because it learns better" not in text
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_generated_answers_avoid_the_known_mistakes(runs, lang):
     texts = build_answers(analysis.analyse(runs), lang, lambda key: key, None)

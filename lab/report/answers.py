@@ -165,7 +165,18 @@ def answer_1a(lab: LabAnalysis, w: Writer, ref: Ref) -> None:
               f"<b>{f.best_epochs:,} epochs: a good fit.</b> With more epochs the curve moves onto the true function; "
               f"the true error is lowest at {f.best_epochs:,} epochs ({num(f.best_true_error)}).")
     longest_paragraph(f, w)
-    if f.true_error_rose and f.train_loss_fell:
+    if f.true_error_rose and f.train_loss_fell and f.shortest == f.best_epochs:
+        w.say(f"<b>结论：</b>在这个网络和学习率下，{f.shortest:,} 轮已经足够贴合 f(x)：它的真实误差"
+              f"（{num(f.best_true_error)}）在各设置中最小；欠拟合只出现在更早的阶段，训练损失正是在那时从高位降下"
+              f"（{ref('fig:epochs_loss')}）。再增加轮数，训练损失继续下降，真实误差却上升：网络开始拟合训练点上的噪声"
+              "（过拟合）。所以判断拟合好坏要看对真实函数（或新数据）的误差，而不是训练损失。",
+              f"<b>In short:</b> with this network and learning rate, {f.shortest:,} epochs already fit f(x): "
+              f"their true error ({num(f.best_true_error)}) is the lowest of all settings; under-fitting happens only "
+              f"earlier, while the training loss comes down from its start ({ref('fig:epochs_loss')}). More epochs keep "
+              "lowering the training loss while the true error rises: the network starts fitting the noise in the "
+              "training points (over-fitting). Fit quality must be judged by the error against the true function "
+              "(or new data), not by the training loss.")
+    elif f.true_error_rose and f.train_loss_fell:
         w.say("<b>结论：</b>轮数太少 → 欠拟合；轮数适中 → 拟合良好；轮数过多 → 开始拟合训练点上的噪声（过拟合），"
               "此时训练损失仍在下降，真实误差却上升。所以判断拟合好坏要看对真实函数（或新数据）的误差，而不是训练损失。",
               "<b>In short:</b> too few epochs under-fit; a moderate number fits well; too many start fitting the noise "
@@ -270,6 +281,32 @@ def smallest_lr_sentence(b, epochs: int, best, w: Writer) -> None:
               f"{num(b.true_error)}, a little worse than at lr = {lr_text(best)}.")
 
 
+def smallest_is_best_conclusion(f, w: Writer) -> bool:
+    """The slowest rate fit the true function best while fitting the points least: say why.
+
+    False (nothing said) unless its training loss is above every other converged rate's.
+    """
+    small = f.behaviour[f.smallest]
+    converged = [f.behaviour[lr] for lr in f.lrs
+                 if lr != f.smallest and f.behaviour[lr].status in ("converged", "slow")]
+    if not converged or small.train_loss <= max(b.train_loss for b in converged):
+        return False
+    rates = "、".join(f"lr = {lr_text(b.lr)} 为 {num(b.train_loss)}" for b in converged)
+    rates_en = ", ".join(f"lr = {lr_text(b.lr)}: {num(b.train_loss)}" for b in converged)
+    w.say(f"<b>结论：</b>学习率太大 → 步子太大，越过谷底，振荡甚至发散；学习率小 → 步子小，收敛慢。"
+          f"lr = {lr_text(f.smallest)} 的真实误差最低（{num(small.true_error)}），但原因不是它学得更好："
+          f"{f.epochs:,} 轮后它的训练损失比其余收敛的学习率都高（{num(small.train_loss)}；{rates}），"
+          f"即对带噪训练点拟合得最少，曲线更平滑，所以离真实函数更近。慢收敛在这里相当于提前停止；"
+          f"训练得更久，它也会开始拟合噪声（见 1A）。",
+          f"<b>In short:</b> too large a learning rate takes steps that overshoot the valley, so training oscillates or "
+          f"even diverges; a small rate takes small steps and converges slowly. lr = {lr_text(f.smallest)} has the lowest "
+          f"true error ({num(small.true_error)}), but not because it learns better: after {f.epochs:,} epochs its training "
+          f"loss is higher than that of every other converged rate ({num(small.train_loss)}; {rates_en}), so it has "
+          f"fitted the least of the noise and its curve is smoother, hence closer to the true function. Slow convergence "
+          f"acts as early stopping here; trained longer, it too would start fitting the noise (see 1A).")
+    return True
+
+
 def status_word(status: str, w: Writer) -> str:
     words = {"diverged": ("发散", "diverged"), "oscillating": ("振荡", "oscillated"), "stalled": ("停滞", "stalled"),
              "slow": ("收敛慢", "converged slowly"), "converged": ("收敛", "converged")}
@@ -305,6 +342,8 @@ def answer_1b(lab: LabAnalysis, w: Writer, ref: Ref) -> None:
                   f"{num(b.true_error)}.")
     if f.smallest != f.largest:
         smallest_lr_sentence(f.behaviour[f.smallest], f.epochs, f.best_lr, w)
+    if f.best_lr is not None and f.best_lr == f.smallest and smallest_is_best_conclusion(f, w):
+        return
     if f.best_lr is not None:
         w.say(f"<b>结论：</b>学习率太大 → 步子太大，越过谷底，振荡甚至发散；学习率太小 → 步子太小，在 {f.epochs:,} 轮内收敛不完；"
               f"本次 lr = {lr_text(f.best_lr)} 在 {f.epochs:,} 轮内得到最好的拟合（真实误差 {num(f.best_true_error)}）。",
