@@ -180,9 +180,6 @@ class LrFacts:
     largest: float
     smallest: float
 
-    def with_status(self, *statuses: str) -> list[float]:
-        return [lr for lr in self.lrs if self.behaviour[lr].status in statuses]
-
 
 def curve_shape(losses: np.ndarray) -> str:
     """diverged / oscillating / stalled / still_falling / settled for one seed's curve."""

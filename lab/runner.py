@@ -29,11 +29,6 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
-def needs_work(store: Store, spec: RunSpec, force: bool) -> bool:
-    status = store.status(spec.name, spec.key)
-    return force or status not in FINISHED
-
-
 def run_all(store: Store, specs: list[RunSpec], *, device: str, force: bool = False,
             reporter: Reporter | None = None) -> list[Outcome]:
     reporter = reporter or Reporter()
