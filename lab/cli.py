@@ -26,7 +26,7 @@ from lab.declaration import Declaration
 from lab.errors import UserError
 from lab.matrix import NAMES, RunSpec, cifar_params, expand, select
 from lab.progress import Reporter, format_seconds
-from lab.store import FINISHED, LoadedRun, Store
+from lab.store import LoadedRun, Store
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the CIFAR cache need room

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from lab.environment import cpu_model
 from lab.errors import UserError
 from lab.experiments import experiment
 from lab.matrix import RunSpec
@@ -45,17 +46,6 @@ def device_name(device: str) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name(0)
     return cpu_model()
-
-
-@functools.cache
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 @functools.cache

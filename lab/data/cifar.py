@@ -17,7 +17,6 @@ import pickle
 import posixpath
 import sys
 import tarfile
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from lab.errors import UserError
+from lab.store import write_atomic
 
 CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -543,21 +543,9 @@ _TENSOR_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
 
 
 def _write_cache(path: Path, tensors: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".cifar-", suffix=".tmp")
-    except OSError as error:
-        raise UserError(f"cannot write the CIFAR-10 cache in {path.parent} ({_short(error)}); "
-                        "choose a writable cache folder") from error
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(tensors, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 # -------------------------------------------------------------------- load

@@ -357,7 +357,6 @@ def longest_run_facts(snapshots: pd.DataFrame) -> dict | None:
         return None
     at = {n: rows[rows["epochs"] == n].set_index(["lr", "seed"]) for n in (longest, previous)}
     true_delta = at[longest]["true_error"] - at[previous]["true_error"]
-    loss_delta = at[longest]["train_loss"] - at[previous]["train_loss"]
     facts = {
         "epochs": longest, "previous_epochs": previous,
         "true_error": float(at[longest]["true_error"].mean()),

@@ -13,10 +13,8 @@ import importlib
 import importlib.util
 import inspect
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -32,7 +30,8 @@ from lab import analysis, figures
 from lab.analysis import LabAnalysis
 from lab.errors import UserError
 from lab.report.answers import Answer, build_answers, lr_text, num, pct, pm, seconds_text, signed
-from lab.report.environment import current_environment
+from lab.environment import current_environment
+from lab.store import write_atomic, write_text_atomic
 from lab.report.fonts import check_fonts
 
 TEMPLATE = "report.html.j2"
@@ -149,12 +148,8 @@ class FigureCache:
         if not self.folder:
             return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(svg)
-            os.replace(tmp, self.folder / f"{key}.svg")
-        except OSError:
+            write_text_atomic(self.folder / f"{key}.svg", svg)
+        except UserError:
             pass   # a read-only store only costs speed
 
 
@@ -530,7 +525,8 @@ def check_pdf_variant(pdf_variant: str | None) -> None:
 def write_pdf(html: str, out: Path, pdf_variant: str | None) -> None:
     import weasyprint
     options = {"pdf_variant": pdf_variant} if pdf_variant else {}
-    weasyprint.HTML(string=html, base_url=str(out.parent)).write_pdf(out, **options)
+    # Atomic, like every result: a killed render never leaves half a PDF to hand in.
+    write_atomic(out, weasyprint.HTML(string=html, base_url=str(out.parent)).write_pdf(**options))
 
 
 def write_tables(lab: LabAnalysis, out: Path) -> list[Path]:
@@ -539,7 +535,7 @@ def write_tables(lab: LabAnalysis, out: Path) -> list[Path]:
     paths = []
     for name, frame in analysis.csv_tables(lab).items():
         path = folder / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        write_text_atomic(path, frame.to_csv(index=False))
         paths.append(path)
     return paths
 
@@ -592,7 +588,7 @@ def build_report(decl, runs: dict, out: Path, *, lang: str, pdf_variant: str | N
     html = render_html(build_context(decl, lab, runs, lang, command, items, answers))
     out.parent.mkdir(parents=True, exist_ok=True)
     html_path = out.with_suffix(".html")
-    html_path.write_text(html, encoding="utf-8")
+    write_text_atomic(html_path, html)
     tables = write_tables(lab, out)
     timings["html"] = time.perf_counter() - started
 

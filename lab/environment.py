@@ -1,4 +1,4 @@
-"""The machine and software the report was built on, for the Environment section."""
+"""What machine and software this is: for run records and the report's Environment section."""
 from __future__ import annotations
 
 import os
