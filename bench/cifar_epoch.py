@@ -1,23 +1,31 @@
 """Training speed of this project's CIFAR-10 loop against the course's loop,
-on the real data, in one process (so both see the same machine and load).
+on the real data.
 
 The course loop is exp2.py as students run it: torchvision PIL transforms
 (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor, Normalize) in a
 DataLoader (batch 128, shuffled), fp32, the same ResNet-20 and SGD settings.
 The project loop is lab/experiments/cifar.py itself.
 
-    python bench/cifar_epoch.py [DATA] [--batches 100]          # quick: N batches + a test pass each
-    python bench/cifar_epoch.py [DATA] --full [--epochs 10]     # the whole schedule, both loops
+    python bench/cifar_epoch.py [DATA] [--batches 100] [--chunk 10]  # quick: N batches + test passes each
+    python bench/cifar_epoch.py [DATA] --full [--epochs 10]          # the whole schedule, both loops
 
 DATA: the CIFAR-10 folder or archive; default $LABREPORT_DATA, else ./data.
+Each loop runs in its own fresh process, so neither inherits the other's
+allocator settings or warm memory, and the two take turns, --chunk batches at
+a time: this shared machine's speed drifts by 10-30 % over minutes, so loops
+timed one after the other would compare different machines.
 Run it alone on the machine (e.g. under flock): both loops use every core.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
+import multiprocessing
 import os
+import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,13 +33,14 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from lab.allocator import retain_freed_memory
 from lab.data import cifar as cifar_data
 from lab.errors import UserError
 from lab.experiments import cifar
 from lab.models import resnet20
-from lab.store import RunContext
 
 SEED, WEIGHT_DECAY, MOMENTUM, BATCH = 0, 5e-4, 0.0, 128
+TRAIN_IMAGES = 50_000  # one CIFAR-10 epoch
 
 
 # --- the course loop -----------------------------------------------------------
@@ -66,13 +75,11 @@ def course_loaders(data, workers: int):
     return train, test
 
 
-def course_train(model, optimizer, loader, max_batches=None):
-    """exp2.py's train(epoch); returns (images seen, loss, accuracy %)."""
+def course_train(model, optimizer, loader):
+    """exp2.py's train(epoch) over `loader`; returns (images, mean loss per batch, accuracy %)."""
     model.train()
     train_loss, correct, total = 0.0, 0, 0
     for batch_idx, (inputs, targets) in enumerate(loader):
-        if batch_idx == max_batches:
-            break
         optimizer.zero_grad()
         outputs = model(inputs)
         loss = F.cross_entropy(outputs, targets)
@@ -104,102 +111,228 @@ def course_model_and_optimizer(lr):
                                   weight_decay=WEIGHT_DECAY)
 
 
-# --- the project loop ------------------------------------------------------------
+# --- the two loops, driven a chunk of batches at a time ------------------------------
 
 
-def project_pieces(data, precision: str):
-    numerics = cifar.choose_numerics(precision, "cpu")
-    memory_format = torch.channels_last if numerics.channels_last else torch.contiguous_format
-    model = resnet20(seed=SEED).to(memory_format=memory_format)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=MOMENTUM,
-                                weight_decay=WEIGHT_DECAY)
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
-
-    def prepare(images):
-        return cifar_data.normalize(images, channels_last=numerics.channels_last)
-
-    return numerics, model, optimizer, scaler, prepare, lambda: numerics.autocast("cpu")
+def load(source: str, cache_dir: str):
+    return cifar_data.load(source, cache_dir, download=False)
 
 
-def timed(function, *args, **kwargs):
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - started, result
+@dataclass
+class EpochTally:
+    """Running averages over the part of an epoch trained so far."""
+    images: int = 0
+    loss_sum: float = 0.0
+    correct: float = 0.0
+
+    def add(self, images: int, mean_loss: float, accuracy: float) -> None:
+        self.images += images
+        self.loss_sum += mean_loss * images
+        self.correct += accuracy / 100 * images
+
+    def result(self) -> tuple[float, float]:
+        return self.loss_sum / self.images, 100 * self.correct / self.images
 
 
-# --- the two modes ---------------------------------------------------------------
+class ProjectLoop:
+    """lab/experiments/cifar.py's training and evaluation functions."""
+
+    def __init__(self, data, precision: str):
+        retain_freed_memory()  # as cifar.train does
+        self.data, self.epoch = data, 0
+        self.numerics = cifar.choose_numerics(precision, "cpu")
+        self.label = f"project ({self.numerics.label})"
+        self.model = resnet20(seed=SEED).to(memory_format=self.numerics.memory_format())
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=MOMENTUM,
+                                         weight_decay=WEIGHT_DECAY)
+        self.scaler = torch.amp.GradScaler("cpu", enabled=False)
+        self.new_epoch()
+
+    def new_epoch(self) -> None:
+        self.epoch += 1
+        self.generator = cifar.epoch_generator(SEED, self.epoch)
+        self.order = torch.randperm(len(self.data.train_images), generator=self.generator)
+        self.position, self.tally = 0, EpochTally()
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def train(self, batches: int) -> int:
+        chosen = self.order[self.position:self.position + batches * BATCH]
+        self.position += len(chosen)
+        loss, accuracy = cifar.train_one_epoch(
+            self.model, self.optimizer, self.scaler, self.data.train_images[chosen],
+            self.data.train_labels[chosen], BATCH, self.generator, self.prepare, self.numerics_autocast)
+        self.tally.add(len(chosen), loss, accuracy)
+        return len(chosen)
+
+    def prepare(self, images):
+        return self.numerics.prepare(images, "cpu")
+
+    def numerics_autocast(self):
+        return self.numerics.autocast("cpu")
+
+    def test(self) -> tuple[float, float]:
+        loss, accuracy, _ = cifar.evaluate(self.model, self.data.test_images, self.data.test_labels,
+                                           BATCH, self.prepare, self.numerics_autocast)
+        return loss, accuracy
 
 
-def quick(data, batches: int, precision: str, workers: int) -> None:
-    count = min(batches * BATCH, len(data.train_images))
-    numerics, model, optimizer, scaler, prepare, autocast = project_pieces(data, precision)
-    warm = cifar.epoch_generator(SEED, 0)  # first batches pay for oneDNN's kernel setup
-    cifar.train_one_epoch(model, optimizer, scaler, data.train_images[:2 * BATCH],
-                          data.train_labels[:2 * BATCH], BATCH, warm, prepare, autocast)
-    ours_train, _ = timed(cifar.train_one_epoch, model, optimizer, scaler,
-                          data.train_images[:count], data.train_labels[:count], BATCH,
-                          cifar.epoch_generator(SEED, 1), prepare, autocast)
-    ours_test, _ = timed(cifar.evaluate, model, data.test_images, data.test_labels,
-                         BATCH, prepare, autocast)
+class CourseLoop:
+    """exp2.py's loop, from one DataLoader iterator per epoch."""
 
-    model, optimizer = course_model_and_optimizer(0.1)
-    train_loader, test_loader = course_loaders(data, workers)
-    course_train(model, optimizer, train_loader, max_batches=2)
-    course_seconds, (seen, _, _) = timed(course_train, model, optimizer, train_loader, batches)
-    course_test_seconds, _ = timed(course_test, model, test_loader)
+    label = "course (PIL + DataLoader, fp32)"
 
-    ours_ips, course_ips = count / ours_train, seen / course_seconds
-    ours_epoch = len(data.train_images) / ours_ips + ours_test
-    course_epoch = len(data.train_images) / course_ips + course_test_seconds
-    print(f"project loop ({numerics.name}, channels_last={numerics.channels_last}): "
-          f"{ours_ips:7.1f} train images/s ({1000 * ours_train / (count / BATCH):.0f} ms/batch), "
-          f"test pass {ours_test:.1f} s")
-    print(f"course loop  (PIL + DataLoader, fp32):      {course_ips:7.1f} train images/s "
-          f"({1000 * course_seconds / (seen / BATCH):.0f} ms/batch), test pass {course_test_seconds:.1f} s")
-    print(f"speed-up: training {ours_ips / course_ips:.2f}x, test {course_test_seconds / ours_test:.2f}x; "
-          f"estimated epoch (train + test) {ours_epoch:.1f} s vs {course_epoch:.1f} s = "
-          f"{course_epoch / ours_epoch:.2f}x")
+    def __init__(self, data, workers: int):
+        self.model, self.optimizer = course_model_and_optimizer(0.1)
+        self.train_loader, self.test_loader = course_loaders(data, workers)
+        self.new_epoch()
+
+    def new_epoch(self) -> None:
+        self.batches, self.tally = iter(self.train_loader), EpochTally()
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def train(self, batches: int) -> int:
+        images, loss, accuracy = course_train(self.model, self.optimizer,
+                                              list(itertools.islice(self.batches, batches)))
+        self.tally.add(images, loss, accuracy)
+        return images
+
+    def test(self) -> tuple[float, float]:
+        return course_test(self.model, self.test_loader)
 
 
-class PrintProgress:
-    def start(self, total, description=""): ...
-    def advance(self, n=1): ...
-    def update(self, completed): ...
-    def log(self, message): print("  project " + message, flush=True)
-
-
-def full(data, epochs: int, precision: str, workers: int) -> None:
-    phases = [{"lr": 0.1, "epochs": (epochs + 1) // 2}, {"lr": 0.01, "epochs": epochs // 2}]
-    params = {"phases": phases, "batch_size": BATCH, "weight_decay": WEIGHT_DECAY,
-              "momentum": MOMENTUM, "seed": SEED, "precision": precision}
-    with tempfile.TemporaryDirectory() as folder:
-        ctx = RunContext("cifar", "bench", params, folder, progress=PrintProgress())
+def serve_loop(connection, kind: str, source: str, cache_dir: str, setting) -> None:
+    """A worker process: build one loop, then do and time what the parent
+    asks. The course loop's PIL decoding and augmentation count, as they do
+    for a student."""
+    loop = (ProjectLoop if kind == "project" else CourseLoop)(load(source, cache_dir), setting)
+    connection.send(loop.label)
+    while (request := connection.recv()) is not None:
+        command, value = request
         started = time.perf_counter()
-        summary = cifar.train(ctx, data, cifar.choose_numerics(precision, "cpu"))
-        ours_total = time.perf_counter() - started
-    print(f"project loop: {ours_total:.0f} s, final test acc {summary['final_test_acc']:.2f}%, "
-          f"test acc jump at each lr change {[round(d['test_acc_jump'], 2) for d in summary['phase_boundaries']]}", flush=True)
+        if command == "train":
+            result = loop.train(value)
+        elif command == "test":
+            result = loop.test()
+        elif command == "lr":
+            result = loop.set_lr(value)
+        elif command == "epoch":  # end of an epoch: its averages, then start the next
+            result = loop.tally.result()
+            loop.new_epoch()
+        connection.send((result, time.perf_counter() - started))
 
-    model, optimizer = course_model_and_optimizer(0.1)
-    train_loader, test_loader = course_loaders(data, workers)
-    course_total = 0.0
-    for epoch, lr in enumerate(cifar.epoch_schedule(phases), start=1):
-        for group in optimizer.param_groups:
-            group["lr"] = lr[1]
-        train_seconds, (_, train_loss, train_acc) = timed(course_train, model, optimizer, train_loader)
-        test_seconds, (test_loss, test_acc) = timed(course_test, model, test_loader)
-        course_total += train_seconds + test_seconds
-        print(f"  course epoch {epoch}/{epochs}  lr {lr[1]:g}  train loss {train_loss:.3f} "
-              f"acc {train_acc:.2f}%  test loss {test_loss:.3f} acc {test_acc:.2f}%  "
-              f"{train_seconds:.1f}+{test_seconds:.1f} s", flush=True)
-    print(f"course loop: {course_total:.0f} s, final test acc {test_acc:.2f}%")
-    print(f"speed-up over the whole schedule: {course_total / ours_total:.2f}x")
+
+class LoopProcess:
+    def __init__(self, kind: str, source: str, cache_dir: str, setting):
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=serve_loop, daemon=True,
+                                       args=(child, kind, source, cache_dir, setting))
+        self.process.start()
+        self.label = self.connection.recv()
+        self.train_seconds, self.train_images, self.test_seconds = 0.0, 0, []
+
+    def ask(self, command: str, value=None):
+        """(result, seconds) of one command in the worker."""
+        self.connection.send((command, value))
+        return self.connection.recv()
+
+    def train(self, batches: int) -> float:
+        """Seconds per image over `batches` batches; also added to the totals."""
+        images, seconds = self.ask("train", batches)
+        self.train_images += images
+        self.train_seconds += seconds
+        return seconds / images
+
+    def test(self) -> tuple[float, float]:
+        result, seconds = self.ask("test")
+        self.test_seconds.append(seconds)
+        return result
+
+    def epoch_seconds(self) -> float:
+        """A whole epoch at the measured speed: every training image, then a test pass."""
+        return TRAIN_IMAGES * self.train_seconds / self.train_images + statistics.median(self.test_seconds)
+
+    def close(self) -> None:
+        self.connection.send(None)
+        self.process.join()
+
+
+def train_in_turns(loops: list[LoopProcess], batches: int, chunk: int) -> list[float]:
+    """Each loop trains `batches` batches, taking turns `chunk` at a time;
+    the course/project speed ratio of every turn."""
+    ratios = []
+    for start in range(0, batches, chunk):
+        ours, course = (loop.train(min(chunk, batches - start)) for loop in loops)
+        ratios.append(course / ours)
+    return ratios
+
+
+def report_speed(loops: list[LoopProcess], ratios: list[float], chunk: int) -> None:
+    ours, course = loops
+    for loop in loops:
+        print(f"{loop.label:34} {1000 * BATCH * loop.train_seconds / loop.train_images:6.1f} ms/batch "
+              f"over {loop.train_images // BATCH} batches, test pass "
+              f"{statistics.median(loop.test_seconds):.1f} s, epoch {loop.epoch_seconds():.1f} s")
+    print(f"training speed-up per turn of {chunk} batches: median {statistics.median(ratios):.2f}x "
+          f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
+    training = (course.train_seconds / course.train_images) / (ours.train_seconds / ours.train_images)
+    print(f"speed-up: training {training:.2f}x, epoch (train + test) "
+          f"{course.epoch_seconds() / ours.epoch_seconds():.2f}x", flush=True)
+
+
+def start_loops(args) -> list[LoopProcess]:
+    return [LoopProcess("project", args.data, args.cache_dir, args.precision),
+            LoopProcess("course", args.data, args.cache_dir, args.workers)]
+
+
+def quick(args) -> None:
+    loops = start_loops(args)
+    for loop in loops:  # first batches pay for oneDNN's kernel setup and the loader start
+        loop.ask("train", 2)
+    ratios = train_in_turns(loops, args.batches, args.chunk)
+    for _ in range(args.test_passes):
+        for loop in loops:
+            loop.test()
+    report_speed(loops, ratios, args.chunk)
+    for loop in loops:
+        loop.close()
+
+
+def full(args) -> None:
+    """The course schedule (half the epochs at lr 0.1, half at 0.01) for both loops, in turns."""
+    loops = start_loops(args)
+    schedule = [0.1] * ((args.epochs + 1) // 2) + [0.01] * (args.epochs // 2)
+    batches = -(-TRAIN_IMAGES // BATCH)
+    ratios = []
+    for epoch, lr in enumerate(schedule, start=1):
+        for loop in loops:
+            loop.ask("lr", lr)
+        ratios += train_in_turns(loops, batches, args.chunk)
+        for loop in loops:
+            train_loss, train_acc = loop.ask("epoch")[0]
+            test_loss, test_acc = loop.test()
+            print(f"  {loop.label:34} epoch {epoch}/{args.epochs}  lr {lr:g}  train loss {train_loss:.3f} "
+                  f"acc {train_acc:.2f}%  test loss {test_loss:.3f} acc {test_acc:.2f}%", flush=True)
+    for loop in loops:
+        seconds = loop.train_seconds + sum(loop.test_seconds)
+        print(f"{loop.label}: {seconds:.0f} s for {args.epochs} epochs (train + test)")
+    report_speed(loops, ratios, args.chunk)
+    for loop in loops:
+        loop.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", default=os.environ.get("LABREPORT_DATA", "data"))
-    parser.add_argument("--batches", type=int, default=100, help="quick mode: batches per loop")
+    parser.add_argument("--batches", type=int, default=100, help="quick mode: training batches per loop")
+    parser.add_argument("--chunk", type=int, default=10, help="batches per turn")
+    parser.add_argument("--test-passes", type=int, default=2, help="quick mode: test passes per loop")
     parser.add_argument("--full", action="store_true", help="run the whole schedule for both loops")
     parser.add_argument("--epochs", type=int, default=10, help="--full: epochs (half at lr 0.1, half at 0.01)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
@@ -208,15 +341,13 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        data = cifar_data.load(args.data, args.cache_dir, download=False)
+        data = load(args.data, args.cache_dir)  # decode once here, so the workers hit the cache
     except UserError as error:
         raise SystemExit(f"error: {error}") from None
     print(f"data: {data.source} ({len(data.train_images)} train, {len(data.test_images)} test); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    if args.full:
-        full(data, args.epochs, args.precision, args.workers)
-    else:
-        quick(data, args.batches, args.precision, args.workers)
+    del data
+    (full if args.full else quick)(args)
 
 
 if __name__ == "__main__":

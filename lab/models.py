@@ -23,10 +23,20 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.stride = stride
         self.extra_channels = out_channels - in_channels
+        if stride != 1 or self.extra_channels:
+            # The same shortcut as a fixed 1x1 convolution with 0/1 weights, for
+            # oneDNN tensors: they cannot be sliced or padded, and converting
+            # them to ordinary tensors and back costs more than this.
+            half = self.extra_channels // 2
+            selection = torch.zeros(out_channels, in_channels, 1, 1)
+            selection[half:half + in_channels, :, 0, 0] = torch.eye(in_channels)
+            self.register_buffer("selection", selection, persistent=False)
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 1 and self.extra_channels == 0:
             return x
+        if x.is_mkldnn:
+            return F.conv2d(x, self.selection, stride=self.stride)
         x = x[:, :, :: self.stride, :: self.stride]
         half = self.extra_channels // 2
         return F.pad(x, (0, 0, 0, 0, half, self.extra_channels - half))
@@ -59,6 +69,8 @@ class ResNetCifar(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.bn1(self.conv1(x)))
         x = self.stages(x)
+        if x.is_mkldnn:  # oneDNN's own average pooling has a slow backward
+            x = x.to_dense().float()
         x = F.adaptive_avg_pool2d(x, 1).flatten(1)
         return self.fc(x)
 

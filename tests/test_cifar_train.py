@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from lab.errors import UserError
 from lab.experiments import cifar
-from lab.models import parameter_count, resnet20
+from lab.models import BasicBlock, parameter_count, resnet20
 from lab.store import RunContext
 from tests.cifar_fixtures import make_tiny_cifar
 
@@ -89,6 +89,46 @@ def test_resnet20_shapes_through_the_stages():
     assert channels_last(x).shape == (2, 10)
 
 
+@pytest.mark.skipif(not cifar.cpu_supports_bf16(), reason="oneDNN has no bf16 on this CPU")
+def test_onednn_layout_is_as_close_to_fp32_as_autocast():
+    """The CPU bf16 path (oneDNN tensors, no autocast) differs from fp32 no
+    more than bf16 autocast on ordinary tensors does: logits, gradients of
+    the first and last convolution, BatchNorm statistics."""
+    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(0))
+    targets = torch.arange(16) % 10
+
+    def step(numerics):
+        model = resnet20(seed=0).train()
+        inputs = numerics.prepare(images, "cpu")
+        with numerics.autocast("cpu"):
+            logits = model(inputs)
+        F.cross_entropy(logits.float(), targets).backward()
+        return [logits.float(), model.conv1.weight.grad, model.stages[2][2].conv2.weight.grad,
+                model.stages[1][0].bn1.running_var]
+
+    onednn = cifar.Numerics("bf16", None, "onednn", grad_scaler=False)
+    assert onednn.prepare(images, "cpu").is_mkldnn
+    exact = step(cifar.Numerics("fp32", None, "contiguous", grad_scaler=False))
+    autocast = step(cifar.Numerics("bf16", torch.bfloat16, "contiguous", grad_scaler=False))
+    ours = step(onednn)
+    error = lambda a, b: ((a - b).norm() / b.norm()).item()
+    for mine, theirs, reference in zip(ours, autocast, exact):
+        assert error(mine, reference) <= 1.5 * error(theirs, reference) + 1e-3
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_onednn_shortcut_equals_the_sliced_and_padded_one(dtype):
+    if dtype == torch.bfloat16 and not cifar.cpu_supports_bf16():
+        pytest.skip("oneDNN has no bf16 on this CPU")
+    block = BasicBlock(16, 32, stride=2)
+    x = torch.randn(4, 16, 8, 8).to(dtype)
+    expected = block.shortcut(x)
+    assert expected.shape == (4, 32, 4, 4) and expected[:, :8].abs().sum() == 0
+    assert torch.equal(block.shortcut(x.to_mkldnn()).to_dense(), expected)
+    assert "selection" not in block.state_dict()  # checkpoints stay as they were
+
+
 def test_resnet20_seed_fixes_the_initial_weights():
     a, b, c = resnet20(seed=1), resnet20(seed=1), resnet20(seed=2)
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
@@ -155,21 +195,22 @@ def test_epoch_generators_differ_by_epoch_and_repeat_by_seed():
 
 def test_numerics_follow_precision_and_hardware(monkeypatch):
     fp32 = cifar.choose_numerics("fp32", "cpu")
-    assert (fp32.autocast_dtype, fp32.channels_last) == (None, False)
+    assert (fp32.autocast_dtype, fp32.layout) == (None, "contiguous")
 
     monkeypatch.setattr(cifar, "cpu_has_native_bf16", lambda: False)
     monkeypatch.setattr(cifar, "cpu_supports_bf16", lambda: False)
     plain_cpu = cifar.choose_numerics("auto", "cpu")
-    assert (plain_cpu.name, plain_cpu.channels_last) == ("fp32", True)
+    assert (plain_cpu.name, plain_cpu.layout) == ("fp32", "channels_last")
     with pytest.raises(UserError, match="precision = 'bf16'"):
         cifar.choose_numerics("bf16", "cpu")
 
     monkeypatch.setattr(cifar, "cpu_has_native_bf16", lambda: True)
-    assert cifar.choose_numerics("auto", "cpu").autocast_dtype == torch.bfloat16
+    native = cifar.choose_numerics("auto", "cpu")
+    assert (native.name, native.layout, native.autocast_dtype) == ("bf16", "onednn", None)
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     old_gpu = cifar.choose_numerics("auto", "cuda")
-    assert (old_gpu.name, old_gpu.grad_scaler) == ("fp16", True)
+    assert (old_gpu.name, old_gpu.grad_scaler, old_gpu.layout) == ("fp16", True, "channels_last")
     assert cifar.choose_numerics("fp32", "cuda").autocast_dtype is None
 
 
@@ -237,7 +278,7 @@ def test_a_run_writes_the_contract_files(uninterrupted):
         {name: 100 * count / 6 for name, count in diagonal["count"].items()})
 
     assert summary["epochs"] == 3 and summary["parameters"] == 269_722
-    assert summary["precision"] == "fp32" and summary["channels_last"] is False
+    assert summary["precision"] == "fp32" and summary["layout"] == "contiguous"
     assert [(d["epoch_before"], d["epoch_after"]) for d in summary["phase_boundaries"]] == [(1, 2)]
     assert progress.total == 9 and progress.completed == 9  # 3 batches x 3 epochs
     assert len([line for line in progress.lines if line.startswith("epoch ")]) == 3
@@ -287,7 +328,7 @@ def test_a_finished_checkpoint_only_redoes_the_final_analysis(tmp_path, tiny_dat
 def test_the_fast_path_trains_with_the_numerics_auto_picks(tmp_path, tiny_data):
     params = {**PARAMS, "precision": "auto", "phases": [{"lr": 0.1, "epochs": 1}]}
     summary = cifar.run(context(tmp_path, tiny_data, params))
-    assert summary["precision"] == cifar.choose_numerics("auto", "cpu").name
-    assert summary["channels_last"] is True
+    numerics = cifar.choose_numerics("auto", "cpu")
+    assert (summary["precision"], summary["layout"]) == (numerics.name, numerics.layout)
     epochs = pd.read_csv(tmp_path / "epochs.csv")
     assert np.isfinite(epochs[["train_loss", "test_loss"]].to_numpy()).all()
