@@ -33,7 +33,6 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from lab.allocator import retain_freed_memory
 from lab.data import cifar as cifar_data
 from lab.errors import UserError
 from lab.experiments import cifar
@@ -138,14 +137,12 @@ class ProjectLoop:
     """lab/experiments/cifar.py's training and evaluation functions."""
 
     def __init__(self, data, precision: str):
-        retain_freed_memory()  # as cifar.train does
         self.data, self.epoch = data, 0
         self.numerics = cifar.choose_numerics(precision, "cpu")
         self.label = f"project ({self.numerics.label})"
-        self.model = resnet20(seed=SEED).to(memory_format=self.numerics.memory_format())
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=MOMENTUM,
-                                         weight_decay=WEIGHT_DECAY)
-        self.scaler = torch.amp.GradScaler("cpu", enabled=False)
+        params = {"phases": [{"lr": 0.1, "epochs": 1}], "seed": SEED, "momentum": MOMENTUM,
+                  "weight_decay": WEIGHT_DECAY}
+        self.model, self.optimizer, self.scaler = cifar.build_training(params, self.numerics, "cpu")
         self.new_epoch()
 
     def new_epoch(self) -> None:
@@ -155,8 +152,7 @@ class ProjectLoop:
         self.position, self.tally = 0, EpochTally()
 
     def set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        cifar.set_lr(self.optimizer, lr)
 
     def train(self, batches: int) -> int:
         chosen = self.order[self.position:self.position + batches * BATCH]
@@ -193,8 +189,7 @@ class CourseLoop:
         self.batches, self.tally = iter(self.train_loader), EpochTally()
 
     def set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        cifar.set_lr(self.optimizer, lr)
 
     def train(self, batches: int) -> int:
         images, loss, accuracy = course_train(self.model, self.optimizer,

@@ -22,24 +22,25 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.stride = stride
-        self.extra_channels = out_channels - in_channels
-        if stride != 1 or self.extra_channels:
+        extra_channels = out_channels - in_channels
+        self.identity_shortcut = stride == 1 and extra_channels == 0
+        self.channel_padding = (extra_channels // 2, extra_channels - extra_channels // 2)
+        if not self.identity_shortcut:
             # The same shortcut as a fixed 1x1 convolution with 0/1 weights, for
             # oneDNN tensors: they cannot be sliced or padded, and converting
             # them to ordinary tensors and back costs more than this.
-            half = self.extra_channels // 2
+            first = self.channel_padding[0]
             selection = torch.zeros(out_channels, in_channels, 1, 1)
-            selection[half:half + in_channels, :, 0, 0] = torch.eye(in_channels)
+            selection[first:first + in_channels, :, 0, 0] = torch.eye(in_channels)
             self.register_buffer("selection", selection, persistent=False)
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride == 1 and self.extra_channels == 0:
+        if self.identity_shortcut:
             return x
         if x.is_mkldnn:
             return F.conv2d(x, self.selection, stride=self.stride)
         x = x[:, :, :: self.stride, :: self.stride]
-        half = self.extra_channels // 2
-        return F.pad(x, (0, 0, 0, 0, half, self.extra_channels - half))
+        return F.pad(x, (0, 0, 0, 0, *self.channel_padding))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))

@@ -43,7 +43,7 @@ class Numerics:
     fp32 arithmetic for speed."""
 
     name: str                    # "fp32" | "bf16" | "fp16"
-    autocast_dtype: torch.dtype | None  # mixed precision by autocast (CUDA; CPU fallback)
+    autocast_dtype: torch.dtype | None  # mixed precision by autocast (CUDA)
     layout: str                  # activations: "contiguous", "channels_last" or "onednn"
     grad_scaler: bool            # fp16 needs loss scaling; bf16 has fp32's range
 
@@ -300,15 +300,27 @@ def run(ctx) -> dict:
         return train(ctx, data, numerics)
 
 
+def build_training(params: dict, numerics: Numerics, device: str, num_classes: int = 10):
+    """The model (in the numerics' memory format), its SGD optimizer at the
+    first epoch's learning rate, and the gradient scaler."""
+    retain_freed_memory()
+    model = resnet20(num_classes, seed=params["seed"]).to(device, memory_format=numerics.memory_format())
+    first_lr = epoch_schedule(params["phases"])[0][1]
+    optimizer = torch.optim.SGD(model.parameters(), lr=first_lr,
+                                momentum=params["momentum"], weight_decay=params["weight_decay"])
+    return model, optimizer, torch.amp.GradScaler(device, enabled=numerics.grad_scaler)
+
+
+def set_lr(optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 def train(ctx, data, numerics: Numerics) -> dict:
     params, device = ctx.params, ctx.device
-    retain_freed_memory()
     schedule = epoch_schedule(params["phases"])
     batch_size, seed = params["batch_size"], params["seed"]
-    model = resnet20(len(data.classes), seed=seed).to(device, memory_format=numerics.memory_format())
-    optimizer = torch.optim.SGD(model.parameters(), lr=schedule[0][1],
-                                momentum=params["momentum"], weight_decay=params["weight_decay"])
-    scaler = torch.amp.GradScaler(device, enabled=numerics.grad_scaler)
+    model, optimizer, scaler = build_training(params, numerics, device, len(data.classes))
 
     def prepare(images_uint8):
         return numerics.prepare(images_uint8, device)
@@ -325,8 +337,7 @@ def train(ctx, data, numerics: Numerics) -> dict:
     predictions = None
     for epoch in range(len(rows) + 1, len(schedule) + 1):
         phase, lr = schedule[epoch - 1]
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         started = time.perf_counter()
         train_loss, train_acc = train_one_epoch(
             model, optimizer, scaler, data.train_images, data.train_labels, batch_size,
