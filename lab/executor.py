@@ -25,6 +25,7 @@ from typing import Iterator
 
 from lab.environment import cpu_model
 from lab.errors import UserError
+from lab.faults import hold_if_asked
 from lab.experiments import experiment
 from lab.matrix import RunSpec
 from lab.progress import Reporter
@@ -65,6 +66,7 @@ def execute(store: Store, spec: RunSpec, device: str, reporter: Reporter) -> Out
     previous = store.read_record(spec.name, spec.key) or {}
     record = base_record(spec, version, device, previous)
     store.write_record(spec.name, spec.key, record)
+    hold_if_asked(f"{spec.name}:start")
     began = time.monotonic()
     with reporter.task(spec.name) as progress:
         ctx = RunContext(spec.name, spec.key, spec.params, store.run_dir(spec.name, spec.key),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lab.errors import UserError
+from lab.faults import crash_if_writing, hold_if_asked
 
 RECORD = "record.json"
 CHECKPOINT = "checkpoints/last.pt"
@@ -68,18 +69,12 @@ def write_or_raise(path: Path, data: bytes) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
-            crash_here_if_asked(path)
+            crash_if_writing(path)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-
-
-def crash_here_if_asked(path: Path) -> None:
-    """Fault injection for the reliability tests: die mid-write of a named file."""
-    if path.name == os.environ.get("LABREPORT_FAULT_KILL_WRITING"):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -120,6 +115,7 @@ class RunContext:
     device: str = "cpu"
     options: dict | None = None
     progress: Any = None
+    checkpoints_saved: int = 0  # in this process, for the fault-injection hold points
 
     def __post_init__(self) -> None:
         self.dir = Path(self.dir)
@@ -142,6 +138,8 @@ class RunContext:
         buffer = io.BytesIO()
         torch.save(state, buffer)
         write_atomic(self.dir / CHECKPOINT, buffer.getvalue())
+        self.checkpoints_saved += 1
+        hold_if_asked(f"{self.name}:checkpoint:{self.checkpoints_saved}")
 
     def load_checkpoint(self) -> dict | None:
         import torch

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.faults import HELD_LINE, HOLD_ENV
+
 TINY_LAB = """
 [student]
 name = "Test Student"
@@ -68,8 +70,26 @@ def labreport(cwd: Path, *args: str, timeout: float = 300, env: dict | None = No
     return result
 
 
-def start_labreport(cwd: Path, *args: str) -> subprocess.Popen:
+def start_labreport(cwd: Path, *args: str, hold: str | None = None) -> subprocess.Popen:
+    """Start the CLI; with `hold`, it stops at that fault point (see lab/faults.py)."""
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("LABREPORT_DATA", None)
+    if hold:
+        env[HOLD_ENV] = hold
     return subprocess.Popen([sys.executable, "-m", "lab.cli", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_held(process: subprocess.Popen) -> tuple[int, list[str]]:
+    """Read stderr until the process says it is held: (the held pid, the lines read).
+
+    A blocking read of the process's own words, so it holds on any machine speed.
+    """
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if line.startswith(HELD_LINE):
+            return int(line.rsplit("pid ", 1)[1].rstrip(")\n")), lines
+    process.wait()
+    raise AssertionError(f"ended ({process.returncode}) before the hold point:\n"
+                         f"{process.stdout.read()}\n{''.join(lines)}")

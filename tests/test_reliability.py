@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import signal
 import tarfile
 import time
@@ -17,7 +18,7 @@ import pytest
 
 from lab.errors import UserError
 from lab.store import Store, write_atomic
-from tests.conftest import labreport, start_labreport
+from tests.conftest import labreport, start_labreport, wait_until_held
 
 LONG_FIT = ["--only", "fit.epochs", "--set", "fit.epochs.values=[5, 20, 40000]"]
 LONG_CIFAR = ["--only", "cifar", "--set", "cifar.phases=[{lr=0.1, epochs=2}, {lr=0.01, epochs=2}]"]
@@ -47,11 +48,10 @@ def wait_for(condition, timeout=120.0, process=None):
 
 
 def cifar_after_first_checkpoint(lab: Path):
-    """A CIFAR run stopped in its second epoch: (the process, still running; the run folder)."""
-    process = start_labreport(lab, "run", *LONG_CIFAR)
-    folder = lab / "reports" / "runs" / "cifar"
-    wait_for(lambda: list(folder.glob("*/checkpoints/last.pt")), process=process)
-    return process, folder
+    """A CIFAR run held right after its first checkpoint: (the process, the run folder)."""
+    process = start_labreport(lab, "run", *LONG_CIFAR, hold="cifar:checkpoint:1")
+    wait_until_held(process)
+    return process, lab / "reports" / "runs" / "cifar"
 
 
 def same_cifar_numbers(lab: Path, reference: Path, columns: list[str]) -> None:
@@ -116,7 +116,7 @@ def test_sigkill_while_results_are_written(tiny_lab, victim, args):
 def test_ctrl_c_finishes_the_write_says_how_to_resume_and_exits_130(tiny_lab):
     process, checkpoints = cifar_after_first_checkpoint(tiny_lab)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=300)
     assert process.returncode == 130, (out, err)
     assert "run the same command again to resume" in err
     assert not list(checkpoints.glob("*/checkpoints/.*.tmp"))
@@ -207,10 +207,11 @@ def test_an_unwritable_store_is_refused(tiny_lab):
 # --- two processes ------------------------------------------------------------------------
 
 def test_a_second_process_on_the_same_store_exits_with_a_message(tiny_lab):
-    first = start_labreport(tiny_lab, "run", *LONG_CIFAR)
-    wait_for(lambda: list((tiny_lab / "reports" / "runs").glob("cifar/*/record.json")), process=first)
+    first = start_labreport(tiny_lab, "run", *LONG_CIFAR, hold="cifar:start")
+    held_pid, _ = wait_until_held(first)
     second = labreport(tiny_lab, "run", "--only", "fit.lr", check=2)
     assert "the run store is in use by labreport (pid" in second.stderr
+    os.kill(held_pid, signal.SIGUSR1)
     assert first.wait(timeout=300) == 0
     assert [r["status"] for r in records(tiny_lab, "cifar")] == ["done"]
     assert not (tiny_lab / "reports" / "runs" / "fit.lr").exists()

@@ -1,0 +1,45 @@
+"""Fault injection for the reliability tests: hold a run at a named point, or die mid-write.
+
+Tests never sleep and hope that a run is still going: they ask the run to stop at
+a known point and wait for it to say so, whatever the machine's speed.
+
+    LABREPORT_FAULT_HOLD=cifar:checkpoint:1   hold after cifar's first checkpoint is written
+    LABREPORT_FAULT_HOLD=fit.epochs:start     hold once the run's partial record exists
+
+A held process prints ``HELD_LINE <point> (pid N)`` on stderr and waits until it
+gets SIGUSR1 (go on), SIGINT (as Ctrl-C would) or SIGKILL. A held worker whose
+parent died stops as if interrupted, so no test leaves a process behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+HOLD_ENV = "LABREPORT_FAULT_HOLD"
+KILL_WRITING_ENV = "LABREPORT_FAULT_KILL_WRITING"
+HELD_LINE = "LABREPORT_FAULT held at"
+
+
+def hold_if_asked(point: str) -> None:
+    """Block here when the test asked to hold at `point`; see the module docstring."""
+    if os.environ.get(HOLD_ENV) != point or threading.current_thread() is not threading.main_thread():
+        return
+    released = threading.Event()
+    previous = signal.signal(signal.SIGUSR1, lambda *args: released.set())
+    parent = os.getppid()
+    print(f"{HELD_LINE} {point} (pid {os.getpid()})", file=sys.stderr, flush=True)
+    try:
+        while not released.wait(0.2):  # a wait on an event, not a guess at a duration
+            if os.getppid() != parent:
+                raise KeyboardInterrupt
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def crash_if_writing(path: Path) -> None:
+    """Die mid-write (after the temporary file, before the rename) of a named file."""
+    if path.name == os.environ.get(KILL_WRITING_ENV):
+        os.kill(os.getpid(), signal.SIGKILL)
