@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from lab.data import cifar as cifar_data
-from lab.errors import UserError
-from lab.experiments import cifar
-from lab.models import resnet20
+from lab.exercises.cifar import data as cifar_data
+from lab.core.errors import UserError
+from lab.exercises.cifar import train as cifar
+from lab.exercises.cifar.model import resnet20
 
 SEED, WEIGHT_DECAY, MOMENTUM, BATCH = 0, 5e-4, 0.0, 128
 TRAIN_IMAGES = 50_000  # one CIFAR-10 epoch

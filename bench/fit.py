@@ -46,7 +46,8 @@ def own_cpu() -> float:
 
 
 def load_specs(sets: list[str]):
-    from lab import declaration, matrix
+    from lab.core import declaration
+    from lab.core import matrix
 
     decl = declaration.load(None, sets, False, cwd=ROOT)
     return decl, matrix.expand(decl, ["fit.epochs", "fit.lr", "fit.custom"])
@@ -72,8 +73,8 @@ def run_cli(sets: list[str], store: Path) -> dict:
 
 
 def run_direct(specs, store: Path) -> dict:
-    from lab.experiments import experiment
-    from lab.store import RunContext
+    from lab.exercises import experiment
+    from lab.core.store import RunContext
 
     durations, cpu = {}, own_cpu()
     started = time.perf_counter()

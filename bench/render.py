@@ -21,7 +21,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from lab.analysis import RUN_NAMES  # noqa: E402
 from lab.report.build import build_report  # noqa: E402
-from lab.store import FINISHED, LoadedRun  # noqa: E402
+from lab.core.store import FINISHED, LoadedRun  # noqa: E402
 from report_fixtures import fixture_declaration, write_fixture_store  # noqa: E402
 
 

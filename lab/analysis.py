@@ -17,7 +17,7 @@ METRICS = ("train_loss", "true_error", "heldout_error")
 
 # Loss-curve classification for 1B. A healthy full-batch Adam curve falls almost
 # monotonically (wobbles of a few percent); these thresholds separate that from
-# bouncing and from stalling. The rebound rule matches lab.experiments.fit, whose
+# bouncing and from stalling. The rebound rule matches lab.exercises.fit.train, whose
 # run summary (from every epoch, not the thinned loss.csv) is preferred when present.
 OSCILLATION_REBOUND = 1.5       # loss climbs back to 1.5x the best it had reached: oscillating
 STALLED_FRACTION = 0.8          # final loss above 80 % of the first: not decreasing

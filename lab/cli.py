@@ -21,12 +21,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lab import declaration as declaration_module
-from lab.declaration import Declaration
-from lab.errors import UserError
-from lab.matrix import NAMES, RunSpec, cifar_params, expand, select
-from lab.progress import Reporter, format_seconds
-from lab.store import LoadedRun, Store
+from lab.core import declaration as declaration_module
+from lab.core.declaration import Declaration
+from lab.core.errors import UserError
+from lab.core.matrix import NAMES, RunSpec, cifar_params, expand, select
+from lab.core.progress import Reporter, format_seconds
+from lab.core.store import LoadedRun, Store
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the CIFAR cache need room
@@ -98,7 +98,7 @@ def guarded(command):
 # --- preflight: everything checked before the first epoch -------------------------
 
 def check_fit_functions(decl: Declaration, names: list[str]) -> None:
-    from lab import expr
+    from lab.exercises.fit import expr
 
     fit = decl.values["fit"]
     source = decl.path.name
@@ -117,7 +117,7 @@ def check_fit_functions(decl: Declaration, names: list[str]) -> None:
 
 def cifar_fingerprint(session: Session) -> str:
     """Find, check and (the first time) decode CIFAR-10; its checksum keys the cifar run."""
-    from lab.data import cifar
+    from lab.exercises.cifar import data as cifar
 
     with Reporter(console).task("CIFAR-10 data") as progress:
         return cifar.preflight(session.data, session.cache_dir, session.download, progress=progress)
@@ -132,7 +132,7 @@ def plan(session: Session, names: list[str], need_data: bool = True) -> list[Run
 
 
 def run_specs(session: Session, specs: list[RunSpec], device: str, force: bool) -> int:
-    from lab import runner
+    from lab.core import runner
 
     device = runner.resolve_device(device)
     check_store(session.store)
@@ -291,7 +291,8 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
            lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
            store: StoreOpt = None) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""
-    from lab import executor, runner
+    from lab.core import executor
+    from lab.core import runner
     from lab.report.fonts import check_fonts, font_subsetting_note
 
     session = open_session(config, set_, quick, data, no_download, store)

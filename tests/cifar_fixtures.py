@@ -1,8 +1,8 @@
-"""Tiny fake CIFAR-10 data sets in every layout lab.data.cifar reads.
+"""Tiny fake CIFAR-10 data sets in every layout lab.exercises.cifar.data reads.
 
     from tests.cifar_fixtures import make_tiny_cifar, tiny_cifar_arrays
     path = make_tiny_cifar(tmp_path, "folder-png", n_per_class=2)
-    data = lab.data.cifar.load(path, tmp_path / "cache", download=False)
+    data = lab.exercises.cifar.data.load(path, tmp_path / "cache", download=False)
 
 Images are smooth colour gradients (so JPEG keeps them close), ordered class
 by class, which is both the pickle order and the sorted folder order.

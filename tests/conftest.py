@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.faults import HELD_LINE, HOLD_ENV
+from lab.core.faults import HELD_LINE, HOLD_ENV
 
 TINY_LAB = """
 [student]

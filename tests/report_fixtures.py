@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lab.store import LoadedRun
+from lab.core.store import LoadedRun
 
 SEEDS = [2019, 2020, 2021]
 FUNCTION = "x**2 + 2*sin(x) + cos(x-1) - 5"
@@ -36,7 +36,7 @@ CIFAR_TRAIN = [37.8, 54.6, 62.9, 67.4, 70.1, 80.7, 82.4, 83.2, 83.7, 84.2]
 
 @dataclass
 class FixtureDeclaration:
-    """Same attributes as lab.declaration.Declaration, without reading a file."""
+    """Same attributes as lab.core.declaration.Declaration, without reading a file."""
 
     values: dict
     path: Path

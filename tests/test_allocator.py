@@ -1,4 +1,4 @@
-"""lab.allocator: memory that training frees stays with the process for reuse."""
+"""lab.exercises.cifar.allocator: memory that training frees stays with the process for reuse."""
 import platform
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 # end) and print the share of it the process still holds after freeing it.
 FREE_AND_MEASURE = """
 import os, sys, torch
-from lab.allocator import retain_freed_memory
+from lab.exercises.cifar.allocator import retain_freed_memory
 if sys.argv[1] == "retain":
     assert retain_freed_memory()
 resident = lambda: int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

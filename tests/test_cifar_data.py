@@ -1,4 +1,4 @@
-"""lab.data.cifar: locating, validating, caching, augmenting CIFAR-10 (tiny fake data)."""
+"""lab.exercises.cifar.data: locating, validating, caching, augmenting CIFAR-10 (tiny fake data)."""
 
 import hashlib
 import io
@@ -13,8 +13,8 @@ import torch
 
 from tests.cifar_fixtures import (LAYOUTS, encode_image, image_files, make_tiny_cifar, pickle_files,
                                   tiny_cifar_arrays, write_tar)
-from lab.data import cifar
-from lab.errors import UserError
+from lab.exercises.cifar import data as cifar
+from lab.core.errors import UserError
 
 
 def expected_tensors(n_per_class=2, size=32):

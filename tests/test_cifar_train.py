@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lab.errors import UserError
-from lab.experiments import cifar
-from lab.models import BasicBlock, parameter_count, resnet20
-from lab.store import RunContext
+from lab.core.errors import UserError
+from lab.exercises.cifar import train as cifar
+from lab.exercises.cifar.model import BasicBlock, parameter_count, resnet20
+from lab.core.store import RunContext
 from tests.cifar_fixtures import make_tiny_cifar
 
 PARAMS = {

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-import lab.expr
-from lab.errors import UserError
-from lab.expr import Expression, check_domain, parse
+import lab.exercises.fit.expr
+from lab.core.errors import UserError
+from lab.exercises.fit.expr import Expression, check_domain, parse
 
 SOURCE = "lab13.toml: fit.custom.function"
 COURSE_FUNCTION = "x**2 + 2*sin(x) + cos(x - 1) - 5"
@@ -128,7 +128,7 @@ def test_rejected_expressions_run_nothing(template, tmp_path, monkeypatch):
 
 
 def test_module_never_calls_eval_exec_or_compile():
-    tree = ast.parse(Path(lab.expr.__file__).read_text())
+    tree = ast.parse(Path(lab.exercises.fit.expr.__file__).read_text())
     called = {
         node.func.id
         for node in ast.walk(tree)

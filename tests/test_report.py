@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from lab import analysis
-from lab.errors import UserError
+from lab.core.errors import UserError
 from lab.report import answers as answers_module
 from lab.report import build, fonts
 from lab.report.answers import build_answers, num, pct, signed
@@ -253,12 +253,12 @@ def test_cjk_font_is_found_here():
 def test_evaluation_source_comes_from_the_loaded_module(monkeypatch):
     def evaluate(model, loader):
         return "a monkeypatched evaluation"
-    monkeypatch.setitem(sys.modules, "lab.experiments.cifar", types.SimpleNamespace(evaluate=evaluate))
+    monkeypatch.setitem(sys.modules, "lab.exercises.cifar.train", types.SimpleNamespace(evaluate=evaluate))
     assert "a monkeypatched evaluation" in build.evaluation_source()
 
 
 def test_evaluation_source_without_importing(monkeypatch):
-    monkeypatch.delitem(sys.modules, "lab.experiments.cifar", raising=False)
+    monkeypatch.delitem(sys.modules, "lab.exercises.cifar.train", raising=False)
     source = build.evaluation_source()
     assert source.startswith("def evaluate(") and "no_grad" in source
 

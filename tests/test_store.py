@@ -4,11 +4,12 @@ import json
 import pandas as pd
 import pytest
 
-from lab import executor, runner
-from lab.errors import UserError
-from lab.matrix import RunSpec
-from lab.progress import Reporter
-from lab.store import RunContext, Store, write_atomic
+from lab.core import executor
+from lab.core import runner
+from lab.core.errors import UserError
+from lab.core.matrix import RunSpec
+from lab.core.progress import Reporter
+from lab.core.store import RunContext, Store, write_atomic
 
 calls: list[int] = []      # epochs the toy experiment computed, across all calls
 stop_after: list[int] = []  # simulate a kill after this epoch

@@ -16,7 +16,7 @@ import markdown
 from markupsafe import Markup, escape
 
 from lab.analysis import LabAnalysis
-from lab.errors import UserError
+from lab.core.errors import UserError
 from lab.figures import class_name
 
 QUESTIONS = {

@@ -28,10 +28,10 @@ from markupsafe import Markup, escape
 
 from lab import analysis, figures
 from lab.analysis import LabAnalysis
-from lab.errors import UserError
+from lab.core.errors import UserError
 from lab.report.answers import Answer, build_answers, lr_text, num, pct, pm, seconds_text, signed
-from lab.environment import current_environment
-from lab.store import write_atomic, write_text_atomic
+from lab.core.environment import current_environment
+from lab.core.store import write_atomic, write_text_atomic
 from lab.report.fonts import check_fonts
 
 TEMPLATE = "report.html.j2"
@@ -358,7 +358,7 @@ def reference(items: dict[str, Item], lang: str) -> Callable[[str], str]:
 
 # --- the evaluation code (2A) ------------------------------------------------------------
 
-EVALUATION_MODULE, EVALUATION_FUNCTION = "lab.experiments.cifar", "evaluate"
+EVALUATION_MODULE, EVALUATION_FUNCTION = "lab.exercises.cifar.train", "evaluate"
 
 
 def evaluation_source() -> str:

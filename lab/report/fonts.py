@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 
-from lab.errors import UserError
+from lab.core.errors import UserError
 
 INSTALL_HINT = ("install a CJK font (Debian/Ubuntu: apt-get install fonts-noto-cjk; "
                 "Fedora: dnf install google-noto-sans-cjk-fonts; macOS/Windows: install Noto Sans CJK SC)")

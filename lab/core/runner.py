@@ -1,17 +1,17 @@
 """Which runs are missing, stale, partial or damaged → run them with progress, resume.
 
-The runner decides what to compute and in what order; `lab.executor` carries
+The runner decides what to compute and in what order; `lab.core.executor` carries
 each run out, here or in worker processes.
 """
 from __future__ import annotations
 
 import os
 
-from lab.errors import UserError
-from lab.executor import Outcome, execute, run_in_workers
-from lab.matrix import RunSpec
-from lab.progress import Reporter
-from lab.store import FINISHED, Store
+from lab.core.errors import UserError
+from lab.core.executor import Outcome, execute, run_in_workers
+from lab.core.matrix import RunSpec
+from lab.core.progress import Reporter
+from lab.core.store import FINISHED, Store
 
 # Exercise 1's runs are single-threaded and short: on CPU they share the cores.
 SIDE_BY_SIDE = ("fit.epochs", "fit.lr", "fit.custom")

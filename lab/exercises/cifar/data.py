@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from lab.errors import UserError
-from lab.store import write_atomic
+from lab.core.errors import UserError
+from lab.core.store import write_atomic
 
 CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer",

@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lab.allocator import retain_freed_memory
-from lab.data import cifar as cifar_data
-from lab.errors import UserError
-from lab.models import parameter_count, resnet20
+from lab.exercises.cifar.allocator import retain_freed_memory
+from lab.exercises.cifar import data as cifar_data
+from lab.core.errors import UserError
+from lab.exercises.cifar.model import parameter_count, resnet20
 
 VERSION = "2"  # 2: bf16 on the CPU in oneDNN layout instead of autocast
 

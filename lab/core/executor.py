@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from lab.environment import cpu_model
-from lab.errors import UserError
-from lab.faults import hold_if_asked
-from lab.experiments import experiment
-from lab.matrix import RunSpec
-from lab.progress import Reporter
-from lab.store import RunContext, Store, now_iso
+from lab.core.environment import cpu_model
+from lab.core.errors import UserError
+from lab.core.faults import hold_if_asked
+from lab.exercises import experiment
+from lab.core.matrix import RunSpec
+from lab.core.progress import Reporter
+from lab.core.store import RunContext, Store, now_iso
 
 POLL_S = 0.1
 

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lab import expr
-from lab.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters, parameter_count
-from lab.data.functions import (Points, dense_grid, heldout_points, seeded_generator,
+from lab.exercises.fit import expr
+from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters, parameter_count
+from lab.exercises.fit.functions import (Points, dense_grid, heldout_points, seeded_generator,
                                 training_points, validation_split)
-from lab.errors import UserError
+from lab.core.errors import UserError
 
 VERSION = "1"
 

@@ -5,9 +5,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from lab.declaration import Declaration
-from lab.errors import UserError
-from lab.experiments import EXPERIMENTS, experiment
+from lab.core.declaration import Declaration
+from lab.core.errors import UserError
+from lab.exercises import EXPERIMENTS, experiment
 
 GROUPS = {"fit": ["fit.epochs", "fit.lr", "fit.custom"], "cifar": ["cifar"]}
 NAMES = list(EXPERIMENTS)

@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from lab.errors import UserError
-from lab.faults import crash_if_writing, hold_if_asked
+from lab.core.errors import UserError
+from lab.core.faults import crash_if_writing, hold_if_asked
 
 RECORD = "record.json"
 CHECKPOINT = "checkpoints/last.pt"

@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from lab.errors import UserError
+from lab.core.errors import UserError
 
 MAX_LENGTH = 300
 MAX_NODES = 200

@@ -6,10 +6,10 @@ from typing import Callable
 
 # run name -> (module, function); the module's VERSION is part of every run key
 EXPERIMENTS: dict[str, tuple[str, str]] = {
-    "fit.epochs": ("lab.experiments.fit", "run"),
-    "fit.lr": ("lab.experiments.fit", "run"),
-    "fit.custom": ("lab.experiments.fit", "run_custom"),
-    "cifar": ("lab.experiments.cifar", "run"),
+    "fit.epochs": ("lab.exercises.fit.train", "run"),
+    "fit.lr": ("lab.exercises.fit.train", "run"),
+    "fit.custom": ("lab.exercises.fit.train", "run_custom"),
+    "cifar": ("lab.exercises.cifar.train", "run"),
 }
 
 

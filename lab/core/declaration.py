@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.errors import UserError
+from lab.core.errors import UserError
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-PACKAGED = Path(__file__).with_name("lab13.toml")
+PACKAGED = Path(__file__).resolve().parent.parent / "labs" / "lab13" / "lab13.toml"
 DEFAULT_NAME = "lab13.toml"
 
 
