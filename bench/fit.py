@@ -73,13 +73,13 @@ def run_cli(sets: list[str], store: Path) -> dict:
 
 
 def run_direct(specs, store: Path) -> dict:
-    from lab.exercises import experiment
+    from lab.core.api import computation
     from lab.core.store import RunContext
 
     durations, cpu = {}, own_cpu()
     started = time.perf_counter()
     for spec in specs:
-        function, _ = experiment(spec.name)
+        function = computation(spec.entry)
         ctx = RunContext(spec.name, spec.key, spec.params, store / spec.name / spec.key)
         began = time.perf_counter()
         function(ctx)

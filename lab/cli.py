@@ -24,12 +24,14 @@ from rich.table import Table
 from lab.core import declaration as declaration_module
 from lab.core.declaration import Declaration
 from lab.core.errors import UserError
-from lab.core.matrix import NAMES, RunSpec, cifar_params, expand, select
+from lab.core.api import Exercise, Inputs
+from lab.core.matrix import RunSpec, expand, select
 from lab.core.progress import Reporter, format_seconds
 from lab.core.store import LoadedRun, Store
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the CIFAR cache need room
+MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the data cache need room
+DATA_PREFIX = "data_"          # prepared data_fingerprint shows as "fingerprint …"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run the Lab 13 (PyTorch) experiments and write the lab report.")
@@ -42,10 +44,10 @@ Config = Annotated[Optional[Path], typer.Option("--config", "-c", help="Lab decl
 Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
 Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down to a couple of minutes; marked quick everywhere.")]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (auto takes CUDA when present).")]
-Data = Annotated[Optional[str], typer.Option("--data", help="CIFAR-10 location (folder or archive); also LABREPORT_DATA or cifar.data.")]
-NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download CIFAR-10; fail if it is not found.")]
+Data = Annotated[Optional[str], typer.Option("--data", help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.")]
+NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download a data set; fail if it is not found.")]
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Run store folder (default: reports/runs beside the declaration).")]
-Only = Annotated[Optional[list[str]], typer.Option("--only", help="Select experiments: fit, fit.epochs, fit.lr, fit.custom, cifar (repeatable).")]
+Only = Annotated[Optional[list[str]], typer.Option("--only", help="Select experiments: an exercise or a run name, as `labreport list` shows them (repeatable).")]
 
 
 @dataclass
@@ -54,23 +56,19 @@ class Session:
 
     decl: Declaration
     store: Store
-    data: str
-    download: bool
+    inputs: Inputs
 
     @property
-    def cache_dir(self) -> Path:
-        return self.store.root.parent / "cache"
-
-    def cifar_options(self) -> dict:
-        return {"data": self.data, "download": self.download, "cache_dir": str(self.cache_dir)}
+    def run_names(self) -> list[str]:
+        return [run for exercise in self.decl.exercises for run in exercise.runs]
 
 
 def open_session(config, sets, quick, data, no_download, store) -> Session:
     decl = declaration_module.load(config, sets or [], quick)
-    cifar = decl.values["cifar"]
-    data_path = data or os.environ.get("LABREPORT_DATA") or str(decl.resolve(cifar["data"]))
     store_root = store if store is not None else decl.folder / "reports" / "runs"
-    return Session(decl, Store(store_root), data_path, cifar["download"] and not no_download)
+    inputs = Inputs(folder=decl.folder, cache_dir=Path(store_root).parent / "cache",
+                    data=data or os.environ.get("LABREPORT_DATA"), download=not no_download)
+    return Session(decl, Store(store_root), inputs)
 
 
 def main() -> None:
@@ -97,38 +95,27 @@ def guarded(command):
 
 # --- preflight: everything checked before the first epoch -------------------------
 
-def check_fit_functions(decl: Declaration, names: list[str]) -> None:
-    from lab.exercises.fit import expr
-
-    fit = decl.values["fit"]
-    source = decl.path.name
-    checks = {"fit.function": (fit["function"], fit["x_range"], "fit.x_range")}
-    if "fit.custom" in names:
-        custom = fit["custom"]
-        checks["fit.custom.function"] = (custom["function"], custom.get("x_range", fit["x_range"]),
-                                         "fit.custom.x_range" if "x_range" in custom else "fit.x_range")
-    for key, (text, (lo, hi), range_key) in checks.items():
-        if key == "fit.function" and not any(n in names for n in ("fit.epochs", "fit.lr", "fit.custom")):
-            continue
-        parsed = expr.parse(text, source=f"{source}: {key}")
-        expr.check_domain(parsed, lo, hi, source=f"{source}: {key}",
-                          range_source=f"{source}: {range_key}")
+def check_exercises(decl: Declaration, names: list[str]) -> None:
+    """Each exercise's cheap checks (its functions parse, say), for the runs selected."""
+    for exercise in decl.exercises:
+        runs = [name for name in exercise.runs if name in names]
+        if runs:
+            exercise.check(decl.values[exercise.name], runs, decl.path.name)
 
 
-def cifar_fingerprint(session: Session) -> str:
-    """Find, check and (the first time) decode CIFAR-10; its checksum keys the cifar run."""
-    from lab.exercises.cifar import data as cifar
+def prepare(session: Session, exercise: Exercise) -> dict:
+    """Find and check an exercise's data (decoding it the first time); it joins the run keys."""
+    label = exercise.data_label
+    with Reporter(console).task(label) as progress:
+        return exercise.prepare(session.decl.values[exercise.name], session.inputs, progress)
 
-    with Reporter(console).task("CIFAR-10 data") as progress:
-        return cifar.preflight(session.data, session.cache_dir, session.download, progress=progress)
 
-
-def plan(session: Session, names: list[str], need_data: bool = True) -> list[RunSpec]:
-    """Check inputs, then expand the matrix (cifar needs its data's fingerprint)."""
-    check_fit_functions(session.decl, names)
-    fingerprint = cifar_fingerprint(session) if "cifar" in names and need_data else None
-    return expand(session.decl, names, data_fingerprint=fingerprint,
-                  cifar_options=session.cifar_options())
+def plan(session: Session, names: list[str]) -> list[RunSpec]:
+    """Check inputs, then expand the matrix (with what each exercise's data adds to its keys)."""
+    check_exercises(session.decl, names)
+    prepared = {exercise.name: prepare(session, exercise) for exercise in session.decl.exercises
+                if exercise.needs_data and any(name in names for name in exercise.runs)}
+    return expand(session.decl, names, prepared, session.inputs)
 
 
 def run_specs(session: Session, specs: list[RunSpec], device: str, force: bool) -> int:
@@ -165,7 +152,7 @@ def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: On
         store: StoreOpt = None) -> None:
     """Compute the runs that are missing, stale or interrupted (resuming them)."""
     session = open_session(config, set_, quick, data, no_download, store)
-    names = select(only)
+    names = select(session.decl, only)
     code = run_specs(session, plan(session, names), device, force)
     raise typer.Exit(code)
 
@@ -196,7 +183,7 @@ def build(config: Config = None, set_: Sets = None, quick: Quick = False,
     if no_run:
         specs = plan_for_render(session)
     else:
-        specs = plan(session, NAMES)
+        specs = plan(session, session.run_names)
         code = run_specs(session, specs, device, force=False)
     runs, missing = gather(session, specs)
     for name, reason in missing.items():
@@ -210,42 +197,35 @@ def build(config: Config = None, set_: Sets = None, quick: Quick = False,
 
 
 def plan_for_render(session: Session) -> list[RunSpec]:
-    """The matrix without training; cifar's key needs its data, if it can be found."""
-    check_fit_functions(session.decl, NAMES)
-    try:
-        fingerprint = cifar_fingerprint(session)
-    except UserError as error:
-        errors.print(f"[yellow]note:[/] {error}")
-        fingerprint = None
-    return expand(session.decl, NAMES, data_fingerprint=fingerprint,
-                  cifar_options=session.cifar_options())
+    """The matrix without training; runs that need data are keyed only if it can be found."""
+    check_exercises(session.decl, session.run_names)
+    prepared: dict[str, dict | None] = {}
+    for exercise in session.decl.exercises:
+        if exercise.needs_data:
+            try:
+                prepared[exercise.name] = prepare(session, exercise)
+            except UserError as error:
+                errors.print(f"[yellow]note:[/] {error}")
+    return expand(session.decl, session.run_names, prepared, session.inputs)
 
 
 def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
     """The finished run for each experiment, and why the others are missing."""
-    runs: dict[str, LoadedRun | None] = {name: None for name in NAMES}
+    runs: dict[str, LoadedRun | None] = {name: None for name in session.run_names}
     missing: dict[str, str] = {}
     for spec in specs:
         runs[spec.name] = session.store.load(spec.name, spec.key)
         if runs[spec.name] is None:
             missing[spec.name] = session.store.status(spec.name, spec.key)
-    if not any(spec.name == "cifar" for spec in specs):
-        runs["cifar"] = cifar_run_without_data(session)
-        if runs["cifar"] is None:
-            missing["cifar"] = "CIFAR-10 data not found"
+    planned = {spec.name for spec in specs}
+    for exercise in session.decl.exercises:
+        section = session.decl.values[exercise.name]
+        for name in exercise.runs:
+            if name not in planned:  # its data was not found
+                runs[name] = exercise.stand_in(session.store, name, section, session.decl.quick)
+                if runs[name] is None:
+                    missing[name] = f"{exercise.data_label} not found"
     return runs, missing
-
-
-def cifar_run_without_data(session: Session) -> LoadedRun | None:
-    """With the data gone, a finished run with the same settings still renders."""
-    wanted = cifar_params(session.decl.values, session.decl.quick, data_fingerprint="")
-    wanted.pop("data_fingerprint")
-    for run in session.store.finished(["cifar"]):
-        params = dict(run.params)
-        params.pop("data_fingerprint", None)
-        if params == wanted:
-            return run
-    return None
 
 
 def check_output(out: Path) -> None:
@@ -276,9 +256,12 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
     for spec in specs:
         record = session.store.read_record(spec.name, spec.key) or {}
         seconds = record.get("duration_s")
-        table.add_row(spec.name, spec.key, session.store.status(spec.name, spec.key),
+        status = session.store.status(spec.name, spec.key)
+        if status == "stale":
+            status = f"stale ({session.store.why_stale(spec)})"
+        table.add_row(spec.name, spec.key, status,
                       format_seconds(seconds) if seconds else "-", record.get("finished") or "-")
-    for name in NAMES:
+    for name in session.run_names:
         if name not in listed:
             table.add_row(name, "-", "no data", "-", "-")
     console.print(table)
@@ -301,8 +284,10 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
     out = decl.resolve(decl.values["report"]["out"])
     checks = [
         ("declaration", lambda: f"{decl.path} ({'quick' if decl.quick else 'full'})"),
-        ("functions", lambda: check_fit_functions(decl, NAMES) or "both parse and are finite on their range"),
-        ("CIFAR-10 data", lambda: f"{session.data} (fingerprint {cifar_fingerprint(session)[:12]})"),
+        ("exercises", lambda: check_exercises(decl, session.run_names)
+         or f"{', '.join(exercise.name for exercise in decl.exercises)}: inputs checked"),
+        *[(exercise.data_label, functools.partial(describe_data, session, exercise))
+          for exercise in decl.exercises if exercise.needs_data],
         (f"font for {lang}", lambda: check_fonts(lang) or font_subsetting_note() or "found"),
         ("output folder", lambda: check_output(out) or f"{out.parent} is writable"),
         ("run store", lambda: check_store(session.store)),
@@ -317,6 +302,12 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
             console.print(f"[red]fail[/]  {label}: {error}")
     console.print("all checks passed" if not failed else f"{failed} check(s) failed")
     raise typer.Exit(EXIT_USAGE if failed else 0)
+
+
+def describe_data(session: Session, exercise: Exercise) -> str:
+    where = exercise.options(session.decl.values[exercise.name], session.inputs).get("data", "")
+    found = prepare(session, exercise)
+    return f"{where} ({', '.join(f'{key.removeprefix(DATA_PREFIX)} {str(value)[:12]}' for key, value in found.items())})"
 
 
 def writable(folder: Path) -> bool:

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from lab.core import declaration
+from lab.core.api import load_lab
 from lab.core.errors import UserError
 from lab.core.matrix import expand, run_key, select
 
@@ -23,7 +24,7 @@ def load_text(tmp_path, text, overrides=()):
 def test_packaged_default_is_the_repo_declaration():
     # One copy: the top-level file is a link to the one the package ships.
     assert (REPO / "lab13.toml").is_symlink()
-    assert (REPO / "lab13.toml").resolve() == declaration.PACKAGED.resolve()
+    assert (REPO / "lab13.toml").resolve() == load_lab().declaration.resolve()
 
 
 def test_defaults_fill_what_the_file_omits(tmp_path):
@@ -37,7 +38,7 @@ def test_defaults_fill_what_the_file_omits(tmp_path):
 
 def test_no_file_in_the_working_directory_uses_the_packaged_one(tmp_path):
     decl = declaration.load(None, cwd=tmp_path)
-    assert decl.path == declaration.PACKAGED and decl.folder == tmp_path
+    assert decl.path == load_lab().declaration and decl.folder == tmp_path
 
 
 BAD_DECLARATIONS = [
@@ -149,22 +150,22 @@ def test_key_is_stable_and_changes_with_any_parameter_or_version():
 def test_expanded_keys_follow_the_declaration(tmp_path):
     base = load_text(tmp_path, "")
     names = ["fit.epochs", "fit.lr", "fit.custom", "cifar"]
-    first = {s.name: s.key for s in expand(base, names, data_fingerprint="abc")}
-    again = {s.name: s.key for s in expand(load_text(tmp_path, ""), names, data_fingerprint="abc")}
+    first = {s.name: s.key for s in expand(base, names, {"cifar": {"data_fingerprint": "abc"}})}
+    again = {s.name: s.key for s in expand(load_text(tmp_path, ""), names, {"cifar": {"data_fingerprint": "abc"}})}
     assert first == again and len(set(first.values())) == 4
     moved = {s.name: s.key for s in expand(load_text(tmp_path, "", ["fit.lr.epochs=2000"]),
-                                           names, data_fingerprint="abc")}
+                                           names, {"cifar": {"data_fingerprint": "abc"}})}
     assert moved["fit.lr"] != first["fit.lr"] and moved["fit.epochs"] == first["fit.epochs"]
-    other_data = {s.name: s.key for s in expand(base, names, data_fingerprint="xyz")}
+    other_data = {s.name: s.key for s in expand(base, names, {"cifar": {"data_fingerprint": "xyz"}})}
     assert other_data["cifar"] != first["cifar"] and other_data["fit.lr"] == first["fit.lr"]
     renamed = {s.name: s.key for s in expand(load_text(tmp_path, "", ["student.name=Bo"]),
-                                             names, data_fingerprint="abc")}
+                                             names, {"cifar": {"data_fingerprint": "abc"}})}
     assert renamed == first  # who the student is changes no result
 
 
-def test_only_selects_groups_and_names():
-    assert select(None) == ["fit.epochs", "fit.lr", "fit.custom", "cifar"]
-    assert select(["fit"]) == ["fit.epochs", "fit.lr", "fit.custom"]
-    assert select(["cifar", "fit.lr"]) == ["fit.lr", "cifar"]
+def test_only_selects_groups_and_names(tmp_path):
+    assert select(load_text(tmp_path, ""), None) == ["fit.epochs", "fit.lr", "fit.custom", "cifar"]
+    assert select(load_text(tmp_path, ""), ["fit"]) == ["fit.epochs", "fit.lr", "fit.custom"]
+    assert select(load_text(tmp_path, ""), ["cifar", "fit.lr"]) == ["fit.lr", "cifar"]
     with pytest.raises(UserError, match="--only 'cifa': unknown experiment; valid names: fit, cifar, fit.epochs"):
-        select(["cifa"])
+        select(load_text(tmp_path, ""), ["cifa"])

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from lab.core import codehash
+from lab.core.api import computation
 from lab.core.environment import cpu_model
 from lab.core.errors import UserError
 from lab.core.faults import hold_if_asked
-from lab.exercises import experiment
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
 from lab.core.store import RunContext, Store, now_iso
@@ -62,9 +63,9 @@ def git_commit() -> str | None:
 
 def execute(store: Store, spec: RunSpec, device: str, reporter: Reporter) -> Outcome:
     """Run one spec in this process; the record says partial until it has finished."""
-    function, version = experiment(spec.name)
+    function = computation(spec.entry)
     previous = store.read_record(spec.name, spec.key) or {}
-    record = base_record(spec, version, device, previous)
+    record = base_record(spec, device, previous)
     store.write_record(spec.name, spec.key, record)
     hold_if_asked(f"{spec.name}:start")
     began = time.monotonic()
@@ -96,11 +97,12 @@ def execute(store: Store, spec: RunSpec, device: str, reporter: Reporter) -> Out
     return Outcome(spec, status, seconds)
 
 
-def base_record(spec: RunSpec, version: str, device: str, previous: dict) -> dict:
+def base_record(spec: RunSpec, device: str, previous: dict) -> dict:
     import torch
 
     return {
-        "name": spec.name, "key": spec.key, "status": "partial", "code_version": version,
+        "name": spec.name, "key": spec.key, "status": "partial", "code_version": spec.code_version,
+        "code": codehash.sources(spec.entry) if spec.entry else {},
         "params": spec.params, "quick": bool(spec.params.get("quick")),
         "seed": spec.params.get("seed", spec.params.get("seeds")),
         "started": previous.get("started") or now_iso(), "finished": None,

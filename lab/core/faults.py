@@ -3,8 +3,8 @@
 Tests never sleep and hope that a run is still going: they ask the run to stop at
 a known point and wait for it to say so, whatever the machine's speed.
 
-    LABREPORT_FAULT_HOLD=cifar:checkpoint:1   hold after cifar's first checkpoint is written
-    LABREPORT_FAULT_HOLD=fit.epochs:start     hold once the run's partial record exists
+    LABREPORT_FAULT_HOLD=NAME:checkpoint:1   hold after run NAME's first checkpoint is written
+    LABREPORT_FAULT_HOLD=NAME:start          hold once run NAME's partial record exists
 
 A held process prints ``HELD_LINE <point> (pid N)`` on stderr and waits until it
 gets SIGUSR1 (go on), SIGINT (as Ctrl-C would) or SIGKILL. A held worker whose

@@ -13,10 +13,6 @@ from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
 from lab.core.store import FINISHED, Store
 
-# Exercise 1's runs are single-threaded and short: on CPU they share the cores.
-SIDE_BY_SIDE = ("fit.epochs", "fit.lr", "fit.custom")
-
-
 def resolve_device(requested: str) -> str:
     import torch
 
@@ -44,7 +40,7 @@ def run_all(store: Store, specs: list[RunSpec], *, device: str, force: bool = Fa
             reporter.console.print(f"{spec.name}: {'damaged run ' if status == 'damaged' else ''}"
                                    f"previous result moved to {kept}; recomputing")
         pending.append(spec)
-    together = [spec for spec in pending if spec.name in SIDE_BY_SIDE] if device == "cpu" else []
+    together = [spec for spec in pending if spec.side_by_side] if device == "cpu" else []
     workers = min(len(together), os.cpu_count() or 1)
     with reporter.session():
         if workers >= 2:

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from lab.core.api import NullProgress, Progress
 from lab.core.errors import UserError
 from lab.core.faults import crash_if_writing, hold_if_asked
 
@@ -95,15 +96,6 @@ def now_iso() -> str:
 
 # --- the context an experiment runs in ---------------------------------------
 
-class NullProgress:
-    """Progress sink for code run outside the CLI (tests, benchmarks)."""
-
-    def start(self, total: int, description: str = "") -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def update(self, completed: int) -> None: ...
-    def log(self, message: str) -> None: ...
-
-
 @dataclass
 class RunContext:
     """What an experiment sees: its parameters and a folder to write into."""
@@ -114,7 +106,7 @@ class RunContext:
     dir: Path
     device: str = "cpu"
     options: dict | None = None
-    progress: Any = None
+    progress: Progress = None  # type: ignore[assignment]  # NullProgress when not given
     checkpoints_saved: int = 0  # in this process, for the fault-injection hold points
 
     def __post_init__(self) -> None:
@@ -223,6 +215,24 @@ class Store:
         return sorted(p.name for p in folder.iterdir()
                       if p.is_dir() and p.name != key and not p.name.startswith(".")
                       and (p / RECORD).exists())
+
+    def why_stale(self, spec) -> str:
+        """Why the newest other run of this name is not current: its parameters, or its code (which files)."""
+        from lab.core import codehash
+
+        others = [self.read_record(spec.name, key) or {} for key in self.other_keys(spec.name, spec.key)]
+        others.sort(key=lambda record: record.get("started") or "", reverse=True)
+        if not others:
+            return "no earlier run"
+        previous = others[0]
+        params = previous.get("params") or {}
+        differ = sorted(k for k in set(params) | set(spec.params) if params.get(k) != spec.params.get(k))
+        if differ:
+            return f"parameters changed: {', '.join(differ)}"
+        files = codehash.changed(previous.get("code") or {}, spec.entry) if spec.entry else []
+        if files:
+            return f"code changed: {', '.join(name.rsplit('.', 1)[-1] + '.py' for name in files)}"
+        return "code changed"
 
     def load(self, name: str, key: str) -> LoadedRun | None:
         """The run if it is finished and intact, else None (with a warning if damaged)."""

@@ -26,8 +26,6 @@ from lab.exercises.cifar import data as cifar_data
 from lab.core.errors import UserError
 from lab.exercises.cifar.model import parameter_count, resnet20
 
-VERSION = "2"  # 2: bf16 on the CPU in oneDNN layout instead of autocast
-
 MISCLASSIFIED_LIMIT = 36
 CHECKPOINT_KEYS = {"epoch", "rows", "numerics", "model", "optimizer", "scaler"}
 EPOCH_COLUMNS = ["epoch", "phase", "lr", "train_loss", "train_acc", "test_loss",

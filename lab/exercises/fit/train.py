@@ -26,8 +26,6 @@ from lab.exercises.fit.functions import (Points, dense_grid, heldout_points, see
                                 training_points, validation_split)
 from lab.core.errors import UserError
 
-VERSION = "1"
-
 PROGRESS_CHUNK = 100        # epochs between progress updates
 LOSS_CURVE_POINTS = 200     # log-spaced epochs kept in loss.csv (plus the last)
 # One thread: the matmuls are small (200×64×64), and with OpenMP's spinning

@@ -1,0 +1,136 @@
+"""What the core asks of an exercise and of a lab, and what it gives them.
+
+An *exercise* is a package under ``lab/exercises/`` (or any importable module)
+whose ``EXERCISE`` object subclasses `Exercise`: it declares its section of the
+lab declaration (schema, ``--quick`` scaling), the runs it produces and the
+function computing each, and how their parameters follow from its section.
+
+A *lab* is a package under ``lab/labs/`` (or any importable module) whose
+``LAB`` object is a `Lab`: its title, the exercises it uses and its default
+declaration. The declaration names the lab (``lab = "lab13"``, the default).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from lab.core.errors import UserError
+
+if TYPE_CHECKING:
+    from lab.core.store import LoadedRun, Store
+
+DEFAULT_LAB = "lab13"
+
+
+class Progress(Protocol):
+    """A long step's progress: rich bars on a terminal, plain lines elsewhere, relayed from workers."""
+
+    def start(self, total: int, description: str = "") -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def update(self, completed: int) -> None: ...
+    def log(self, message: str) -> None: ...
+
+
+class NullProgress:
+    """Progress sink for code run outside the CLI (tests, benchmarks)."""
+
+    def start(self, total: int, description: str = "") -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def update(self, completed: int) -> None: ...
+    def log(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Where input data lives: settings that do not change results (never part of a key)."""
+
+    folder: Path                 # the declaration's folder: relative paths resolve here
+    cache_dir: Path              # decoded data sets are kept here
+    data: str | None = None      # --data or LABREPORT_DATA, overriding the declaration
+    download: bool = True        # False with --no-download
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.folder / path
+
+
+class Exercise:
+    """One exercise: subclass it, set the class attributes, override the hooks it needs."""
+
+    name: str = ""                        # its declaration section, e.g. [name]
+    runs: dict[str, str] = {}             # run name -> "module:function" computing it
+    schema: dict[str, Any] = {}           # rules for its section (lab.core.schema)
+    side_by_side: bool = False            # short single-threaded runs: share the CPU cores
+    needs_data: bool = False              # prepare() finds data the run keys depend on
+    data_label: str = "data"              # how progress and `doctor` name that data
+
+    def scale_down(self, section: dict) -> dict:
+        """The same runs, small enough for --quick (a copy of `section`)."""
+        return section
+
+    def check(self, section: dict, runs: list[str], source: str) -> None:
+        """Cheap checks before any run (raise UserError naming `source` and the key)."""
+
+    def prepare(self, section: dict, inputs: Inputs, progress: Progress) -> dict:
+        """Find and check the input data; what it returns joins every run's parameters."""
+        return {}
+
+    def params(self, run: str, section: dict, quick: bool) -> dict:
+        """The resolved parameters of one run: what its key hashes."""
+        raise NotImplementedError
+
+    def options(self, section: dict, inputs: Inputs) -> dict:
+        """Settings a run needs that do not change its results (not hashed)."""
+        return {}
+
+    def stand_in(self, store: Store, run: str, section: dict, quick: bool) -> LoadedRun | None:
+        """With the input data gone, a finished run that still renders (or None)."""
+        return None
+
+
+def computation(entry: str) -> Callable:
+    """The function named by ``module:function``."""
+    module_name, _, function = entry.partition(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+@dataclass
+class Lab:
+    """A lab of the course: which exercises, in which order, and the default declaration."""
+
+    name: str
+    title: dict[str, str]                     # by language
+    exercises: list[str]                      # a package name under lab.exercises, or a module path
+    declaration: Path                         # the default declaration (every default value)
+    questions: dict[str, str] = field(default_factory=dict)   # question id -> the run answering it
+
+    def loaded(self) -> list[Exercise]:
+        return [load_exercise(name) for name in self.exercises]
+
+    def run_names(self) -> list[str]:
+        return [run for exercise in self.loaded() for run in exercise.runs]
+
+
+def _import(kind: str, name: str, home: str, attribute: str) -> Any:
+    module_name = name if "." in name else f"{home}.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise UserError(f"{kind} {name!r}: not found (no module {module_name}); "
+                            "check the name, or that its package is installed") from None
+        raise
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise UserError(f"{kind} {name!r}: {module_name} defines no {attribute}") from None
+
+
+def load_exercise(name: str) -> Exercise:
+    return _import("exercise", name, "lab.exercises", "EXERCISE")
+
+
+def load_lab(name: str = DEFAULT_LAB) -> Lab:
+    return _import("lab", name, "lab.labs", "LAB")

@@ -1,0 +1,79 @@
+"""The shape of the code: a core that knows no lab, and run keys that follow the code."""
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import labreport as run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+FINISHED = {"done", "diverged"}
+LAB_WORDS = re.compile(r"\b(fit|cifar|1A|CIFAR-10)\b", re.IGNORECASE)
+
+
+def test_the_core_names_no_exercise_and_no_lab():
+    named = [f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+             for path in sorted((REPO / "lab" / "core").glob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if LAB_WORDS.search(line)]
+    assert not named, "\n".join(named)
+
+
+def copy_of_the_package(tmp_path: Path) -> Path:
+    code = tmp_path / "code"
+    shutil.copytree(REPO / "lab", code / "lab", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "templates", code / "templates")
+    return code
+
+
+def labreport(code: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """The command line, running the copy of the code in `code`."""
+    return run_cli(folder, *args, env={"PYTHONPATH": str(code), "COLUMNS": "250"}, check=0)
+
+
+def statuses(listing: str) -> dict[str, str]:
+    rows = {}
+    for line in listing.splitlines():
+        cells = [cell.strip() for cell in re.split(r"[│|]", line) if cell.strip()]
+        if cells and cells[0] in ("fit.epochs", "fit.lr", "fit.custom", "cifar"):
+            rows[cells[0]] = cells[2]
+    return rows
+
+
+def test_editing_fit_code_makes_only_fit_runs_stale(tiny_lab, tmp_path):
+    code = copy_of_the_package(tmp_path)
+    labreport(code, tiny_lab, "run")
+    before = statuses(labreport(code, tiny_lab, "list").stdout)
+    assert set(before.values()) <= FINISHED and len(before) == 4, before
+
+    mlp = code / "lab" / "exercises" / "fit" / "batched_mlp.py"
+    mlp.write_text(mlp.read_text() + "\n# an edit\n")
+    (code / "templates" / "report.css").write_text("/* restyled */\n")
+    after = statuses(labreport(code, tiny_lab, "list").stdout)
+    assert after["cifar"] == before["cifar"]
+    for name in ("fit.epochs", "fit.lr", "fit.custom"):
+        assert after[name] == "stale (code changed: batched_mlp.py)", after
+
+
+def test_editing_report_code_makes_nothing_stale(tiny_lab, tmp_path):
+    code = copy_of_the_package(tmp_path)
+    labreport(code, tiny_lab, "run")
+    for path in [*(code / "lab" / "report").glob("*.py"), code / "templates" / "report.html.j2"]:
+        path.write_text(path.read_text() + "\n")
+    assert set(statuses(labreport(code, tiny_lab, "list").stdout).values()) <= FINISHED
+
+
+def test_changed_parameters_are_named(tiny_lab, tmp_path):
+    code = copy_of_the_package(tmp_path)
+    labreport(code, tiny_lab, "run", "--only", "fit.lr")
+    listing = labreport(code, tiny_lab, "list", "--set", "fit.lr.epochs=7").stdout
+    assert statuses(listing)["fit.lr"] == "stale (parameters changed: epochs)", listing
+
+
+def test_a_run_records_the_code_it_ran(tiny_lab, tmp_path):
+    code = copy_of_the_package(tmp_path)
+    labreport(code, tiny_lab, "run", "--only", "fit.lr")
+    [record] = [json.loads(p.read_text()) for p in (tiny_lab / "reports" / "runs" / "fit.lr").glob("*/record.json")]
+    assert set(record["code"]) == {"lab.exercises.fit.train", "lab.exercises.fit.batched_mlp",
+                                   "lab.exercises.fit.expr", "lab.exercises.fit.functions"}
