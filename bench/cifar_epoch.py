@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from lab.exercises.cifar import data as cifar_data
 from lab.core.errors import UserError
+from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar import train as cifar
 from lab.exercises.cifar.model import resnet20
 
@@ -78,7 +78,7 @@ def course_train(model, optimizer, loader):
     """exp2.py's train(epoch) over `loader`; returns (images, mean loss per batch, accuracy %)."""
     model.train()
     train_loss, correct, total = 0.0, 0, 0
-    for batch_idx, (inputs, targets) in enumerate(loader):
+    for batch_idx, (inputs, targets) in enumerate(loader):  # noqa: B007  (the course's loop, as written)
         optimizer.zero_grad()
         outputs = model(inputs)
         loss = F.cross_entropy(outputs, targets)

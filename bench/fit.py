@@ -46,8 +46,7 @@ def own_cpu() -> float:
 
 
 def load_specs(sets: list[str]):
-    from lab.core import declaration
-    from lab.core import matrix
+    from lab.core import declaration, matrix
 
     decl = declaration.load(None, sets, False, cwd=ROOT)
     return decl, matrix.expand(decl, ["fit.epochs", "fit.lr", "fit.custom"])

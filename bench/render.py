@@ -1,6 +1,6 @@
 """How long rendering the report takes: figures, HTML and PDF, cold and from cached figures.
 
-    python bench/render.py                     # fixture runs (as in tests/report_fixtures.py)
+    python bench/render.py                     # fixture runs (lab/labs/lab13/fixtures.py)
     python bench/render.py reports/runs        # the latest finished run of each name in a store
     python bench/render.py --lang en --repeat 3
 
@@ -17,18 +17,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from lab.analysis import RUN_NAMES  # noqa: E402
-from lab.report.build import build_report  # noqa: E402
+from lab.core.api import load_lab  # noqa: E402
 from lab.core.store import FINISHED, LoadedRun  # noqa: E402
-from report_fixtures import fixture_declaration, write_fixture_store  # noqa: E402
+from lab.labs.lab13.fixtures import fixture_declaration, write_fixture_store  # noqa: E402
+from lab.report.build import build_report  # noqa: E402
 
 
 def latest_runs(store: Path) -> dict:
     """The most recently finished run of each name in a store folder."""
     runs = {}
-    for name in RUN_NAMES:
+    for name in load_lab().run_names():
         found = []
         for record_path in (store / name).glob("*/record.json"):
             record = json.loads(record_path.read_text(encoding="utf-8"))

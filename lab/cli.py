@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.core import declaration as declaration_module
+from lab.core.api import Exercise, Inputs
 from lab.core.declaration import Declaration
 from lab.core.errors import UserError
-from lab.core.api import Exercise, Inputs
 from lab.core.matrix import RunSpec, expand, select
 from lab.core.progress import Reporter, format_seconds
 from lab.core.store import LoadedRun, Store
@@ -274,8 +274,7 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
            lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
            store: StoreOpt = None) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""
-    from lab.core import executor
-    from lab.core import runner
+    from lab.core import executor, runner
     from lab.report.fonts import check_fonts, font_subsetting_note
 
     session = open_session(config, set_, quick, data, no_download, store)

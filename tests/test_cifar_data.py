@@ -6,15 +6,24 @@ import os
 import pickle
 import time
 import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
 import torch
 
-from tests.cifar_fixtures import (LAYOUTS, encode_image, image_files, make_tiny_cifar, pickle_files,
-                                  tiny_cifar_arrays, write_tar)
-from lab.exercises.cifar import data as cifar
 from lab.core.errors import UserError
+from lab.exercises.cifar import data as cifar
+from lab.exercises.cifar.data import cache, decode, sources
+from tests.cifar_fixtures import (
+    LAYOUTS,
+    encode_image,
+    image_files,
+    make_tiny_cifar,
+    pickle_files,
+    tiny_cifar_arrays,
+    write_tar,
+)
 
 
 def expected_tensors(n_per_class=2, size=32):
@@ -101,8 +110,8 @@ def test_second_load_reads_the_cache_without_decoding(tmp_path, monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded although the cache is valid")
 
-    monkeypatch.setattr(cifar, "_decode_source", no_decoding)
-    monkeypatch.setattr(cifar, "_decode_image", no_decoding)
+    monkeypatch.setattr(cache, "_decode_source", no_decoding)
+    monkeypatch.setattr(decode, "_decode_image", no_decoding)
     second = load(path, tmp_path)
     assert torch.equal(second.train_images, first.train_images)
     assert torch.equal(second.test_labels, first.test_labels)
@@ -192,7 +201,7 @@ def test_failing_download_says_why_and_where(tmp_path, monkeypatch):
         assert url == cifar.URL and timeout <= 30
         raise urllib.error.URLError(OSError("Temporary failure in name resolution"))
 
-    monkeypatch.setattr(cifar.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "notes.txt").write_text("unrelated")
     message = error_of(cifar.preflight, tmp_path / "data", tmp_path / "cache", download=True)
@@ -212,12 +221,12 @@ class FakeResponse(io.BytesIO):
 
 def test_download_is_verified_and_used(tmp_path, monkeypatch, capsys):
     payload = make_tiny_cifar(tmp_path / "server", "pickle-tar.gz").read_bytes()
-    monkeypatch.setattr(cifar.urllib.request, "urlopen", lambda url, timeout: FakeResponse(payload))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: FakeResponse(payload))
     message = error_of(cifar.find_source, tmp_path / "data", download=True)
     assert "md5" in message and cifar.ARCHIVE_MD5 in message
     assert not list((tmp_path / "data").iterdir())
 
-    monkeypatch.setattr(cifar, "ARCHIVE_MD5", hashlib.md5(payload).hexdigest())
+    monkeypatch.setattr(sources, "ARCHIVE_MD5", hashlib.md5(payload).hexdigest())
     data = cifar.load(tmp_path / "data", tmp_path / "cache", download=True)
     assert (tmp_path / "data" / "cifar-10-python.tar.gz").read_bytes() == payload
     assert torch.equal(data.train_images, expected_tensors()[0])
@@ -232,7 +241,7 @@ class BrokenResponse(FakeResponse):
 
 
 def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(cifar.urllib.request, "urlopen", lambda url, timeout: BrokenResponse(b"x" * 100))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: BrokenResponse(b"x" * 100))
     message = error_of(cifar.find_source, tmp_path / "data", download=True)
     assert "TimeoutError: timed out" in message and str((tmp_path / "data").resolve()) in message
     assert list((tmp_path / "data").iterdir()) == []

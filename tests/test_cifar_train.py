@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from lab.core.errors import UserError
+from lab.core.store import RunContext
 from lab.exercises.cifar import train as cifar
 from lab.exercises.cifar.model import BasicBlock, parameter_count, resnet20
-from lab.core.store import RunContext
 from tests.cifar_fixtures import make_tiny_cifar
 
 PARAMS = {
@@ -112,7 +112,9 @@ def test_onednn_layout_is_as_close_to_fp32_as_autocast():
     exact = step(cifar.Numerics("fp32", None, "contiguous", grad_scaler=False))
     autocast = step(cifar.Numerics("bf16", torch.bfloat16, "contiguous", grad_scaler=False))
     ours = step(onednn)
-    error = lambda a, b: ((a - b).norm() / b.norm()).item()
+    def error(a, b):
+        return ((a - b).norm() / b.norm()).item()
+
     for mine, theirs, reference in zip(ours, autocast, exact):
         assert error(mine, reference) <= 1.5 * error(theirs, reference) + 1e-3
 
@@ -187,7 +189,9 @@ def test_misclassified_sample_takes_turns_across_true_classes():
 
 
 def test_epoch_generators_differ_by_epoch_and_repeat_by_seed():
-    draw = lambda s, e: torch.randint(0, 1000, (8,), generator=cifar.epoch_generator(s, e))
+    def draw(s, e):
+        return torch.randint(0, 1000, (8,), generator=cifar.epoch_generator(s, e))
+
     assert torch.equal(draw(0, 1), draw(0, 1))
     assert not torch.equal(draw(0, 1), draw(0, 2))
     assert not torch.equal(draw(0, 1), draw(1, 1))

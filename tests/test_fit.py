@@ -9,13 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from lab.exercises.fit import expr
-from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
-from lab.exercises.fit.functions import (dense_grid, heldout_points, seeded_generator, training_points,
-                                validation_split)
 from lab.core.errors import UserError
-from lab.exercises.fit import train as fit
 from lab.core.store import RunContext
+from lab.exercises.fit import expr
+from lab.exercises.fit import train as fit
+from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
+from lab.exercises.fit.functions import dense_grid, heldout_points, seeded_generator, training_points, validation_split
 
 COURSE_F = "x**2 + 2*sin(x) + cos(x-1) - 5"
 

@@ -312,8 +312,8 @@ BAD_INPUT = [
 
 @pytest.fixture(scope="module")
 def lab_with_a_result(tmp_path_factory) -> Path:
-    from tests.conftest import TINY_LAB
     from tests.cifar_fixtures import make_tiny_cifar
+    from tests.conftest import TINY_LAB
 
     lab = tmp_path_factory.mktemp("prepared")
     (lab / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")

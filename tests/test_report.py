@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from lab import analysis
+from lab.core.api import load_lab
 from lab.core.errors import UserError
-from lab.report import answers as answers_module
-from lab.report import build, fonts
-from lab.report.answers import build_answers, num, pct, signed
-from report_fixtures import fixture_declaration, trim_to_quick, write_fixture_store
+from lab.labs.lab13.fixtures import fixture_declaration, trim_to_quick, write_fixture_store
+from lab.report import analysis, build, fonts
+from lab.report.answers import build_answers
+from lab.report.wording import num, pct, signed
 
 HEADINGS = {"zh": ["1 实验概览", "2 实验环境", "3 实验过程", "4 实验体会", "附录 A", "附录 B"],
             "en": ["1 Overview", "2 Environment", "3 Procedure", "4 Reflections", "Appendix A", "Appendix B"]}
@@ -156,7 +156,8 @@ def test_report_has_every_section_question_and_the_student(request, name):
     text = squeeze("".join(report["pages"]))
     for heading in HEADINGS[lang]:
         assert squeeze(heading) in text
-    for qid, (zh, en) in answers_module.QUESTIONS.items():
+    for qid, texts in load_lab().question_texts.items():
+        zh, en = texts["zh"], texts["en"]
         assert squeeze(f"{qid}. {zh if lang == 'zh' else en}")[:40] in text
     assert "李小明" in text and "2024123456" in text
     assert squeeze("def evaluate(") in text                       # 2A: the real evaluation code
@@ -288,7 +289,7 @@ def test_small_jump_is_not_called_a_jump(runs):
 
 
 def test_chinese_figure_text_is_drawn_as_cjk_glyph_paths(runs):
-    from lab import figures
+    from lab.exercises.cifar import figures
     svg = figures.cifar_curves(analysis.analyse(runs).cifar, "zh")
     assert "<text" not in svg                      # no font needed to view it
     assert re.search(r'id="NotoSansCJK\w*-\w+-[0-9a-f]+"', svg)

@@ -4,8 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from lab.core import executor
-from lab.core import runner
+from lab.core import executor, runner
 from lab.core.errors import UserError
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter

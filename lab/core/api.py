@@ -12,9 +12,12 @@ declaration. The declaration names the lab (``lab = "lab13"``, the default).
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lab.core.errors import UserError
 
@@ -31,6 +34,12 @@ class Progress(Protocol):
     def advance(self, n: int = 1) -> None: ...
     def update(self, completed: int) -> None: ...
     def log(self, message: str) -> None: ...
+
+
+class Tasks(Protocol):
+    """Hands out one progress task per label (a run, a data set): rich bars, plain lines, or relayed from a worker."""
+
+    def task(self, label: str) -> AbstractContextManager[Progress]: ...
 
 
 class NullProgress:
@@ -65,6 +74,12 @@ class Exercise:
     side_by_side: bool = False            # short single-threaded runs: share the CPU cores
     needs_data: bool = False              # prepare() finds data the run keys depend on
     data_label: str = "data"              # how progress and `doctor` name that data
+    report: str = ""                      # module with its report parts (facts, figures, tables, answers)
+
+    @property
+    def folder(self) -> Path:
+        """The exercise's package folder: its templates (section, answers) live here."""
+        return Path(sys.modules[type(self).__module__].__file__ or ".").resolve().parent
 
     def scale_down(self, section: dict) -> dict:
         """The same runs, small enough for --quick (a copy of `section`)."""
@@ -98,13 +113,36 @@ def computation(entry: str) -> Callable:
 
 @dataclass
 class Lab:
-    """A lab of the course: which exercises, in which order, and the default declaration."""
+    """A lab of the course: which exercises, in which order, its questions and default declaration."""
 
     name: str
     title: dict[str, str]                     # by language
     exercises: list[str]                      # a package name under lab.exercises, or a module path
     declaration: Path                         # the default declaration (every default value)
     questions: dict[str, str] = field(default_factory=dict)   # question id -> the run answering it
+    question_texts: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> language -> text
+    template: str = "report.html.j2"          # the report's page template
+    section_titles: dict[str, dict[str, str]] = field(default_factory=dict)  # exercise -> language -> title
+    folder: Path | None = None                # the lab's own templates (overview.html.j2)
+
+    @classmethod
+    def from_manifest(cls, path: Path) -> Lab:
+        """A lab described by a TOML manifest (see lab/labs/lab13/manifest.toml)."""
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        questions = data.get("questions", {})
+        return cls(name=data["name"], title=data["title"], exercises=list(data["exercises"]),
+                   declaration=path.parent / data["declaration"],
+                   questions={qid: q["run"] for qid, q in questions.items()},
+                   question_texts={qid: {k: v for k, v in q.items() if k != "run"} for qid, q in questions.items()},
+                   template=data.get("template", "report.html.j2"),
+                   section_titles=data.get("sections", {}), folder=path.parent)
+
+    def question_text(self, qid: str, lang: str) -> str:
+        return self.question_texts.get(qid, {}).get(lang, "")
 
     def loaded(self) -> list[Exercise]:
         return [load_exercise(name) for name in self.exercises]
@@ -114,18 +152,21 @@ class Lab:
 
 
 def _import(kind: str, name: str, home: str, attribute: str) -> Any:
-    module_name = name if "." in name else f"{home}.{name}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name and module_name.startswith(error.name):
-            raise UserError(f"{kind} {name!r}: not found (no module {module_name}); "
-                            "check the name, or that its package is installed") from None
-        raise
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise UserError(f"{kind} {name!r}: {module_name} defines no {attribute}") from None
+    """``name`` is a package under ``home`` (``myexercise``) or any importable module (``mylab.exercise``)."""
+    candidates = [name] if "." in name else [f"{home}.{name}", name]
+    for module_name in candidates:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name and module_name.startswith(error.name):
+                continue
+            raise
+        try:
+            return getattr(module, attribute)
+        except AttributeError:
+            raise UserError(f"{kind} {name!r}: {module_name} defines no {attribute}") from None
+    raise UserError(f"{kind} {name!r}: not found (no module {' or '.join(candidates)}); "
+                    "check the name, or that its package is installed")
 
 
 def load_exercise(name: str) -> Exercise:

@@ -22,7 +22,7 @@ from lab.core.schema import text, validate
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib
 
 DEFAULT_NAME = "lab13.toml"
 

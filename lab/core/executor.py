@@ -18,13 +18,14 @@ import queue
 import subprocess
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from lab.core import codehash
-from lab.core.api import computation
+from lab.core.api import Tasks, computation
 from lab.core.environment import cpu_model
 from lab.core.errors import UserError
 from lab.core.faults import hold_if_asked
@@ -61,7 +62,7 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def execute(store: Store, spec: RunSpec, device: str, reporter: Reporter) -> Outcome:
+def execute(store: Store, spec: RunSpec, device: str, reporter: Tasks) -> Outcome:
     """Run one spec in this process; the record says partial until it has finished."""
     function = computation(spec.entry)
     previous = store.read_record(spec.name, spec.key) or {}
@@ -116,7 +117,7 @@ def base_record(spec: RunSpec, device: str, previous: dict) -> dict:
 
 # --- worker processes --------------------------------------------------------------
 
-_events = None       # set in each worker: the queue progress events go to
+_events: Any = None  # set in each worker: the queue progress events go to
 _parent_pid = None   # the labreport process that started the worker
 
 

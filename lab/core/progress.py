@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 PLAIN_EVERY_S = 15.0  # how often a plain-line task reports when nothing else happens
 
@@ -101,4 +100,5 @@ class Reporter:
             yield LineTask(self.console, label)
             return
         with self.session():
+            assert self.display is not None  # the session opened it
             yield BarTask(self.display, self.console, label)

@@ -13,6 +13,7 @@ from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
 from lab.core.store import FINISHED, Store
 
+
 def resolve_device(requested: str) -> str:
     import torch
 

@@ -116,7 +116,7 @@ def check_number(value: Any, rule: Rule, where: str) -> None:
         raise UserError(f"{where}: expected {wanted}, got {describe(value)}")
     if not math.isfinite(value):
         raise UserError(f"{where}: expected a finite number, got {value}")
-    below = value <= rule.low if rule.low_open else value < rule.low if rule.low is not None else False
+    below = rule.low is not None and (value <= rule.low if rule.low_open else value < rule.low)
     if below or (rule.high is not None and value > rule.high):
         low = "" if rule.low is None else f"{'>' if rule.low_open else '>='} {rule.low:g}"
         high = "" if rule.high is None else f"<= {rule.high:g}"

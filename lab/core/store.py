@@ -20,10 +20,10 @@ import signal
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
 
 from lab.core.api import NullProgress, Progress
 from lab.core.errors import UserError
@@ -142,7 +142,7 @@ class RunContext:
         try:
             return torch.load(path, map_location="cpu", weights_only=False)
         except Exception as error:  # a torn or foreign file: start over, loudly
-            warnings.warn(f"{path}: unreadable checkpoint ({error}); starting this run from scratch")
+            warnings.warn(f"{path}: unreadable checkpoint ({error}); starting this run from scratch", stacklevel=2)
             return None
 
 
@@ -179,10 +179,10 @@ class Store:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            warnings.warn(f"run {name} ({path}): invalid record ({error}); it will be recomputed")
+            warnings.warn(f"run {name} ({path}): invalid record ({error}); it will be recomputed", stacklevel=2)
             return None
         if not isinstance(record, dict):
-            warnings.warn(f"run {name} ({path}): invalid record; it will be recomputed")
+            warnings.warn(f"run {name} ({path}): invalid record; it will be recomputed", stacklevel=2)
             return None
         return record
 
@@ -243,7 +243,7 @@ class Store:
         if damaged:
             warnings.warn(f"run {name} ({self.run_dir(name, key)}): "
                           f"{', '.join(damaged)} missing or changed since it was written; "
-                          "it will be recomputed")
+                          "it will be recomputed", stacklevel=2)
             return None
         return LoadedRun(name, key, record.get("params", {}), self.run_dir(name, key), record)
 

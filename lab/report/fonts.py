@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from functools import lru_cache
+from functools import cache
 
 from lab.core.errors import UserError
 
@@ -11,7 +11,7 @@ INSTALL_HINT = ("install a CJK font (Debian/Ubuntu: apt-get install fonts-noto-c
                 "Fedora: dnf install google-noto-sans-cjk-fonts; macOS/Windows: install Noto Sans CJK SC)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def cjk_font_families() -> tuple[str, ...]:
     """Families fontconfig knows that cover Chinese (what WeasyPrint will find)."""
     if shutil.which("fc-list"):

@@ -16,6 +16,7 @@ QUICK_TRAIN, QUICK_TEST = 2000, 500
 
 class Cifar(Exercise):
     name = "cifar"
+    report = "lab.exercises.cifar.report"
     runs = {"cifar": "lab.exercises.cifar.train:run"}
     needs_data = True
     data_label = "CIFAR-10 data"

@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lab.exercises.cifar.allocator import retain_freed_memory
-from lab.exercises.cifar import data as cifar_data
 from lab.core.errors import UserError
+from lab.exercises.cifar import data as cifar_data
+from lab.exercises.cifar.allocator import retain_freed_memory
 from lab.exercises.cifar.model import parameter_count, resnet20
 
 MISCLASSIFIED_LIMIT = 36

@@ -19,6 +19,7 @@ COMMON = ("function", "x_range", "samples", "noise_std", "seeds", "hidden", "gri
 
 class Fit(Exercise):
     name = "fit"
+    report = "lab.exercises.fit.report"
     runs = {"fit.epochs": "lab.exercises.fit.train:run", "fit.lr": "lab.exercises.fit.train:run",
             "fit.custom": "lab.exercises.fit.train:run_custom"}
     side_by_side = True  # single-threaded and short: on a CPU they share the cores

@@ -131,7 +131,7 @@ class BatchedMLP:
         return torch.baddbmm(last.bias, last.weight.transpose(1, 2), h.transpose(1, 2),
                              out=out).transpose(1, 2)
 
-    def _workspace(self, count: int) -> "_Workspace":
+    def _workspace(self, count: int) -> _Workspace:
         if self._buffers is None or self._buffers.count != count:
             self._buffers = _Workspace(self.models, count, self.hidden)
         return self._buffers

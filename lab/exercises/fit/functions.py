@@ -7,8 +7,8 @@ held-out set or a validation split is drawn beside them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ class Points:
     def __len__(self) -> int:
         return self.x.numel()
 
-    def subset(self, index: Tensor) -> "Points":
+    def subset(self, index: Tensor) -> Points:
         return Points(self.x[index], self.y[index])
 
 

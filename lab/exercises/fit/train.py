@@ -20,22 +20,24 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lab.core.errors import UserError
 from lab.exercises.fit import expr
 from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters, parameter_count
-from lab.exercises.fit.functions import (Points, dense_grid, heldout_points, seeded_generator,
-                                training_points, validation_split)
-from lab.core.errors import UserError
+from lab.exercises.fit.functions import (
+    Points,
+    dense_grid,
+    heldout_points,
+    seeded_generator,
+    training_points,
+    validation_split,
+)
+from lab.exercises.fit.rules import OSCILLATION_REBOUND
 
 PROGRESS_CHUNK = 100        # epochs between progress updates
 LOSS_CURVE_POINTS = 200     # log-spaced epochs kept in loss.csv (plus the last)
 # One thread: the matmuls are small (200×64×64), and with OpenMP's spinning
 # threads on a shared 2-core machine a second thread made steps ~5x slower.
 TRAINING_THREADS = 1
-# A learning rate "oscillates" when, for the median seed, the training loss
-# climbs back to at least this multiple of the best loss it had reached. (Adam
-# with a fitting step size wobbles by a few percent; lr 0.1 on the course
-# function climbs ~2.5x, lr 1 by orders of magnitude.)
-OSCILLATION_REBOUND = 1.5
 
 
 # --- training a batch of models ------------------------------------------------
@@ -552,14 +554,19 @@ def _custom_total_epochs(params: dict) -> int:
             + max(space["epochs"]))
 
 
+LABELLED_TABLES = {
+    "snapshots": lambda trajectory, problem: snapshot_table(trajectory),
+    "loss": lambda trajectory, problem: loss_table(trajectory),
+    "curves": lambda trajectory, problem: curve_table(trajectory, problem.grid),
+    "data": lambda trajectory, problem: data_table(problem.training),
+    "grid": lambda trajectory, problem: grid_table(problem.grid),
+}
+
+
 def _labelled(runs: dict[str, Trajectory], problem: Problem, name: str) -> pd.DataFrame:
     frames = []
     for label, trajectory in runs.items():
-        table = {"snapshots": lambda: snapshot_table(trajectory),
-                 "loss": lambda: loss_table(trajectory),
-                 "curves": lambda: curve_table(trajectory, problem.grid),
-                 "data": lambda: data_table(problem.training),
-                 "grid": lambda: grid_table(problem.grid)}[name]()
+        table = LABELLED_TABLES[name](trajectory, problem)
         table.insert(0, "label", label)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)

@@ -1,4 +1,4 @@
-"""Runs on disk -> pandas tables and the named facts the answers cite.
+"""Exercise 1's facts: its runs on disk -> pandas tables and the named facts the answers cite.
 
 Every number in the report's prose and tables comes from here, so the two never
 disagree. Facts tolerate partial data (a quick build with one seed and two epochs):
@@ -7,41 +7,21 @@ a comparison that the data cannot support is ``None``, never a guess.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-RUN_NAMES = ("fit.epochs", "fit.lr", "fit.custom", "cifar")
+from lab.exercises.fit.rules import OSCILLATION_REBOUND
+from lab.report.frames import finite, mean_std, read_csv
+
 METRICS = ("train_loss", "true_error", "heldout_error")
 
 # Loss-curve classification for 1B. A healthy full-batch Adam curve falls almost
 # monotonically (wobbles of a few percent); these thresholds separate that from
 # bouncing and from stalling. The rebound rule matches lab.exercises.fit.train, whose
 # run summary (from every epoch, not the thinned loss.csv) is preferred when present.
-OSCILLATION_REBOUND = 1.5       # loss climbs back to 1.5x the best it had reached: oscillating
 STALLED_FRACTION = 0.8          # final loss above 80 % of the first: not decreasing
 STILL_FALLING_FRACTION = 0.9    # final loss below 90 % of the mid-run loss: still converging
-
-
-# --- reading -------------------------------------------------------------------
-
-def read_csv(folder: Path, name: str) -> pd.DataFrame | None:
-    path = Path(folder) / name
-    return pd.read_csv(path) if path.exists() else None
-
-
-def finite(values) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
-    return array[np.isfinite(array)]
-
-
-def mean_std(values) -> tuple[float, float]:
-    """Mean and sample std over the finite values (std NaN for fewer than two values)."""
-    array = finite(values)
-    if array.size == 0:
-        return float("nan"), float("nan")
-    return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else float("nan")
 
 
 # --- Exercise 1: sweeps --------------------------------------------------------
@@ -339,198 +319,37 @@ def read_custom(run) -> Custom:
                   grid=grid, loss=read_csv(run.dir, "loss.csv"), facts=facts, record=run.record)
 
 
-# --- Exercise 2: CIFAR ---------------------------------------------------------
-
 @dataclass
-class DropFacts:
-    """What happened at the first learning-rate drop."""
+class FitAnalysis:
+    """What Exercise 1's runs established (None where a run is missing)."""
 
-    epoch_before: int
-    epoch_after: int
-    lr_before: float
-    lr_after: float
-    test_before: float
-    test_after: float
-    train_before: float
-    train_after: float
-    test_loss_before: float
-    test_loss_after: float
-    gain_before: float | None    # test acc gained per epoch over the epochs just before the drop
-    gain_after: float | None     # test acc gained per epoch after the first epoch at the new lr
-    test_final: float
-    epochs_after: int            # epochs run at the lower rate
-
-    @property
-    def test_jump(self) -> float:
-        return self.test_after - self.test_before
-
-    @property
-    def train_jump(self) -> float:
-        return self.train_after - self.train_before
-
-
-@dataclass
-class CifarFacts:
-    epochs: int
-    phases: list[tuple[float, int]]    # (lr, epochs run)
-    final_test: float
-    final_train: float
-    best_test: float
-    best_test_epoch: int
-    final_gap: float                   # train - test, percentage points
-    largest_gap: float
-    largest_gap_epoch: int
-    epochs_test_above_train: int
-    drop: DropFacts | None
-    train_seconds: float
-    test_seconds: float
-    best_class: tuple[str, float] | None = None
-    worst_class: tuple[str, float] | None = None
-    top_confusion: tuple[str, str, int] | None = None   # (true, predicted, count)
-
-
-@dataclass
-class Cifar:
-    params: dict
-    epochs: pd.DataFrame               # epochs.csv plus gap
-    per_class: pd.DataFrame | None
-    confusion: pd.DataFrame | None     # rows true class, columns predicted class
-    misclassified: dict | None
-    facts: CifarFacts
-    record: dict
-
-
-def phases_of(epochs: pd.DataFrame) -> list[pd.DataFrame]:
-    """Consecutive runs of epochs at one learning rate."""
-    change = (epochs["lr"].diff().fillna(0) != 0).cumsum()
-    return [group for _, group in epochs.groupby(change, sort=True)]
-
-
-def gain_per_epoch(values: pd.Series) -> float | None:
-    return float((values.iloc[-1] - values.iloc[0]) / (len(values) - 1)) if len(values) > 1 else None
-
-
-def drop_facts(epochs: pd.DataFrame) -> DropFacts | None:
-    phases = phases_of(epochs)
-    if len(phases) < 2:
-        return None
-    before, after = phases[0].iloc[-1], phases[1].iloc[0]
-    return DropFacts(
-        epoch_before=int(before["epoch"]), epoch_after=int(after["epoch"]),
-        lr_before=float(before["lr"]), lr_after=float(after["lr"]),
-        test_before=float(before["test_acc"]), test_after=float(after["test_acc"]),
-        train_before=float(before["train_acc"]), train_after=float(after["train_acc"]),
-        test_loss_before=float(before["test_loss"]), test_loss_after=float(after["test_loss"]),
-        gain_before=gain_per_epoch(phases[0]["test_acc"].tail(3)),
-        gain_after=gain_per_epoch(phases[1]["test_acc"]),
-        test_final=float(phases[1]["test_acc"].iloc[-1]), epochs_after=len(phases[1]))
-
-
-def confusion_tables(confusion: pd.DataFrame, classes: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    matrix = confusion.pivot_table(index="true_class", columns="predicted_class", values="count",
-                                   aggfunc="sum", fill_value=0)
-    order = classes or sorted(set(matrix.index) | set(matrix.columns))
-    matrix = matrix.reindex(index=order, columns=order, fill_value=0).astype(int)
-    totals = matrix.sum(axis=1)
-    correct = pd.Series(np.diag(matrix.to_numpy()), index=matrix.index)
-    per_class = pd.DataFrame({"class": order, "correct": correct.to_numpy(), "total": totals.to_numpy(),
-                              "accuracy": (100 * correct / totals.replace(0, np.nan)).to_numpy()})
-    return matrix, per_class
-
-
-def read_misclassified(folder: Path) -> dict | None:
-    path = Path(folder) / "misclassified.npz"
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
-
-
-def cifar_facts(epochs: pd.DataFrame, per_class: pd.DataFrame | None,
-                matrix: pd.DataFrame | None) -> CifarFacts:
-    last = epochs.iloc[-1]
-    best = epochs.loc[epochs["test_acc"].idxmax()]
-    widest = epochs.loc[epochs["gap"].idxmax()]
-    facts = CifarFacts(
-        epochs=len(epochs), phases=[(float(p["lr"].iloc[0]), len(p)) for p in phases_of(epochs)],
-        final_test=float(last["test_acc"]), final_train=float(last["train_acc"]),
-        best_test=float(best["test_acc"]), best_test_epoch=int(best["epoch"]),
-        final_gap=float(last["gap"]), largest_gap=float(widest["gap"]), largest_gap_epoch=int(widest["epoch"]),
-        epochs_test_above_train=int((epochs["gap"] < 0).sum()), drop=drop_facts(epochs),
-        train_seconds=float(epochs["train_seconds"].sum()), test_seconds=float(epochs["test_seconds"].sum()))
-    if per_class is not None and per_class["accuracy"].notna().any():
-        ranked = per_class.dropna(subset=["accuracy"]).sort_values("accuracy")
-        facts.worst_class = (str(ranked["class"].iloc[0]), float(ranked["accuracy"].iloc[0]))
-        facts.best_class = (str(ranked["class"].iloc[-1]), float(ranked["accuracy"].iloc[-1]))
-    if matrix is not None and matrix.size:
-        off = matrix.to_numpy().copy()
-        np.fill_diagonal(off, -1)
-        t, p = np.unravel_index(off.argmax(), off.shape)
-        facts.top_confusion = (str(matrix.index[t]), str(matrix.columns[p]), int(off[t, p]))
-    return facts
-
-
-def read_cifar(run) -> Cifar:
-    epochs = read_csv(run.dir, "epochs.csv").sort_values("epoch").reset_index(drop=True)
-    epochs["gap"] = epochs["train_acc"] - epochs["test_acc"]
-    misclassified = read_misclassified(run.dir)
-    classes = [str(c) for c in misclassified["classes"]] if misclassified is not None else None
-    confusion = read_csv(run.dir, "confusion.csv")
-    matrix, per_class = confusion_tables(confusion, classes) if confusion is not None else (None, None)
-    return Cifar(params=run.params, epochs=epochs, per_class=per_class, confusion=matrix,
-                 misclassified=misclassified, facts=cifar_facts(epochs, per_class, matrix), record=run.record)
-
-
-# --- everything ----------------------------------------------------------------
-
-@dataclass
-class LabAnalysis:
     epochs: Sweep | None
     epoch_facts: EpochFacts | None
     lr: Sweep | None
     lr_facts: LrFacts | None
     custom: Custom | None
-    cifar: Cifar | None
-    missing: dict[str, str]            # run name -> reason
-
-    @property
-    def quick(self) -> bool:
-        return any(bool(r.get("quick")) for r in self.records().values())
 
     def records(self) -> dict[str, dict]:
-        found = {"fit.epochs": self.epochs, "fit.lr": self.lr, "fit.custom": self.custom, "cifar": self.cifar}
+        found = {"fit.epochs": self.epochs, "fit.lr": self.lr, "fit.custom": self.custom}
         return {name: part.record for name, part in found.items() if part is not None}
 
 
-def analyse(runs: dict, missing: dict[str, str] | None = None) -> LabAnalysis:
-    """Read every available run; a run that is None is listed in ``missing``."""
-    missing = dict(missing or {})
-    for name in RUN_NAMES:
-        if runs.get(name) is None:
-            missing.setdefault(name, "missing")
+def analyse(runs: dict) -> FitAnalysis:
     epochs = read_sweep(runs["fit.epochs"]) if runs.get("fit.epochs") else None
     lr = read_sweep(runs["fit.lr"]) if runs.get("fit.lr") else None
-    return LabAnalysis(
-        epochs=epochs, epoch_facts=epoch_facts(epochs) if epochs else None,
-        lr=lr, lr_facts=lr_facts(lr) if lr else None,
-        custom=read_custom(runs["fit.custom"]) if runs.get("fit.custom") else None,
-        cifar=read_cifar(runs["cifar"]) if runs.get("cifar") else None,
-        missing={name: reason for name, reason in missing.items() if runs.get(name) is None})
+    return FitAnalysis(epochs=epochs, epoch_facts=epoch_facts(epochs) if epochs else None,
+                       lr=lr, lr_facts=lr_facts(lr) if lr else None,
+                       custom=read_custom(runs["fit.custom"]) if runs.get("fit.custom") else None)
 
 
-def csv_tables(lab: LabAnalysis) -> dict[str, pd.DataFrame]:
+def csv_tables(fit: FitAnalysis) -> dict[str, pd.DataFrame]:
     """The tables written beside the report, by file name (without .csv)."""
     tables = {}
-    if lab.epochs:
-        tables["fit_epochs"] = lab.epochs.settings
-    if lab.lr:
-        tables["fit_lr"] = lab.lr.settings
-    if lab.custom:
-        tables["fit_custom_search"] = lab.custom.search
-        tables["fit_custom_comparison"] = lab.custom.comparison
-    if lab.cifar:
-        tables["cifar_epochs"] = lab.cifar.epochs
-        if lab.cifar.per_class is not None:
-            tables["cifar_per_class"] = lab.cifar.per_class
-            tables["cifar_confusion"] = lab.cifar.confusion.rename_axis(index="true_class").reset_index()
+    if fit.epochs:
+        tables["fit_epochs"] = fit.epochs.settings
+    if fit.lr:
+        tables["fit_lr"] = fit.lr.settings
+    if fit.custom:
+        tables["fit_custom_search"] = fit.custom.search
+        tables["fit_custom_comparison"] = fit.custom.comparison
     return tables

@@ -1,109 +1,25 @@
-"""Analysis tables -> matplotlib figures as SVG strings (text drawn as paths).
-
-One palette, one set of sizes, drawn at the report's text width so a figure is
-never scaled down until its labels are unreadable. Chinese labels need a CJK
-font inside the figure itself: the SVG carries glyph outlines, not font names.
-"""
+"""Exercise 1's figures: its facts -> matplotlib figures as SVG strings."""
 from __future__ import annotations
 
-import io
-from contextlib import contextmanager
-from functools import lru_cache
-
-import matplotlib
+import matplotlib.patches
 import numpy as np
+from matplotlib.colors import LogNorm, Normalize
 
-matplotlib.use("Agg")
-from matplotlib import font_manager  # noqa: E402
-import matplotlib.patches  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-from matplotlib.colors import LogNorm, Normalize  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from lab.analysis import Cifar, Custom, Sweep  # noqa: E402
-
-TEXT_WIDTH_IN = 6.3        # A4 minus the report's margins
-MAX_CURVE_POINTS = 250     # per drawn curve: SVG paths stay small, so the PDF renders fast
-RASTER_DPI = 200           # for the few artists drawn as images (scatter points, photos)
-PALETTE = ["#1f5a96", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#3aa6b9", "#8c6d46", "#555555"]
-TRUTH, POINTS, DIVERGED = "#222222", "#b9c0c8", "#c0392b"
-CJK_SANS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei",
-            "Source Han Sans SC", "Source Han Sans CN"]
-
-CLASS_NAMES_ZH = {"airplane": "飞机", "automobile": "汽车", "bird": "鸟", "cat": "猫", "deer": "鹿",
-                  "dog": "狗", "frog": "青蛙", "horse": "马", "ship": "船", "truck": "卡车"}
-
-
-def tr(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
-
-
-def class_name(name: str, lang: str) -> str:
-    return CLASS_NAMES_ZH.get(name, name) if lang == "zh" else name
-
-
-@lru_cache(maxsize=None)
-def installed_families() -> frozenset[str]:
-    return frozenset(entry.name for entry in font_manager.fontManager.ttflist)
-
-
-def font_families(lang: str) -> list[str]:
-    """A CJK sans first when one is installed (its Latin is clean too), DejaVu as fallback."""
-    cjk = [name for name in CJK_SANS if name in installed_families()][:1]
-    return cjk + ["DejaVu Sans"]
-
-
-def style(lang: str) -> dict:
-    return {
-        "font.family": font_families(lang), "font.size": 8.5, "axes.titlesize": 9,
-        "axes.labelsize": 8.5, "xtick.labelsize": 7.5, "ytick.labelsize": 7.5, "legend.fontsize": 7.5,
-        "axes.spines.top": False, "axes.spines.right": False, "axes.edgecolor": "#444444",
-        "axes.linewidth": 0.7, "axes.grid": True, "grid.color": "#e3e6ea", "grid.linewidth": 0.6,
-        "axes.axisbelow": True, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
-        "lines.linewidth": 1.5, "legend.frameon": False, "svg.fonttype": "path",
-        "svg.hashsalt": "labreport", "axes.unicode_minus": True, "figure.dpi": 100,
-    }
-
-
-@contextmanager
-def styled(lang: str):
-    with matplotlib.rc_context(style(lang)):
-        yield
-
-
-def to_svg(fig: Figure) -> str:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
-    return buffer.getvalue()
-
-
-def new_figure(height: float, width: float = TEXT_WIDTH_IN) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def plain_number(value: float, _position=None) -> str:
-    """1,000 or 0.01 for everyday magnitudes, 10⁶ beyond them."""
-    if value <= 0:
-        return f"{value:g}"
-    exponent = np.log10(value)
-    if (value >= 1e5 or value < 1e-3) and abs(exponent - round(exponent)) < 1e-9:
-        return "10" + str(int(round(exponent))).translate(SUPERSCRIPTS)
-    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
-
-
-class PlainLogFormatter(matplotlib.ticker.LogFormatter):
-    """matplotlib's choice of which log ticks to label, with plain_number's text."""
-
-    def _num_to_string(self, x, vmin, vmax):
-        return plain_number(x)
-
-
-def plain_log_axis(axis) -> None:
-    axis.set_major_formatter(PlainLogFormatter())
-    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+from lab.exercises.fit.facts import Custom, Sweep
+from lab.report.plotting import (
+    DIVERGED,
+    PALETTE,
+    POINTS,
+    TEXT_WIDTH_IN,
+    TRUTH,
+    new_figure,
+    plain_log_axis,
+    plain_number,
+    styled,
+    thinned,
+    to_svg,
+    tr,
+)
 
 
 def setting_label(column: str, value, lang: str) -> str:
@@ -136,12 +52,6 @@ def draw_fit(ax, grid, data, curves, seed, lang: str, color=PALETTE[0]) -> None:
     ax.fill_between(wide.index, np.nanmin(values, 1), np.nanmax(values, 1), color=color, alpha=0.22, lw=0,
                     label=tr(lang, "种子间最小–最大", "min–max over seeds"))
     ax.plot(wide.index, np.nanmean(values, 1), color=color, lw=1.4, label=tr(lang, "学到的曲线（均值）", "learnt curve (mean)"))
-
-
-def thinned(frame, points: int = MAX_CURVE_POINTS):
-    """Every k-th row (and the last): a 1000-point grid looks the same at panel size with 250."""
-    step = max(len(frame) // points, 1)
-    return frame if step == 1 else frame.iloc[sorted(set(range(0, len(frame), step)) | {len(frame) - 1})]
 
 
 def fit_limits(grid, data) -> tuple[float, float]:
@@ -337,98 +247,4 @@ def custom_curves(custom: Custom, lang: str) -> str:
         axes[0].set_ylabel("y")
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=4, markerscale=3)
-        return to_svg(fig)
-
-
-# --- Exercise 2 ------------------------------------------------------------------
-
-def mark_phases(ax, epochs, lang: str) -> None:
-    """Shade each learning-rate phase and label it with its rate."""
-    change = (epochs["lr"].diff().fillna(0) != 0).cumsum()
-    for k, (_, phase) in enumerate(epochs.groupby(change)):
-        start, end = phase["epoch"].iloc[0] - 0.5, phase["epoch"].iloc[-1] + 0.5
-        if k % 2:
-            ax.axvspan(start, end, color="#eef1f5", lw=0)
-        if k:
-            ax.axvline(start, color="#555555", lw=0.9, ls="--")
-        ax.text((start + end) / 2, 1.0, f"lr = {phase['lr'].iloc[0]:g}", transform=ax.get_xaxis_transform(),
-                ha="center", va="bottom", fontsize=7.5, color="#333333")
-
-
-def cifar_curves(cifar: Cifar, lang: str) -> str:
-    epochs = cifar.epochs
-    with styled(lang):
-        fig = new_figure(2.6)
-        loss_ax, acc_ax = fig.subplots(1, 2)
-        for ax, metric, ylabel in ((loss_ax, "loss", tr(lang, "交叉熵损失", "cross-entropy loss")),
-                                   (acc_ax, "acc", tr(lang, "准确率（%）", "accuracy (%)"))):
-            mark_phases(ax, epochs, lang)
-            ax.plot(epochs["epoch"], epochs[f"train_{metric}"], marker="o", ms=3, color=PALETTE[1],
-                    label=tr(lang, "训练（增强，整轮平均）", "train (augmented, epoch mean)"))
-            ax.plot(epochs["epoch"], epochs[f"test_{metric}"], marker="s", ms=3, color=PALETTE[0],
-                    label=tr(lang, "测试（轮末，eval 模式）", "test (end of epoch, eval mode)"))
-            ax.set_xlabel(tr(lang, "训练轮数（epoch）", "epoch"))
-            ax.set_ylabel(ylabel)
-            ax.set_xticks(epochs["epoch"])
-            ax.set_xlim(epochs["epoch"].min() - 0.5, epochs["epoch"].max() + 0.5)
-        handles, labels = acc_ax.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=2)
-        return to_svg(fig)
-
-
-def confusion_matrix(cifar: Cifar, lang: str) -> str:
-    matrix = cifar.confusion
-    names = [class_name(c, lang) for c in matrix.index]
-    counts = matrix.to_numpy()
-    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    with styled(lang):
-        fig = new_figure(4.3, TEXT_WIDTH_IN * 0.75)
-        ax = fig.subplots()
-        ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-        for (i, j), count in np.ndenumerate(counts):
-            ax.text(j, i, f"{count}", ha="center", va="center", fontsize=6.5,
-                    color="white" if rates[i, j] > 0.5 else "#222222")
-        ax.set_xticks(range(len(names)), names, rotation=45 if lang != "zh" else 0, ha="right" if lang != "zh" else "center")
-        ax.set_yticks(range(len(names)), names)
-        ax.grid(False)
-        ax.set_xlabel(tr(lang, "预测类别", "predicted class"))
-        ax.set_ylabel(tr(lang, "真实类别", "true class"))
-        return to_svg(fig)
-
-
-def per_class_bars(cifar: Cifar, lang: str) -> str:
-    table = cifar.per_class
-    names = [class_name(c, lang) for c in table["class"]]
-    overall = 100 * table["correct"].sum() / max(table["total"].sum(), 1)
-    with styled(lang):
-        fig = new_figure(2.3, TEXT_WIDTH_IN * 0.85)
-        ax = fig.subplots()
-        bars = ax.bar(names, table["accuracy"], color=PALETTE[0], width=0.65)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1.5)
-        ax.axhline(overall, color=PALETTE[1], lw=1, ls="--", label=tr(lang, f"总体 {overall:.2f}%", f"overall {overall:.2f}%"))
-        ax.set_ylim(0, 105)
-        ax.set_ylabel(tr(lang, "测试准确率（%）", "test accuracy (%)"))
-        ax.tick_params(axis="x", labelrotation=0 if lang == "zh" else 30)
-        ax.grid(axis="x", visible=False)
-        fig.legend(loc="outside upper right")
-        return to_svg(fig)
-
-
-def misclassified_grid(cifar: Cifar, lang: str, limit: int = 16) -> str:
-    data = cifar.misclassified
-    images, classes = data["images"][:limit], [str(c) for c in data["classes"]]
-    cols = 8
-    rows = int(np.ceil(len(images) / cols))
-    with styled(lang):
-        height = 1.15 * rows + 0.1
-        fig = Figure(figsize=(TEXT_WIDTH_IN, height))
-        axes = fig.subplots(rows, cols, squeeze=False).ravel()
-        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.32 / height, bottom=0.01, wspace=0.08,
-                            hspace=0.32 / 0.8)
-        for ax in axes:
-            ax.axis("off")
-        for ax, image, true, pred in zip(axes, images, data["true"], data["pred"]):
-            ax.imshow(image, interpolation="nearest")
-            ax.set_title(f"{class_name(classes[int(true)], lang)}\n→ {class_name(classes[int(pred)], lang)}",
-                         fontsize=7, color="#222222", pad=2, linespacing=1.1)
         return to_svg(fig)

@@ -1,0 +1,84 @@
+"""Training-time augmentation of whole batches (random crop with padding, flips), normalisation and subsets."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from lab.core.errors import UserError
+from lab.exercises.cifar.data.cache import CifarData
+from lab.exercises.cifar.data.sources import CLASSES, MEAN, PAD, STD
+
+# ------------------------------------------------------------ augmentation
+
+
+def augment(images_uint8: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random crop 32 from the zero-padded (4) image plus random horizontal
+    flip, per image, for a uint8 batch [B, 3, 32, 32]; reproducible through
+    `generator` (on the CPU or on the images' device)."""
+    count, device = images_uint8.shape[0], images_uint8.device
+    offsets = torch.randint(-PAD, PAD + 1, (2, count), generator=generator, device=generator.device)
+    flip = torch.randint(0, 2, (count,), generator=generator, device=generator.device) == 1
+    offsets, flip = offsets.to(device), flip.to(device)
+    return shift_and_flip(images_uint8, offsets[0], offsets[1], flip)
+
+
+def shift_and_flip(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """out[b, :, i, j] = padded source at row i + dy[b], column j + dx[b]
+    (zero outside the image), then mirrored left-right where flip[b].
+    Offsets lie in -PAD..PAD; all zero and no flip is the identity."""
+    count, channels, height, width = images.shape
+    padded = torch.nn.functional.pad(images, (PAD, PAD, PAD, PAD))
+    rows = torch.arange(height, device=images.device) + (dy[:, None] + PAD)
+    columns = torch.arange(width, device=images.device)
+    # Flipping after the crop reads the crop's columns right to left.
+    columns = torch.where(flip[:, None], width - 1 - columns, columns) + (dx[:, None] + PAD)
+    rows = rows[:, None, :, None].expand(count, channels, height, width + 2 * PAD)
+    cropped_rows = torch.gather(padded, 2, rows)
+    columns = columns[:, None, None, :].expand(count, channels, height, width)
+    return torch.gather(cropped_rows, 3, columns)
+
+
+def normalize(images_uint8: torch.Tensor, dtype=torch.float32, channels_last: bool = False) -> torch.Tensor:
+    """(x / 255 - MEAN) / STD per channel, computed in float32, returned as `dtype`."""
+    device = images_uint8.device
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1) * 255
+    if channels_last:  # convert while still uint8: a quarter of the bytes to move
+        images_uint8 = images_uint8.contiguous(memory_format=torch.channels_last)
+    out = images_uint8.float().sub_(mean).div_(std).to(dtype)
+    return out.contiguous(memory_format=torch.channels_last) if channels_last else out
+
+
+# ------------------------------------------------------------------ subset
+
+
+def subset(data: CifarData, train: int | None, test: int | None, seed: int) -> CifarData:
+    """`train` / `test` images (None: all) chosen at random with `seed`, with
+    equal shares per class as far as the counts allow."""
+    generator = torch.Generator().manual_seed(seed)
+    train_index = _stratified(data.train_labels, train, "train_subset", generator)
+    test_index = _stratified(data.test_labels, test, "test_subset", generator)
+    return replace(
+        data,
+        train_images=data.train_images[train_index], train_labels=data.train_labels[train_index],
+        test_images=data.test_images[test_index], test_labels=data.test_labels[test_index],
+    )
+
+
+def _stratified(labels: torch.Tensor, count: int | None, key: str, generator: torch.Generator):
+    """Indices of the chosen images (a whole slice when count is None)."""
+    if count is None:
+        return slice(None)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise UserError(f"cifar.{key} = {count!r} must be a positive whole number of images (or unset for all)")
+    order = torch.randperm(len(labels), generator=generator)
+    shuffled = labels[order]
+    # Rank of each image within its class in the shuffled order; taking the
+    # lowest ranks first deals the classes out round-robin.
+    rank = torch.empty_like(order)
+    for label in range(len(CLASSES)):
+        positions = (shuffled == label).nonzero().squeeze(1)
+        rank[positions] = torch.arange(len(positions))
+    chosen = order[torch.argsort(rank, stable=True)[:count]]
+    return chosen.sort().values

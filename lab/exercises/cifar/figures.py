@@ -1,0 +1,109 @@
+"""Exercise 2's figures: its facts -> matplotlib figures as SVG strings."""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from lab.exercises.cifar.facts import Cifar
+from lab.report.plotting import PALETTE, TEXT_WIDTH_IN, new_figure, styled, to_svg, tr
+
+CLASS_NAMES_ZH = {"airplane": "飞机", "automobile": "汽车", "bird": "鸟", "cat": "猫", "deer": "鹿",
+                  "dog": "狗", "frog": "青蛙", "horse": "马", "ship": "船", "truck": "卡车"}
+
+
+def class_name(name: str, lang: str) -> str:
+    return CLASS_NAMES_ZH.get(name, name) if lang == "zh" else name
+
+
+# --- Exercise 2 ------------------------------------------------------------------
+
+def mark_phases(ax, epochs, lang: str) -> None:
+    """Shade each learning-rate phase and label it with its rate."""
+    change = (epochs["lr"].diff().fillna(0) != 0).cumsum()
+    for k, (_, phase) in enumerate(epochs.groupby(change)):
+        start, end = phase["epoch"].iloc[0] - 0.5, phase["epoch"].iloc[-1] + 0.5
+        if k % 2:
+            ax.axvspan(start, end, color="#eef1f5", lw=0)
+        if k:
+            ax.axvline(start, color="#555555", lw=0.9, ls="--")
+        ax.text((start + end) / 2, 1.0, f"lr = {phase['lr'].iloc[0]:g}", transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=7.5, color="#333333")
+
+
+def cifar_curves(cifar: Cifar, lang: str) -> str:
+    epochs = cifar.epochs
+    with styled(lang):
+        fig = new_figure(2.6)
+        loss_ax, acc_ax = fig.subplots(1, 2)
+        for ax, metric, ylabel in ((loss_ax, "loss", tr(lang, "交叉熵损失", "cross-entropy loss")),
+                                   (acc_ax, "acc", tr(lang, "准确率（%）", "accuracy (%)"))):
+            mark_phases(ax, epochs, lang)
+            ax.plot(epochs["epoch"], epochs[f"train_{metric}"], marker="o", ms=3, color=PALETTE[1],
+                    label=tr(lang, "训练（增强，整轮平均）", "train (augmented, epoch mean)"))
+            ax.plot(epochs["epoch"], epochs[f"test_{metric}"], marker="s", ms=3, color=PALETTE[0],
+                    label=tr(lang, "测试（轮末，eval 模式）", "test (end of epoch, eval mode)"))
+            ax.set_xlabel(tr(lang, "训练轮数（epoch）", "epoch"))
+            ax.set_ylabel(ylabel)
+            ax.set_xticks(epochs["epoch"])
+            ax.set_xlim(epochs["epoch"].min() - 0.5, epochs["epoch"].max() + 0.5)
+        handles, labels = acc_ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=2)
+        return to_svg(fig)
+
+
+def confusion_matrix(cifar: Cifar, lang: str) -> str:
+    matrix = cifar.confusion
+    names = [class_name(c, lang) for c in matrix.index]
+    counts = matrix.to_numpy()
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    with styled(lang):
+        fig = new_figure(4.3, TEXT_WIDTH_IN * 0.75)
+        ax = fig.subplots()
+        ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), count in np.ndenumerate(counts):
+            ax.text(j, i, f"{count}", ha="center", va="center", fontsize=6.5,
+                    color="white" if rates[i, j] > 0.5 else "#222222")
+        ax.set_xticks(range(len(names)), names, rotation=45 if lang != "zh" else 0, ha="right" if lang != "zh" else "center")
+        ax.set_yticks(range(len(names)), names)
+        ax.grid(False)
+        ax.set_xlabel(tr(lang, "预测类别", "predicted class"))
+        ax.set_ylabel(tr(lang, "真实类别", "true class"))
+        return to_svg(fig)
+
+
+def per_class_bars(cifar: Cifar, lang: str) -> str:
+    table = cifar.per_class
+    names = [class_name(c, lang) for c in table["class"]]
+    overall = 100 * table["correct"].sum() / max(table["total"].sum(), 1)
+    with styled(lang):
+        fig = new_figure(2.3, TEXT_WIDTH_IN * 0.85)
+        ax = fig.subplots()
+        bars = ax.bar(names, table["accuracy"], color=PALETTE[0], width=0.65)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1.5)
+        ax.axhline(overall, color=PALETTE[1], lw=1, ls="--", label=tr(lang, f"总体 {overall:.2f}%", f"overall {overall:.2f}%"))
+        ax.set_ylim(0, 105)
+        ax.set_ylabel(tr(lang, "测试准确率（%）", "test accuracy (%)"))
+        ax.tick_params(axis="x", labelrotation=0 if lang == "zh" else 30)
+        ax.grid(axis="x", visible=False)
+        fig.legend(loc="outside upper right")
+        return to_svg(fig)
+
+
+def misclassified_grid(cifar: Cifar, lang: str, limit: int = 16) -> str:
+    data = cifar.misclassified
+    images, classes = data["images"][:limit], [str(c) for c in data["classes"]]
+    cols = 8
+    rows = int(np.ceil(len(images) / cols))
+    with styled(lang):
+        height = 1.15 * rows + 0.1
+        fig = Figure(figsize=(TEXT_WIDTH_IN, height))
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.32 / height, bottom=0.01, wspace=0.08,
+                            hspace=0.32 / 0.8)
+        for ax in axes:
+            ax.axis("off")
+        for ax, image, true, pred in zip(axes, images, data["true"], data["pred"]):
+            ax.imshow(image, interpolation="nearest")
+            ax.set_title(f"{class_name(classes[int(true)], lang)}\n→ {class_name(classes[int(pred)], lang)}",
+                         fontsize=7, color="#222222", pad=2, linespacing=1.1)
+        return to_svg(fig)

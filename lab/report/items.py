@@ -1,0 +1,101 @@
+"""Numbered figures and tables: what an exercise contributes to the report, and the figure cache."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import inspect
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from lab.core.errors import UserError
+from lab.core.store import write_text_atomic
+
+
+@dataclass
+class Item:
+    """A numbered figure or table."""
+
+    key: str
+    kind: str                 # "figure" | "table"
+    caption: str
+    number: int = 0
+    html: Markup = Markup("")
+    label: str = ""           # "图 3" / "Table 2"
+    css_class: str = ""
+
+
+@dataclass
+class FigureSpec:
+    key: str
+    run: str                  # the run it draws
+    draw: Callable[[Any, str], str]        # (the exercise's analysis, lang) -> SVG
+    caption: tuple[str, str]               # zh, en
+    available: Callable[[Any], bool] = lambda analysis: True
+
+
+def svg_html(svg: str) -> Markup:
+    """An <img> with the SVG inlined as a data URI, at its natural size (so text keeps its point size)."""
+    width = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg)
+    style = f' style="width: {float(width.group(1)):.1f}pt"' if width else ""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return Markup(f'<img class="figure-image" alt="" src="data:image/svg+xml;base64,{data}"{style}>')
+
+
+class FigureCache:
+    """SVGs keyed by figure, language, drawing code and the checksums of the run's files."""
+
+    def __init__(self, folder: Path | None, modules: list):
+        self.folder = folder
+        import matplotlib
+        source = "".join(inspect.getsource(m) for m in modules) + matplotlib.__version__
+        self.code_hash = hashlib.sha256(source.encode()).hexdigest()
+
+    def key(self, spec: FigureSpec, lang: str, run) -> str:
+        parts = [spec.key, lang, self.code_hash, run.key, json.dumps(run.record.get("files", {}), sort_keys=True)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+    def get(self, key: str) -> str | None:
+        path = self.folder / f"{key}.svg" if self.folder else None
+        try:
+            return path.read_text(encoding="utf-8") if path and path.exists() else None
+        except OSError:
+            return None
+
+    def put(self, key: str, svg: str) -> None:
+        if not self.folder:
+            return
+        try:
+            write_text_atomic(self.folder / f"{key}.svg", svg)
+        except UserError:
+            pass   # a read-only store only costs speed
+
+
+def cache_folder(runs: dict) -> Path | None:
+    """``<store>/.figure-cache`` next to the run folders (``<store>/<name>/<key>``)."""
+    for run in runs.values():
+        if run is not None:
+            return Path(run.dir).resolve().parent.parent / ".figure-cache"
+    return None
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    highlight: set[int] = field(default_factory=set)     # row indexes to emphasise
+
+    def html(self) -> Markup:
+        head = "".join(f'<th class="{"num" if n else ""}">{escape(c)}</th>' for c, n in zip(self.columns, self.numeric))
+        body = []
+        for i, row in enumerate(self.rows):
+            cells = "".join(f'<td class="{"num" if n else ""}">{escape(v)}</td>' for v, n in zip(row, self.numeric))
+            body.append(f'<tr class="{"chosen" if i in self.highlight else ""}">{cells}</tr>')
+        return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+

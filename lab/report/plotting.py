@@ -1,0 +1,101 @@
+"""What every report figure shares: style, fonts, sizes, number formats, SVG output (text drawn as paths).
+
+One palette, one set of sizes, drawn at the report's text width so a figure is
+never scaled down until its labels are unreadable. Chinese labels need a CJK
+font inside the figure itself: the SVG carries glyph outlines, not font names.
+"""
+from __future__ import annotations
+
+import io
+from contextlib import contextmanager
+from functools import cache
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.patches  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+TEXT_WIDTH_IN = 6.3        # A4 minus the report's margins
+MAX_CURVE_POINTS = 250     # per drawn curve: SVG paths stay small, so the PDF renders fast
+RASTER_DPI = 200           # for the few artists drawn as images (scatter points, photos)
+PALETTE = ["#1f5a96", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#3aa6b9", "#8c6d46", "#555555"]
+TRUTH, POINTS, DIVERGED = "#222222", "#b9c0c8", "#c0392b"
+CJK_SANS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei",
+            "Source Han Sans SC", "Source Han Sans CN"]
+
+def tr(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+@cache
+def installed_families() -> frozenset[str]:
+    return frozenset(entry.name for entry in font_manager.fontManager.ttflist)
+
+
+def font_families(lang: str) -> list[str]:
+    """A CJK sans first when one is installed (its Latin is clean too), DejaVu as fallback."""
+    cjk = [name for name in CJK_SANS if name in installed_families()][:1]
+    return cjk + ["DejaVu Sans"]
+
+
+def style(lang: str) -> dict:
+    return {
+        "font.family": font_families(lang), "font.size": 8.5, "axes.titlesize": 9,
+        "axes.labelsize": 8.5, "xtick.labelsize": 7.5, "ytick.labelsize": 7.5, "legend.fontsize": 7.5,
+        "axes.spines.top": False, "axes.spines.right": False, "axes.edgecolor": "#444444",
+        "axes.linewidth": 0.7, "axes.grid": True, "grid.color": "#e3e6ea", "grid.linewidth": 0.6,
+        "axes.axisbelow": True, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        "lines.linewidth": 1.5, "legend.frameon": False, "svg.fonttype": "path",
+        "svg.hashsalt": "labreport", "axes.unicode_minus": True, "figure.dpi": 100,
+    }
+
+
+@contextmanager
+def styled(lang: str):
+    with matplotlib.rc_context(style(lang)):
+        yield
+
+
+def to_svg(fig: Figure) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def new_figure(height: float, width: float = TEXT_WIDTH_IN) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def plain_number(value: float, _position=None) -> str:
+    """1,000 or 0.01 for everyday magnitudes, 10⁶ beyond them."""
+    if value <= 0:
+        return f"{value:g}"
+    exponent = np.log10(value)
+    if (value >= 1e5 or value < 1e-3) and abs(exponent - round(exponent)) < 1e-9:
+        return "10" + str(int(round(exponent))).translate(SUPERSCRIPTS)
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
+class PlainLogFormatter(matplotlib.ticker.LogFormatter):
+    """matplotlib's choice of which log ticks to label, with plain_number's text."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return plain_number(x)
+
+
+def plain_log_axis(axis) -> None:
+    axis.set_major_formatter(PlainLogFormatter())
+    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+
+
+def thinned(frame, points: int = MAX_CURVE_POINTS):
+    """Every k-th row (and the last): a 1000-point grid looks the same at panel size with 250."""
+    step = max(len(frame) // points, 1)
+    return frame if step == 1 else frame.iloc[sorted(set(range(0, len(frame), step)) | {len(frame) - 1})]

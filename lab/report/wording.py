@@ -1,0 +1,101 @@
+"""The words of answers: number formats shared with the tables, and a writer of paragraphs per language."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+# --- number formatting (shared with the tables) ----------------------------------
+
+def num(value, digits: int = 3) -> str:
+    """A measured quantity to ``digits`` significant figures; '—' when not finite."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 10 ** digits:
+        return f"{value:,.0f}"
+    if magnitude < 1e-3:
+        return f"{value:.2e}"
+    decimals = max(digits - 1 - int(math.floor(math.log10(magnitude))), 0)
+    return f"{value:.{decimals}f}"
+
+
+def pm(mean, std) -> str:
+    """mean ± std; the std alone when it is meaningful (two seeds or more)."""
+    if std is None or not math.isfinite(std) or not math.isfinite(mean):
+        return num(mean)
+    if std <= 1e-9 * max(abs(mean), 1.0):   # identical values up to rounding
+        std = 0.0
+    return f"{num(mean)} ± {num(std, 2)}"
+
+
+def signed(value, decimals: int = 2) -> str:
+    """+1.23 / −1.23 with a real minus sign."""
+    return f"{value:+.{decimals}f}".replace("-", "−")
+
+
+def pct(value) -> str:
+    return f"{value:.2f}%" if value is not None and math.isfinite(value) else "—"
+
+
+def lr_text(lr: float) -> str:
+    return f"{lr:g}"
+
+
+def seconds_text(seconds: float, lang: str) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if lang == "zh":
+        return (f"{hours} 小时 " if hours else "") + (f"{minutes} 分 " if minutes or hours else "") + f"{secs} 秒"
+    return (f"{hours} h " if hours else "") + (f"{minutes} min " if minutes or hours else "") + f"{secs} s"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def join_values(values, lang: str) -> str:
+    items = [lr_text(v) if isinstance(v, float) else f"{v:,}" for v in values]
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
+# --- the answer object -----------------------------------------------------------
+
+@dataclass
+class Answer:
+    id: str
+    question: str
+    body: Markup
+    source: str                   # "generated" | "student" | "missing"
+    student_file: Path | None = None
+
+
+Ref = Callable[[str], str]        # figure/table key -> "图 3" / "Figure 3"
+
+
+class Writer:
+    """Collects paragraphs in one language; ``say(zh, en)`` keeps the two side by side."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.paragraphs: list[str] = []
+
+    def pick(self, zh: str, en: str) -> str:
+        return zh if self.lang == "zh" else en
+
+    def say(self, zh: str, en: str) -> None:
+        self.paragraphs.append(self.pick(zh, en))
+
+    def html(self) -> Markup:
+        return Markup("".join(f"<p>{p}</p>" for p in self.paragraphs))
+
+
+def code(text) -> Markup:
+    return Markup("<code>{}</code>").format(escape(str(text)))
