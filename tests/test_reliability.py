@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
-from lab.core.store import Store, write_atomic
+from lab.core.store import Store
 from tests.conftest import labreport, start_labreport, wait_until_held
 
 LONG_FIT = ["--only", "fit.epochs", "--set", "fit.epochs.values=[5, 20, 40000]"]
@@ -186,13 +187,13 @@ def test_bad_output_is_refused_before_any_training(tiny_lab, out, message):
 
 
 def test_disk_full_gives_a_clear_message(tmp_path, monkeypatch):
-    import lab.core.store
+    import lab.core.atomic
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     write_atomic(tmp_path / "a.csv", b"kept")
-    monkeypatch.setattr(lab.core.store.os, "fsync", full)
+    monkeypatch.setattr(lab.core.atomic.os, "fsync", full)
     with pytest.raises(UserError, match=r"a.csv: cannot write \(No space left on device\); free some space"):
         write_atomic(tmp_path / "a.csv", b"new")
     assert (tmp_path / "a.csv").read_bytes() == b"kept"

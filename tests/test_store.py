@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 
 from lab.core import executor, runner
+from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
-from lab.core.store import RunContext, Store, write_atomic
+from lab.core.store import RunContext, Store
 
 calls: list[int] = []      # epochs the toy experiment computed, across all calls
 stop_after: list[int] = []  # simulate a kill after this epoch

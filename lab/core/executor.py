@@ -26,12 +26,13 @@ from typing import Any
 
 from lab.core import codehash
 from lab.core.api import Tasks, computation
+from lab.core.atomic import now_iso
 from lab.core.environment import cpu_model
 from lab.core.errors import UserError
 from lab.core.faults import hold_if_asked
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
-from lab.core.store import RunContext, Store, now_iso
+from lab.core.store import RunContext, Store
 
 POLL_S = 0.1
 

@@ -11,21 +11,19 @@ from markupsafe import Markup, escape
 from lab.core.api import Lab, load_lab
 from lab.core.errors import UserError
 from lab.report.analysis import LabAnalysis, report_module
+from lab.report.messages import Messages
 from lab.report.wording import Answer, Ref, Writer, code
+
+msg = Messages(Path(__file__).parent)
 
 
 def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Markup:
-    w = Writer(lang)
     if repeated:
-        w.say(f"缺少实验 {code(run)} 的结果，无法回答此题（见上文）。",
-              f"The results of run {code(run)} are not available, so this question cannot be answered (see above).")
-        return w.html()
-    command = code(f"labreport run --only {run}")
-    w.say(f"缺少实验 {code(run)} 的结果（{escape(reason)}），无法回答此题。运行 {command} 生成结果后重新构建报告"
-          f"（{code('labreport build')} 也会先补跑缺少的实验）。",
-          f"The results of run {code(run)} are not available ({escape(reason)}), so this question cannot be answered. "
-          f"Compute them with {command}, then build again ({code('labreport build')} also runs what is missing first).")
-    return w.html()
+        text = msg(lang, "answer_missing_again", run=code(run))
+    else:
+        text = msg(lang, "answer_missing", run=code(run), reason=escape(reason),
+                   command=code(f"labreport run --only {run}"), build=code("labreport build"))
+    return Markup(f"<p>{text}</p>")
 
 
 def student_answer(path: Path) -> Markup:

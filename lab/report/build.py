@@ -17,23 +17,21 @@ from pathlib import Path
 from markupsafe import Markup
 
 from lab.core.api import Exercise, Lab, load_lab
+from lab.core.atomic import write_text_atomic
 from lab.core.environment import current_environment
 from lab.core.errors import UserError
-from lab.core.store import write_text_atomic
 from lab.report import analysis, plotting
 from lab.report.analysis import LabAnalysis, report_module
 from lab.report.answers import build_answers
 from lab.report.code import code_style, function_source, highlighted
 from lab.report.fonts import check_fonts
 from lab.report.items import FigureCache, Item, Table, cache_folder, svg_html
+from lab.report.messages import Messages, in_language
 from lab.report.render import check_pdf_variant, render_html, stylesheet, template_environment, write_pdf
 from lab.report.wording import Answer, seconds_text
 
 CORE_ORDER = ["tab:environment", "tab:runs"]
-
-
-def tr(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
+msg = Messages(Path(__file__).parent)
 
 
 def lab_of(decl) -> Lab:
@@ -55,7 +53,7 @@ def make_figures(lab: LabAnalysis, runs: dict, lang: str, cache: FigureCache, ex
             if svg is None:
                 svg = spec.draw(part, lang)
                 cache.put(key, svg)
-            items[spec.key] = Item(spec.key, "figure", tr(lang, *spec.caption), html=svg_html(svg),
+            items[spec.key] = Item(spec.key, "figure", in_language(spec.caption, lang), html=svg_html(svg),
                                    css_class=spec.key.split(":")[1])
     return items
 
@@ -63,35 +61,35 @@ def make_figures(lab: LabAnalysis, runs: dict, lang: str, cache: FigureCache, ex
 def environment_table(lang: str) -> Table:
     env = current_environment()
     memory = f"{env.memory_gb:.0f} GB" if env.memory_gb else "—"
-    rows = [[tr(lang, "操作系统", "Operating system"), env.os],
-            [tr(lang, "处理器", "CPU"), tr(lang, f"{env.cpu}，{env.cores} 个逻辑核心", f"{env.cpu}, {env.cores} logical cores")],
-            [tr(lang, "内存", "Memory"), memory],
-            [tr(lang, "GPU", "GPU"), env.gpu or tr(lang, "无（或未检测到）", "none (or not detected)")],
+    rows = [[msg(lang, "operating_system"), env.os],
+            [msg(lang, "cpu"), msg(lang, "cpu_value", cpu=env.cpu, cores=env.cores)],
+            [msg(lang, "memory"), memory],
+            ["GPU", env.gpu or msg(lang, "none_or_not_detected")],
             ["Python", env.python], ["PyTorch", env.torch], ["torchvision", env.torchvision]]
-    return Table([tr(lang, "项目", "Item"), tr(lang, "值", "Value")], rows, [False, False])
+    return Table([msg(lang, "item"), msg(lang, "value")], rows, [False, False])
 
 
 def runs_table(runs: dict, missing: dict[str, str], lang: str, titles: dict[str, tuple[str, str]]) -> Table:
     rows = []
-    for name, (zh, en) in titles.items():
-        title = tr(lang, zh, en)
+    for name, text in titles.items():
+        title = in_language(text, lang)
         run = runs.get(name)
         if run is None:
             reason = missing.get(name, "missing")
-            rows.append([title, "—", "—", "—", tr(lang, f"缺少（{reason}）", f"not available ({reason})")])
+            rows.append([title, "—", "—", "—", msg(lang, "not_available", reason=reason)])
             continue
         record = run.record
         device = str(record.get("device", "—"))
         rows.append([title, device, str(record.get("torch", "—")), seconds_text(record.get("duration_s"), lang),
                      str(record.get("finished", "—"))[:19].replace("T", " ")])
-    columns = [tr(lang, "实验", "Experiment"), tr(lang, "设备", "Device"), "PyTorch", tr(lang, "用时", "Wall time"),
-               tr(lang, "完成时间", "Finished")]
+    columns = [msg(lang, "experiment"), msg(lang, "device"), "PyTorch", msg(lang, "wall_time"),
+               msg(lang, "finished")]
     return Table(columns, rows, [False, False, False, True, False])
 
 
 CORE_CAPTIONS = {
-    "tab:environment": ("生成报告的机器与软件。", "Machine and software the report was built on."),
-    "tab:runs": ("各实验的运行设备与用时（来自运行记录）。", "Device and wall time of each experiment (from the run records)."),
+    "tab:environment": msg.text("machine_and_software_the_report_was_buil"),
+    "tab:runs": msg.text("device_and_wall_time_of_each_experiment"),
 }
 
 
@@ -106,14 +104,14 @@ def run_titles(exercises: list[Exercise]) -> dict[str, tuple[str, str]]:
 def make_tables(lab: LabAnalysis, runs: dict, lang: str, exercises: list[Exercise]) -> dict[str, Item]:
     made = {"tab:environment": environment_table(lang),
             "tab:runs": runs_table(runs, lab.missing, lang, run_titles(exercises))}
-    items = {key: Item(key, "table", tr(lang, *CORE_CAPTIONS[key]), html=table.html(), css_class=key.split(":")[1])
+    items = {key: Item(key, "table", in_language(CORE_CAPTIONS[key], lang), html=table.html(), css_class=key.split(":")[1])
              for key, table in made.items()}
     for exercise in exercises:
         part = lab.parts[exercise.name]
         for key, (make, run, caption) in getattr(report_module(exercise), "TABLES", {}).items():
             if run is not None and run in lab.missing:
                 continue
-            items[key] = Item(key, "table", tr(lang, *caption), html=make(part, runs, lang).html(),
+            items[key] = Item(key, "table", in_language(caption, lang), html=make(part, runs, lang).html(),
                               css_class=key.split(":")[1])
     return items
 
@@ -132,14 +130,14 @@ def number_items(items: dict[str, Item], lang: str, order: list[str]) -> None:
             continue
         counters[item.kind] += 1
         item.number = counters[item.kind]
-        word = tr(lang, "图", "Figure") if item.kind == "figure" else tr(lang, "表", "Table")
+        word = msg(lang, "figure") if item.kind == "figure" else msg(lang, "table")
         item.label = f"{word} {item.number}"
 
 
 def reference(items: dict[str, Item], lang: str) -> Callable[[str], str]:
     def ref(key: str) -> str:
         if key == "code:evaluate":
-            return tr(lang, "附录 A", "Appendix A")
+            return msg(lang, "appendix_a")
         item = items[key]
         return f'<a href="#{item.key.replace(":", "-")}">{item.label}</a>'
     return ref
@@ -160,7 +158,7 @@ def evaluation_source(exercises: list[Exercise] | None = None) -> str:
 
 def today(lang: str) -> str:
     d = date.today()
-    return f"{d.year} 年 {d.month} 月 {d.day} 日" if lang == "zh" else d.strftime("%-d %B %Y")
+    return msg(lang, "date", year=d.year, month=d.month, day=d.day, month_name=d.strftime("%B"))
 
 
 def markdown_file(path: Path) -> Markup | None:
@@ -216,7 +214,7 @@ def build_context(decl, lab: LabAnalysis, runs: dict, lang: str, command: str, i
         "lang": lang, "title": report.get("title") or manifest.title.get(lang, manifest.name),
         "student": {"name": student.get("name", ""), "id": student.get("id", ""), "class": student.get("class", "")},
         "date": today(lang), "quick": quick, "items": items, "answers": answers,
-        "missing": lab.missing, "run_titles": {k: tr(lang, *v) for k, v in titles.items()},
+        "missing": lab.missing, "run_titles": {k: in_language(v, lang) for k, v in titles.items()},
         "parameters": parameters(lab, lang, exercises),
         "exercises": exercises, "lab_name": manifest.folder.name if manifest.folder else manifest.name,
         "exercise_titles": {name: titles.get(lang, name) for name, titles in manifest.section_titles.items()}
@@ -252,7 +250,8 @@ def build_report(decl, runs: dict, out: Path, *, lang: str, pdf_variant: str | N
     exercises = manifest.loaded()
     started = time.perf_counter()
     lab = analysis.analyse(runs, missing, manifest)
-    cache = FigureCache(figure_cache or cache_folder(runs), figure_code(exercises))
+    catalogues = sorted(path for exercise in exercises for path in (exercise.folder / "messages").glob("*.toml"))
+    cache = FigureCache(figure_cache or cache_folder(runs), figure_code(exercises), catalogues)
     items = {**make_figures(lab, runs, lang, cache, exercises), **make_tables(lab, runs, lang, exercises)}
     number_items(items, lang, document_order(exercises))
     timings["figures"] = time.perf_counter() - started

@@ -13,8 +13,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from lab.core.atomic import write_text_atomic
 from lab.core.errors import UserError
-from lab.core.store import write_text_atomic
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Item:
     caption: str
     number: int = 0
     html: Markup = Markup("")
-    label: str = ""           # "图 3" / "Table 2"
+    label: str = ""           # "Table 2", in the report's language
     css_class: str = ""
 
 
@@ -50,10 +50,11 @@ def svg_html(svg: str) -> Markup:
 class FigureCache:
     """SVGs keyed by figure, language, drawing code and the checksums of the run's files."""
 
-    def __init__(self, folder: Path | None, modules: list):
+    def __init__(self, folder: Path | None, modules: list, texts: list[Path] = ()):
         self.folder = folder
         import matplotlib
         source = "".join(inspect.getsource(m) for m in modules) + matplotlib.__version__
+        source += "".join(path.read_text(encoding="utf-8") for path in texts)  # message catalogues
         self.code_hash = hashlib.sha256(source.encode()).hexdigest()
 
     def key(self, spec: FigureSpec, lang: str, run) -> str:

@@ -8,8 +8,8 @@ import jinja2
 from markupsafe import Markup
 
 import lab
+from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
-from lab.core.store import write_atomic
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from lab.report.messages import Messages
+
+msg = Messages(Path(__file__).parent)
+
 # --- number formatting (shared with the tables) ----------------------------------
 
 def num(value, digits: int = 3) -> str:
@@ -52,9 +56,10 @@ def seconds_text(seconds: float, lang: str) -> str:
         return "—"
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
-    if lang == "zh":
-        return (f"{hours} 小时 " if hours else "") + (f"{minutes} 分 " if minutes or hours else "") + f"{secs} 秒"
-    return (f"{hours} h " if hours else "") + (f"{minutes} min " if minutes or hours else "") + f"{secs} s"
+    parts = [msg(lang, "hours", n=hours)] if hours else []
+    if minutes or hours:
+        parts.append(msg(lang, "minutes", n=minutes))
+    return " ".join([*parts, msg(lang, "seconds", n=secs)])
 
 
 def plural(count: int, noun: str) -> str:
@@ -77,7 +82,7 @@ class Answer:
     student_file: Path | None = None
 
 
-Ref = Callable[[str], str]        # figure/table key -> "图 3" / "Figure 3"
+Ref = Callable[[str], str]        # figure/table key -> its numbered label, as a link
 
 
 class Writer:

@@ -1,18 +1,24 @@
 """Exercise 2's figures: its facts -> matplotlib figures as SVG strings."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from lab.exercises.cifar.facts import Cifar
-from lab.report.plotting import PALETTE, TEXT_WIDTH_IN, new_figure, styled, to_svg, tr
+from lab.report.messages import Messages
+from lab.report.plotting import PALETTE, TEXT_WIDTH_IN, new_figure, styled, to_svg
 
-CLASS_NAMES_ZH = {"airplane": "飞机", "automobile": "汽车", "bird": "鸟", "cat": "猫", "deer": "鹿",
-                  "dog": "狗", "frog": "青蛙", "horse": "马", "ship": "船", "truck": "卡车"}
+msg = Messages(Path(__file__).parent)
 
 
 def class_name(name: str, lang: str) -> str:
-    return CLASS_NAMES_ZH.get(name, name) if lang == "zh" else name
+    """A CIFAR-10 class in the report's language (the catalogue's class_<name>, else the name)."""
+    try:
+        return msg(lang, f"class_{name}")
+    except KeyError:
+        return name
 
 
 # --- Exercise 2 ------------------------------------------------------------------
@@ -35,14 +41,14 @@ def cifar_curves(cifar: Cifar, lang: str) -> str:
     with styled(lang):
         fig = new_figure(2.6)
         loss_ax, acc_ax = fig.subplots(1, 2)
-        for ax, metric, ylabel in ((loss_ax, "loss", tr(lang, "交叉熵损失", "cross-entropy loss")),
-                                   (acc_ax, "acc", tr(lang, "准确率（%）", "accuracy (%)"))):
+        for ax, metric, ylabel in ((loss_ax, "loss", msg(lang, "cross_entropy_loss")),
+                                   (acc_ax, "acc", msg(lang, "accuracy"))):
             mark_phases(ax, epochs, lang)
             ax.plot(epochs["epoch"], epochs[f"train_{metric}"], marker="o", ms=3, color=PALETTE[1],
-                    label=tr(lang, "训练（增强，整轮平均）", "train (augmented, epoch mean)"))
+                    label=msg(lang, "train_augmented_epoch_mean"))
             ax.plot(epochs["epoch"], epochs[f"test_{metric}"], marker="s", ms=3, color=PALETTE[0],
-                    label=tr(lang, "测试（轮末，eval 模式）", "test (end of epoch, eval mode)"))
-            ax.set_xlabel(tr(lang, "训练轮数（epoch）", "epoch"))
+                    label=msg(lang, "test_end_of_epoch_eval_mode"))
+            ax.set_xlabel(msg(lang, "epoch_axis"))
             ax.set_ylabel(ylabel)
             ax.set_xticks(epochs["epoch"])
             ax.set_xlim(epochs["epoch"].min() - 0.5, epochs["epoch"].max() + 0.5)
@@ -66,8 +72,8 @@ def confusion_matrix(cifar: Cifar, lang: str) -> str:
         ax.set_xticks(range(len(names)), names, rotation=45 if lang != "zh" else 0, ha="right" if lang != "zh" else "center")
         ax.set_yticks(range(len(names)), names)
         ax.grid(False)
-        ax.set_xlabel(tr(lang, "预测类别", "predicted class"))
-        ax.set_ylabel(tr(lang, "真实类别", "true class"))
+        ax.set_xlabel(msg(lang, "predicted_class"))
+        ax.set_ylabel(msg(lang, "true_class"))
         return to_svg(fig)
 
 
@@ -80,9 +86,9 @@ def per_class_bars(cifar: Cifar, lang: str) -> str:
         ax = fig.subplots()
         bars = ax.bar(names, table["accuracy"], color=PALETTE[0], width=0.65)
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1.5)
-        ax.axhline(overall, color=PALETTE[1], lw=1, ls="--", label=tr(lang, f"总体 {overall:.2f}%", f"overall {overall:.2f}%"))
+        ax.axhline(overall, color=PALETTE[1], lw=1, ls="--", label=msg(lang, "overall", overall=overall))
         ax.set_ylim(0, 105)
-        ax.set_ylabel(tr(lang, "测试准确率（%）", "test accuracy (%)"))
+        ax.set_ylabel(msg(lang, "test_accuracy"))
         ax.tick_params(axis="x", labelrotation=0 if lang == "zh" else 30)
         ax.grid(axis="x", visible=False)
         fig.legend(loc="outside upper right")

@@ -1,11 +1,14 @@
 """Exercise 1's figures: its facts -> matplotlib figures as SVG strings."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.patches
 import numpy as np
 from matplotlib.colors import LogNorm, Normalize
 
 from lab.exercises.fit.facts import Custom, Sweep
+from lab.report.messages import Messages
 from lab.report.plotting import (
     DIVERGED,
     PALETTE,
@@ -18,13 +21,14 @@ from lab.report.plotting import (
     styled,
     thinned,
     to_svg,
-    tr,
 )
+
+msg = Messages(Path(__file__).parent)
 
 
 def setting_label(column: str, value, lang: str) -> str:
     if column == "epochs":
-        return tr(lang, f"{int(value):,} 轮", f"{int(value):,} epochs")
+        return msg(lang, "n_epochs", epochs=int(value))
     return f"lr = {value:g}"
 
 
@@ -39,9 +43,9 @@ def draw_fit(ax, grid, data, curves, seed, lang: str, color=PALETTE[0]) -> None:
     """Training points, the true curve and the mean learnt curve with a min-max band over seeds."""
     x, y = first_seed_points(data, seed)
     ax.scatter(x, y, s=4, color=POINTS, lw=0, rasterized=True,
-               label=tr(lang, "训练点（一个种子）", "training points (one seed)"))
+               label=msg(lang, "training_points_one_seed"))
     grid = thinned(grid)
-    ax.plot(grid["x"], grid["y_true"], color=TRUTH, lw=1.1, ls="--", label=tr(lang, "真实函数", "true f(x)"))
+    ax.plot(grid["x"], grid["y_true"], color=TRUTH, lw=1.1, ls="--", label=msg(lang, "true_f_x"))
     if curves is None or curves.empty:
         return
     wide = thinned(curves.pivot_table(index="x", columns="seed", values="y_pred", aggfunc="first"))
@@ -50,8 +54,8 @@ def draw_fit(ax, grid, data, curves, seed, lang: str, color=PALETTE[0]) -> None:
     if values.shape[1] == 0:
         return
     ax.fill_between(wide.index, np.nanmin(values, 1), np.nanmax(values, 1), color=color, alpha=0.22, lw=0,
-                    label=tr(lang, "种子间最小–最大", "min–max over seeds"))
-    ax.plot(wide.index, np.nanmean(values, 1), color=color, lw=1.4, label=tr(lang, "学到的曲线（均值）", "learnt curve (mean)"))
+                    label=msg(lang, "min_max_over_seeds"))
+    ax.plot(wide.index, np.nanmean(values, 1), color=color, lw=1.4, label=msg(lang, "learnt_curve_mean"))
 
 
 def fit_limits(grid, data) -> tuple[float, float]:
@@ -68,9 +72,8 @@ def diverged_note(rows, lang: str) -> str | None:
     epochs = rows["diverged_epoch"].dropna()
     at = f"{int(epochs.min())}" if len(epochs) else "?"
     if diverged == len(rows):
-        return tr(lang, f"发散\n（第 {at} 轮）", f"diverged\nat epoch {at}")
-    return tr(lang, f"{diverged}/{len(rows)} 个种子发散\n（第 {at} 轮起）",
-              f"{diverged}/{len(rows)} seeds diverged\n(from epoch {at})")
+        return msg(lang, "diverged_at", at=at)
+    return msg(lang, "seeds_diverged_from", diverged=diverged, seeds=len(rows), at=at)
 
 
 def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
@@ -125,7 +128,7 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
                 group = group.sort_values("epoch")
                 loss = group["train_loss"].to_numpy(dtype=float)
                 ok = np.isfinite(loss)
-                label = (f"lr = {lr:g}" if by_lr else tr(lang, "各种子", "each seed")) if j == 0 else None
+                label = (f"lr = {lr:g}" if by_lr else msg(lang, "each_seed")) if j == 0 else None
                 ax.plot(group["epoch"][ok], loss[ok], color=color, lw=1.0, alpha=0.85, label=label)
                 if ok.any() and ((lr, seed) in diverged or not ok.all()):
                     ax.plot([group["epoch"][ok].iloc[-1]], [loss[ok][-1]], marker="x", color=DIVERGED,
@@ -135,16 +138,15 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
                 ax.axvline(epochs, color="#999999", lw=0.7, ls=":")
         noise = float(sweep.params.get("noise_std", 0)) ** 2
         if noise > 0:
-            ax.axhline(noise, color=TRUTH, lw=0.9, ls="--", label=tr(lang, f"噪声方差 σ² = {noise:g}",
-                                                                        f"noise variance σ² = {noise:g}"))
+            ax.axhline(noise, color=TRUTH, lw=0.9, ls="--", label=msg(lang, "noise_variance_value", noise=noise))
         if diverged or not np.isfinite(sweep.loss["train_loss"].to_numpy(dtype=float)).all():
-            ax.plot([], [], marker="x", color=DIVERGED, ls="none", label=tr(lang, "发散", "diverged"))
+            ax.plot([], [], marker="x", color=DIVERGED, ls="none", label=msg(lang, "diverged"))
         ax.set_xscale("log")
         ax.set_yscale("log")
         plain_log_axis(ax.xaxis)
         plain_log_axis(ax.yaxis)
-        ax.set_xlabel(tr(lang, "训练轮数（epoch）", "epoch"))
-        ax.set_ylabel(tr(lang, "训练损失（MSE）", "training loss (MSE)"))
+        ax.set_xlabel(msg(lang, "epoch"))
+        ax.set_ylabel(msg(lang, "training_loss_mse"))
         ax.legend(loc="upper right", ncol=2 if by_lr else 1)
         return to_svg(fig)
 
@@ -152,9 +154,9 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
 def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
     """True error, held-out error and training loss per setting, mean ± std over seeds."""
     table = sweep.settings.sort_values(column)
-    series = [("true_error", tr(lang, "真实误差（对无噪声 f 的 MSE）", "true error (MSE vs noise-free f)"), PALETTE[0], "o"),
-              ("heldout_error", tr(lang, "留出集误差", "held-out error"), PALETTE[3], "s"),
-              ("train_loss", tr(lang, "训练损失", "training loss"), PALETTE[1], "^")]
+    series = [("true_error", msg(lang, "true_error_mse_vs_noise_free_f"), PALETTE[0], "o"),
+              ("heldout_error", msg(lang, "held_out_error"), PALETTE[3], "s"),
+              ("train_loss", msg(lang, "training_loss"), PALETTE[1], "^")]
     with styled(lang):
         fig = new_figure(2.6, TEXT_WIDTH_IN * 0.8)
         ax = fig.subplots()
@@ -165,18 +167,18 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
                         ms=4, capsize=3, lw=1.2, label=label)
         for value in table.loc[table["diverged"] == table["seeds"], column]:
             ax.axvline(value, color=DIVERGED, lw=0.8, ls=":")
-            ax.text(value, 0.97, tr(lang, " 发散", " diverged"), color=DIVERGED, transform=ax.get_xaxis_transform(),
+            ax.text(value, 0.97, msg(lang, "diverged_2"), color=DIVERGED, transform=ax.get_xaxis_transform(),
                     va="top", fontsize=7.5)
         noise = float(sweep.params.get("noise_std", 0)) ** 2
         if noise > 0:
-            ax.axhline(noise, color=TRUTH, lw=0.8, ls="--", label=tr(lang, "噪声方差 σ²", "noise variance σ²"))
+            ax.axhline(noise, color=TRUTH, lw=0.8, ls="--", label=msg(lang, "noise_variance"))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(table[column], [plain_number(v) for v in table[column]])
         ax.minorticks_off()
         plain_log_axis(ax.yaxis)
-        ax.set_xlabel(tr(lang, "训练轮数", "epochs") if column == "epochs" else tr(lang, "学习率", "learning rate"))
-        ax.set_ylabel(tr(lang, "均方误差", "mean squared error"))
+        ax.set_xlabel(msg(lang, "epochs") if column == "epochs" else msg(lang, "learning_rate"))
+        ax.set_ylabel(msg(lang, "mean_squared_error"))
         fig.legend(loc="outside right upper")
         return to_svg(fig)
 
@@ -207,7 +209,7 @@ def search_heatmap(custom: Custom, lang: str) -> str:
                     .reindex(index=lrs, columns=epochs))
             image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis_r", norm=norm, aspect="auto")
             for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
-                text = f"{value:.3g}" if np.isfinite(value) else tr(lang, "发散", "div.")
+                text = f"{value:.3g}" if np.isfinite(value) else msg(lang, "div")
                 ax.text(j, i, text, ha="center", va="center", fontsize=7,
                         color="white" if np.isfinite(value) and norm and norm(value) > 0.55 else "#111111")
             if width == facts.chosen_width:
@@ -216,11 +218,11 @@ def search_heatmap(custom: Custom, lang: str) -> str:
             ax.set_xticks(range(len(epochs)), [f"{e:,}" for e in epochs])
             ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
             ax.grid(False)
-            ax.set_title(tr(lang, f"隐藏层宽度 {width}", f"hidden width {width}"))
-            ax.set_xlabel(tr(lang, "训练轮数", "epochs"))
-        axes[0].set_ylabel(tr(lang, "学习率", "learning rate"))
+            ax.set_title(msg(lang, "hidden_width", width=width))
+            ax.set_xlabel(msg(lang, "epochs"))
+        axes[0].set_ylabel(msg(lang, "learning_rate"))
         bar = fig.colorbar(image, ax=list(axes), shrink=0.9, format=matplotlib.ticker.FormatStrFormatter("%.3g"))
-        bar.set_label(tr(lang, "验证误差", "validation error"))
+        bar.set_label(msg(lang, "validation_error"))
         bar.minorticks_off()
         return to_svg(fig)
 
@@ -228,10 +230,9 @@ def search_heatmap(custom: Custom, lang: str) -> str:
 def custom_curves(custom: Custom, lang: str) -> str:
     """Baseline and chosen settings side by side on the student's function."""
     facts = custom.facts
-    titles = {"baseline": tr(lang, f"基线：lr = {facts.baseline_lr:g}，{facts.baseline_epochs:,} 轮",
-                             f"baseline: lr = {facts.baseline_lr:g}, {facts.baseline_epochs:,} epochs"),
-              "chosen": tr(lang, f"选定：lr = {facts.chosen_lr:g}，{facts.chosen_epochs:,} 轮，宽度 {facts.chosen_width}",
-                           f"chosen: lr = {facts.chosen_lr:g}, {facts.chosen_epochs:,} epochs, width {facts.chosen_width}")}
+    titles = {"baseline": msg(lang, "baseline_title", lr=facts.baseline_lr, epochs=facts.baseline_epochs),
+              "chosen": msg(lang, "chosen_title", lr=facts.chosen_lr, epochs=facts.chosen_epochs,
+                            width=facts.chosen_width)}
     seed = int(custom.snapshots["seed"].min())
     with styled(lang):
         fig = new_figure(2.5)

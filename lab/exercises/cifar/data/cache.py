@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from lab.core.store import write_atomic
+from lab.core.atomic import write_atomic
 from lab.exercises.cifar.data.decode import _decode_source
 from lab.exercises.cifar.data.sources import CACHE_FORMAT, CLASSES, SIZE, SPLITS, find_source, fingerprint
 
