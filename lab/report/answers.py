@@ -12,7 +12,8 @@ from lab.core.api import Lab, load_lab
 from lab.core.errors import UserError
 from lab.report.analysis import LabAnalysis, report_module
 from lab.report.messages import Messages
-from lab.report.wording import Answer, Ref, Writer, code
+from lab.report.render import lab_template_folders, template_environment
+from lab.report.wording import Answer, Ref, Writer, code, lr_text, num, pct, pm, seconds_text, signed
 
 msg = Messages(Path(__file__).parent)
 
@@ -38,6 +39,7 @@ def build_answers(lab: LabAnalysis, lang: str, ref: Ref, answers_dir: Path | Non
                   manifest: Lab | None = None, env: jinja2.Environment | None = None) -> dict[str, Answer]:
     """One Answer per question: the student's Markdown if present, else generated from the facts."""
     manifest = manifest or load_lab()
+    env = env or template_environment(lab_template_folders(manifest))
     owners = {run: exercise for exercise in manifest.loaded() for run in exercise.runs}
     answers, reported = {}, set()
     for qid, run in manifest.questions.items():
@@ -55,17 +57,33 @@ def build_answers(lab: LabAnalysis, lang: str, ref: Ref, answers_dir: Path | Non
     return answers
 
 
+# Number formats an answer template may use (an exercise's report module can add its own).
+TEMPLATE_HELPERS = {"num": num, "pm": pm, "pct": pct, "signed": signed, "lr_text": lr_text, "seconds_text": seconds_text}
+
+
+def answer_template(env: jinja2.Environment | None, name: str) -> jinja2.Template | None:
+    if env is None:
+        return None
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateNotFound:
+        return None
+
+
 def generated(exercise, qid: str, facts, lang: str, ref: Ref, env: jinja2.Environment | None) -> Markup:
-    """The exercise's words: its template ``answers/<qid>.<lang>.md.j2`` if it has one, else its writer."""
-    name = f"{exercise.folder.name}/answers/{qid}.{lang}.md.j2"
-    if env is not None:
-        try:
-            template = env.get_template(name)
-        except jinja2.TemplateNotFound:
-            template = None
-        if template is not None:
-            text = template.render(facts=facts, ref=ref, lang=lang)
-            return Markup(markdown.markdown(text, extensions=["extra", "sane_lists"]))
+    """The exercise's words: its template ``answers/<qid>.<lang>.html.j2`` (HTML) or ``.md.j2``
+    (Markdown) if it has one, else its Python writer."""
+    for suffix in ("html", "md"):
+        template = answer_template(env, f"{exercise.folder.name}/answers/{qid}.{lang}.{suffix}.j2")
+        if template is None:
+            continue
+        helpers = {**TEMPLATE_HELPERS, **getattr(report_module(exercise), "TEMPLATE_HELPERS", {})}
+        text = template.render(facts=facts, ref=lambda key: Markup(ref(key)), lang=lang, **helpers)
+        return Markup(text) if suffix == "html" else Markup(markdown.markdown(text, extensions=["extra", "sane_lists"]))
+    writers = getattr(report_module(exercise), "GENERATORS", {})
+    if qid not in writers:
+        raise UserError(f"question {qid}: exercise {exercise.name} has no answer template "
+                        f"({exercise.folder.name}/answers/{qid}.{lang}.html.j2 or .md.j2) and no writer for it")
     writer = Writer(lang)
-    report_module(exercise).GENERATORS[qid](facts, writer, ref)
+    writers[qid](facts, writer, ref)
     return writer.html()

@@ -27,7 +27,14 @@ from lab.report.code import code_style, function_source, highlighted
 from lab.report.fonts import check_fonts
 from lab.report.items import FigureCache, Item, Table, cache_folder, svg_html
 from lab.report.messages import Messages, in_language
-from lab.report.render import check_pdf_variant, render_html, stylesheet, template_environment, write_pdf
+from lab.report.render import (
+    check_pdf_variant,
+    lab_template_folders,
+    render_html,
+    stylesheet,
+    template_environment,
+    write_pdf,
+)
 from lab.report.wording import Answer, seconds_text
 
 CORE_ORDER = ["tab:environment", "tab:runs"]
@@ -224,14 +231,6 @@ def build_context(decl, lab: LabAnalysis, runs: dict, lang: str, command: str, i
         "code_css": Markup(code_style()), "css": Markup(stylesheet()),
         "provenance": provenance(decl, runs, command, list(titles)),
     }
-
-
-def lab_template_folders(manifest: Lab) -> list[Path]:
-    """Where the exercises' and the lab's own templates are found, as ``fit/section.html.j2``, ``lab13/overview.html.j2``…"""
-    folders = [exercise.folder.parent for exercise in manifest.loaded()]
-    if manifest.folder is not None:
-        folders.append(manifest.folder.parent)
-    return list(dict.fromkeys(folders))
 
 
 def build_report(decl, runs: dict, out: Path, *, lang: str, pdf_variant: str | None = None, command: str = "",

@@ -8,6 +8,7 @@ import jinja2
 from markupsafe import Markup
 
 import lab
+from lab.core.api import Lab
 from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
 
@@ -82,3 +83,11 @@ def write_pdf(html: str, out: Path, pdf_variant: str | None) -> None:
     options = {"pdf_variant": pdf_variant} if pdf_variant else {}
     # Atomic, like every result: a killed render never leaves half a PDF to hand in.
     write_atomic(out, weasyprint.HTML(string=html, base_url=str(out.parent)).write_pdf(**options))
+
+
+def lab_template_folders(manifest: Lab) -> list[Path]:
+    """Where the exercises' and the lab's own templates are found, as ``fit/section.html.j2``, ``lab13/overview.html.j2``…"""
+    folders = [exercise.folder.parent for exercise in manifest.loaded()]
+    if manifest.folder is not None:
+        folders.append(manifest.folder.parent)
+    return list(dict.fromkeys(folders))

@@ -1,10 +1,12 @@
-"""Exercise 2 in the report: its figures, table, parameter rows, answers and the code it shows."""
+"""Exercise 2 in the report: its figures, table, parameter rows and the code it shows.
+
+Its answers (2A, 2B, 2C) are templates: answers/<QID>.<lang>.html.j2.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 from lab.exercises.cifar import figures
-from lab.exercises.cifar.answers import GENERATORS  # noqa: F401  (the report builder reads it)
 from lab.exercises.cifar.facts import CifarAnalysis, analyse, csv_tables  # noqa: F401
 from lab.report.items import FigureSpec, Table
 from lab.report.messages import Messages
@@ -13,6 +15,8 @@ from lab.report.wording import lr_text, num, pct, signed
 msg = Messages(Path(__file__).parent)
 
 RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
+# What its answer templates (answers/*.html.j2) may call besides the number formats.
+TEMPLATE_HELPERS = {"class_name": figures.class_name}
 # The function shown in the appendix (2A): the evaluation the run really does.
 EVALUATION = ("lab.exercises.cifar.train", "evaluate")
 
