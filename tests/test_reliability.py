@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from lab.errors import UserError
+from lab.experiments.fit import CHECKPOINT_EPOCHS_ENV
 from lab.store import Store, write_atomic
 from tests.conftest import labreport, start_labreport, wait_until_held
 
@@ -76,17 +78,25 @@ def twin(tiny_lab: Path, tmp_path_factory) -> Path:
 # --- kill and resume -----------------------------------------------------------------
 
 def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
-    process = start_labreport(tiny_lab, "run", *LONG_FIT)
-    wait_for(lambda: records(tiny_lab, "fit.epochs"), process=process)
-    time.sleep(0.5)
+    every = {CHECKPOINT_EPOCHS_ENV: "1000"}
+    process = start_labreport(tiny_lab, "run", *LONG_FIT, hold="fit.epochs:checkpoint:1", env=every)
+    held_pid, _ = wait_until_held(process)
+    os.kill(held_pid, signal.SIGKILL)  # the run (in a worker or not) and the command that started it
     process.kill()
     process.wait()
     assert [r["status"] for r in records(tiny_lab, "fit.epochs")] == ["partial"]
     assert "partial" in labreport(tiny_lab, "list", *LONG_FIT[2:], check=0).stdout
-    labreport(tiny_lab, "run", *LONG_FIT, check=0)
+    [checkpoint] = (tiny_lab / "reports" / "runs" / "fit.epochs").glob("*/checkpoints/last.pt")
+    saved_at = torch.load(checkpoint, weights_only=False)["epoch"]
+    assert 1000 <= saved_at < 2000  # the first whole progress chunk past 1000 epochs
+    resumed = labreport(tiny_lab, "run", *LONG_FIT, check=0, env=every)
+    assert f"fit.epochs: resumed at epoch {saved_at} of 40000" in resumed.stdout
+    [record] = records(tiny_lab, "fit.epochs")
+    assert record["summary"]["timings"]["resumed_at_epoch"] == saved_at
     reference = twin(tiny_lab, tmp_path_factory)
-    labreport(reference, "run", *LONG_FIT, check=0)
-    for filename in ("snapshots.csv", "curves.csv"):
+    uninterrupted = labreport(reference, "run", *LONG_FIT, check=0)
+    assert "resumed" not in uninterrupted.stdout
+    for filename in ("snapshots.csv", "curves.csv", "loss.csv"):
         pd.testing.assert_frame_equal(table(tiny_lab, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
                                       table(reference, "fit.epochs", filename).drop(columns="seconds", errors="ignore"))
 
