@@ -353,14 +353,46 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(lab_with_a_result, tmp_
 
 # --- divergence --------------------------------------------------------------------------
 
-def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(tiny_lab):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The tiny lab built end to end by the real command: (the lab, the PDF's text, spaces normalised)."""
     from pypdf import PdfReader
 
-    result = labreport(tiny_lab, "build", "--out", "reports/lab13.pdf", check=0)
+    from tests.cifar_fixtures import make_tiny_cifar
+    from tests.conftest import TINY_LAB
+
+    lab = tmp_path_factory.mktemp("built")
+    (lab / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
+    make_tiny_cifar(lab / "data", "pickle", n_per_class=6)
+    result = labreport(lab, "build", "--out", "reports/lab13.pdf", check=0)
     assert "wrote" in result.stdout
-    snapshots = table(tiny_lab, "fit.lr", "snapshots.csv")
+    pages = PdfReader(lab / "reports" / "lab13.pdf").pages
+    return lab, " ".join(" ".join(page.extract_text() for page in pages).split())
+
+
+def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(built):
+    lab, text = built
+    snapshots = table(lab, "fit.lr", "snapshots.csv")
     wild = snapshots[snapshots.lr == 1000000]
     assert wild.diverged.all() and wild.diverged_epoch.notna().all()
     assert not snapshots[snapshots.lr == 0.01].diverged.any()
-    text = " ".join(page.extract_text() for page in PdfReader(tiny_lab / "reports" / "lab13.pdf").pages)
-    assert "diverge" in text.lower()
+    assert "1e+06 — — — 2/2" in text  # its table row: no means, both seeds diverged
+    first = int(wild.diverged_epoch.min())
+    assert ("lr = 1e+06: steps too large, divergence. " in text
+            and f"infinite or NaN at epoch {first} (2 of 2 seeds diverged)" in text)
+
+
+def test_the_report_quotes_the_numbers_its_runs_wrote(built):
+    """Each table row checked here is worked out from the run's own CSV files."""
+    from lab.report.answers import num, pct, pm
+
+    lab, text = built
+    assert "Name Test Student Student ID 20240001 Class CS 2401" in text
+    rates = table(lab, "fit.lr", "snapshots.csv").query("lr == 0.1")
+    means = [pm(rates[c].mean(), rates[c].std()) for c in ("train_loss", "true_error", "heldout_error")]
+    assert f"0.1 {' '.join(means)} 0/2" in text
+    search = table(lab, "fit.custom", "search.csv").groupby(["lr", "epochs", "width"])["val_error"].mean()
+    lr, epochs, width = search.idxmin()
+    assert f"rank lr epochs width validation error true error diverged 1 {lr:g} {epochs} {width} " in text
+    last = table(lab, "cifar", "epochs.csv").iloc[-1]
+    assert f"{num(last.test_loss, 4)} {pct(last.test_acc)}" in text
