@@ -301,22 +301,22 @@ BAD_INPUT = [
     ("missing --config", ["--config", "nope.toml"], "nope.toml: no such declaration file"),
     ("bad --device", ["--device", "tpu"], "--device 'tpu': choose auto, cpu or cuda"),
     # the data
-    ("no data, no download", ["--only", "cifar", "--data", "nowhere", "--no-download"], "nowhere"),
-    ("corrupt archive", corrupt_archive, "broken.tar.gz"),
-    ("wrong layout", wrong_layout, "odd"),
-    ("wrong image size", wrong_size, "28"),
-    ("missing class", missing_class, "truck"),
-    ("archive missing a class", tarball_missing_class, "cat"),
+    ("no data, no download", ["--only", "cifar", "--data", "nowhere", "--no-download"], "nowhere does not exist; put cifar-10-python.tar.gz"),
+    ("corrupt archive", corrupt_archive, "broken.tar.gz is not a .tar.gz/.tgz/.tar archive (corrupt"),
+    ("wrong layout", wrong_layout, "no CIFAR-10 data in {lab}/odd; put cifar-10-python.tar.gz"),
+    ("wrong image size", wrong_size, "0000.png is 28x28 pixels; CIFAR-10 images are 32x32"),
+    ("missing class", missing_class, "train/ lacks images of the classes truck"),
+    ("archive missing a class", tarball_missing_class, "cifar/train/ lacks images of the classes cat"),
     # the function
-    ("code injection", ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"], "fit.custom.function"),
+    ("code injection", ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"], "is not allowed: attribute access"),
     ("attribute access", ["--only", "fit.custom", "--set", "fit.custom.function=x.__class__"], "is not allowed"),
-    ("huge exponent", ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"], "fit.custom.function"),
-    ("huge literal", ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"], "fit.custom.function"),
-    ("unknown function", ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"], "gamma"),
-    ("empty function", ["--only", "fit.custom", "--set", "fit.custom.function=''"], "fit.custom.function"),
-    ("lambda", ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"], "fit.custom.function"),
-    ("not finite on the range", ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"], "not finite"),
-    ("course function broken", ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"], "fit.function"),
+    ("huge exponent", ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"], "'2**2' at column 10 of 'x**2**2**2**2' is not allowed: power towers"),
+    ("huge literal", ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"], "'1e400' at column 3 of 'x*1e400' is not allowed: numbers larger than"),
+    ("unknown function", ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"], "'gamma' at column 1 of 'gamma(x)' is not allowed: unknown function"),
+    ("empty function", ["--only", "fit.custom", "--set", "fit.custom.function=''"], "fit.custom.function: must not be empty"),
+    ("lambda", ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"], "fit.custom.function: 'lambda: 1' at column 2 of '(lambda: 1)()' is not allowed: lambda"),
+    ("not finite on the range", ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"], "fit.custom.function: 'log(x)' is not finite (NaN or infinite) at x = -5"),
+    ("course function broken", ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"], "fit.function: 'sqrt(x)' is not finite (NaN or infinite) at x = -5"),
 ]
 
 
@@ -346,7 +346,7 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(lab_with_a_result, tmp_
     error_lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(error_lines) == 1, result.stderr
     assert error_lines[0].startswith("error: ")
-    assert message in result.stderr
+    assert message.replace("{lab}", str(tiny_lab)) in result.stderr
     assert snapshot(tiny_lab / "reports") == before
     assert not (tiny_lab / "pwned").exists()
 
