@@ -25,7 +25,7 @@ from typing import Iterator
 
 from lab.environment import cpu_model
 from lab.errors import UserError
-from lab.faults import hold_if_asked
+from lab.faults import fail_if_asked, hold_if_asked
 from lab.experiments import experiment
 from lab.matrix import RunSpec
 from lab.progress import Reporter
@@ -72,6 +72,7 @@ def execute(store: Store, spec: RunSpec, device: str, reporter: Reporter) -> Out
         ctx = RunContext(spec.name, spec.key, spec.params, store.run_dir(spec.name, spec.key),
                          device=device, options=spec.options, progress=progress)
         try:
+            fail_if_asked(spec.name)
             summary = function(ctx)
         except KeyboardInterrupt:
             record["seconds_before"] = record["seconds_before"] + time.monotonic() - began
