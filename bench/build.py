@@ -41,8 +41,18 @@ def build(data: str, quick: bool) -> dict:
         for path in sorted(Path(folder, "reports", "runs").glob("*/*/record.json")):
             record = json.loads(path.read_text())
             runs[record["name"]] = (record["status"], record["duration_s"])
+        epochs = [line.split(",") for line in next(Path(folder, "reports", "runs").glob(
+            "cifar/*/epochs.csv")).read_text().splitlines()]
     decoded = re.search(r"decoded CIFAR-10 from .* in ([\d.]+) s", result.stdout)
-    return {"wall": wall, "decode": float(decoded.group(1)) if decoded else None, "runs": runs}
+    return {"wall": wall, "decode": float(decoded.group(1)) if decoded else None, "runs": runs,
+            "cifar_epochs": epoch_seconds(epochs)}
+
+
+def epoch_seconds(rows: list[list[str]]) -> list[float]:
+    """Train + test seconds of each CIFAR epoch, from epochs.csv's rows."""
+    header = rows[0]
+    train, test = header.index("train_seconds"), header.index("test_seconds")
+    return [float(row[train]) + float(row[test]) for row in rows[1:]]
 
 
 def show(label: str, measured: dict) -> None:
@@ -51,6 +61,9 @@ def show(label: str, measured: dict) -> None:
           f"decoding CIFAR-10: {decode}")
     for name, (status, seconds) in measured["runs"].items():
         print(f"  {name:11s} {status:9s} {seconds:7.1f} s")
+    epochs = measured["cifar_epochs"]
+    print(f"  cifar epochs (train + test): mean {sum(epochs) / len(epochs):.1f} s, "
+          + ", ".join(f"{s:.0f}" for s in epochs))
 
 
 def main() -> None:

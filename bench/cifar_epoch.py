@@ -234,7 +234,7 @@ class LoopProcess:
     def __init__(self, kind: str, source: str, cache_dir: str, setting):
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=serve_loop, daemon=True,
+        self.process = context.Process(target=serve_loop,  # not daemonic: DataLoader workers
                                        args=(child, kind, source, cache_dir, setting))
         self.process.start()
         self.label = self.connection.recv()
