@@ -6,10 +6,15 @@ The course loop is exp2.py as students run it: torchvision PIL transforms
 DataLoader (batch 128, shuffled), fp32, the same ResNet-20 and SGD settings.
 The project loop is lab/experiments/cifar.py itself.
 
-    python bench/cifar_epoch.py [DATA] [--batches 100] [--chunk 10]  # quick: N batches + test passes each
-    python bench/cifar_epoch.py [DATA] --full [--epochs 10]          # the whole schedule, both loops
+    python bench/cifar_epoch.py [DATA]                 # one whole epoch (train + test) of each loop
+    python bench/cifar_epoch.py [DATA] --epochs 10     # the whole schedule, both loops
+    python bench/cifar_epoch.py [DATA] --batches 100   # quick: 100 batches + test passes each;
+                                                       # its epoch times are estimates, said so
 
 DATA: the CIFAR-10 folder or archive; default $LABREPORT_DATA, else ./data.
+The course loop's DataLoader gets --workers num_workers; by default (auto) the
+faster of 0 and 2 for the course loop on this machine, measured first over
+WORKER_TRIAL_BATCHES batches each and printed.
 Each loop runs in its own fresh process, so neither inherits the other's
 allocator settings or warm memory, and the two take turns, --chunk batches at
 a time: this shared machine's speed drifts by 10-30 % over minutes, so loops
@@ -33,6 +38,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from lab.core.environment import cpu_model
 from lab.core.errors import UserError
 from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar import train as cifar
@@ -40,6 +46,7 @@ from lab.exercises.cifar.model import resnet20
 
 SEED, WEIGHT_DECAY, MOMENTUM, BATCH = 0, 5e-4, 0.0, 128
 TRAIN_IMAGES = 50_000  # one CIFAR-10 epoch
+WORKER_TRIAL_BATCHES = 20
 
 
 # --- the course loop -----------------------------------------------------------
@@ -192,8 +199,9 @@ class CourseLoop:
         cifar.set_lr(self.optimizer, lr)
 
     def train(self, batches: int) -> int:
+        # lazily, so that loader workers prepare batches while the model trains
         images, loss, accuracy = course_train(self.model, self.optimizer,
-                                              list(itertools.islice(self.batches, batches)))
+                                              itertools.islice(self.batches, batches))
         self.tally.add(images, loss, accuracy)
         return images
 
@@ -226,7 +234,7 @@ class LoopProcess:
     def __init__(self, kind: str, source: str, cache_dir: str, setting):
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=serve_loop, daemon=True,
+        self.process = context.Process(target=serve_loop,  # not daemonic: DataLoader workers
                                        args=(child, kind, source, cache_dir, setting))
         self.process.start()
         self.label = self.connection.recv()
@@ -271,9 +279,12 @@ def train_in_turns(loops: list[LoopProcess], batches: int, chunk: int) -> list[f
 def report_speed(loops: list[LoopProcess], ratios: list[float], chunk: int) -> None:
     ours, course = loops
     for loop in loops:
+        whole = loop.train_images >= TRAIN_IMAGES
+        epoch = ("epoch (mean of whole epochs)" if whole else
+                 f"epoch (ESTIMATED: {loop.train_images // BATCH} batches scaled to {TRAIN_IMAGES} images)")
         print(f"{loop.label:34} {1000 * BATCH * loop.train_seconds / loop.train_images:6.1f} ms/batch "
               f"over {loop.train_images // BATCH} batches, test pass "
-              f"{statistics.median(loop.test_seconds):.1f} s, epoch {loop.epoch_seconds():.1f} s")
+              f"{statistics.median(loop.test_seconds):.1f} s, {epoch} {loop.epoch_seconds():.1f} s")
     print(f"training speed-up per turn of {chunk} batches: median {statistics.median(ratios):.2f}x "
           f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
     training = (course.train_seconds / course.train_images) / (ours.train_seconds / ours.train_images)
@@ -282,8 +293,27 @@ def report_speed(loops: list[LoopProcess], ratios: list[float], chunk: int) -> N
 
 
 def start_loops(args) -> list[LoopProcess]:
+    workers = course_workers(args)
     return [LoopProcess("project", args.data, args.cache_dir, args.precision),
-            LoopProcess("course", args.data, args.cache_dir, args.workers)]
+            LoopProcess("course", args.data, args.cache_dir, workers)]
+
+
+def course_workers(args) -> int:
+    """--workers, or with auto the course loop's faster of 0 and 2 DataLoader workers here."""
+    if args.workers != "auto":
+        print(f"course DataLoader num_workers: {args.workers} (as given)")
+        return int(args.workers)
+    trials = {}
+    for workers in (0, 2):
+        loop = LoopProcess("course", args.data, args.cache_dir, workers)
+        loop.ask("train", 3)  # the loader's start and the first batches
+        trials[workers] = 1000 * BATCH * loop.train(WORKER_TRIAL_BATCHES)
+        loop.close()
+    best = min(trials, key=trials.get)
+    print("course DataLoader num_workers: " + ", ".join(
+        f"{workers} -> {ms:.0f} ms/batch" for workers, ms in trials.items())
+        + f" over {WORKER_TRIAL_BATCHES} batches; using {best}", flush=True)
+    return best
 
 
 def quick(args) -> None:
@@ -299,7 +329,7 @@ def quick(args) -> None:
         loop.close()
 
 
-def full(args) -> None:
+def whole_epochs(args) -> None:
     """The course schedule (half the epochs at lr 0.1, half at 0.01) for both loops, in turns."""
     loops = start_loops(args)
     schedule = [0.1] * ((args.epochs + 1) // 2) + [0.01] * (args.epochs // 2)
@@ -325,13 +355,14 @@ def full(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", default=os.environ.get("LABREPORT_DATA", "data"))
-    parser.add_argument("--batches", type=int, default=100, help="quick mode: training batches per loop")
+    parser.add_argument("--batches", type=int, default=0,
+                        help="quick mode: this many training batches per loop instead of whole epochs")
     parser.add_argument("--chunk", type=int, default=10, help="batches per turn")
     parser.add_argument("--test-passes", type=int, default=2, help="quick mode: test passes per loop")
-    parser.add_argument("--full", action="store_true", help="run the whole schedule for both loops")
-    parser.add_argument("--epochs", type=int, default=10, help="--full: epochs (half at lr 0.1, half at 0.01)")
+    parser.add_argument("--epochs", type=int, default=1, help="whole epochs (half at lr 0.1, half at 0.01)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    parser.add_argument("--workers", type=int, default=0, help="course DataLoader num_workers")
+    parser.add_argument("--workers", default="auto",
+                        help="course DataLoader num_workers (auto: the faster of 0 and 2 here)")
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "labreport-bench-cache"))
     args = parser.parse_args()
 
@@ -339,10 +370,11 @@ def main() -> None:
         data = load(args.data, args.cache_dir)  # decode once here, so the workers hit the cache
     except UserError as error:
         raise SystemExit(f"error: {error}") from None
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores")
     print(f"data: {data.source} ({len(data.train_images)} train, {len(data.test_images)} test); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     del data
-    (full if args.full else quick)(args)
+    (quick if args.batches else whole_epochs)(args)
 
 
 if __name__ == "__main__":

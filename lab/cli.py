@@ -42,7 +42,7 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one
 
 Config = Annotated[Optional[Path], typer.Option("--config", "-c", help="Lab declaration (default: ./lab13.toml, else the packaged one).")]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
-Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down to a couple of minutes; marked quick everywhere.")]
+Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down (a first build: 35 s on 2 cores of an AMD EPYC, bench/build.py); marked quick everywhere.")]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (auto takes CUDA when present).")]
 Data = Annotated[Optional[str], typer.Option("--data", help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.")]
 NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download a data set; fail if it is not found.")]

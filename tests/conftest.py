@@ -70,9 +70,10 @@ def labreport(cwd: Path, *args: str, timeout: float = 300, env: dict | None = No
     return result
 
 
-def start_labreport(cwd: Path, *args: str, hold: str | None = None) -> subprocess.Popen:
+def start_labreport(cwd: Path, *args: str, hold: str | None = None,
+                    env: dict | None = None) -> subprocess.Popen:
     """Start the CLI; with `hold`, it stops at that fault point (see lab/faults.py)."""
-    env = {**os.environ, "COLUMNS": "200"}
+    env = {**os.environ, "COLUMNS": "200", **(env or {})}
     env.pop("LABREPORT_DATA", None)
     if hold:
         env[HOLD_ENV] = hold

@@ -1,5 +1,8 @@
 """ResNet-20 and the CIFAR-10 training run, on tiny made-up data."""
 
+import contextlib
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -247,12 +250,38 @@ def run_files(folder) -> dict:
             "misclassified": arrays, "state": torch.load(folder / "checkpoints/last.pt")}
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, tiny_data):
-    folder = tmp_path_factory.mktemp("whole")
+def uninterrupted_run(folder, data_root, precision: str):
     progress = RecordingProgress()
-    summary = cifar.run(context(folder, tiny_data, progress=progress))
+    summary = cifar.run(context(folder, data_root, {**PARAMS, "precision": precision}, progress))
     return summary, run_files(folder), progress
+
+
+@contextlib.contextmanager
+def native_bf16(value: bool | None):
+    """As on a CPU with (True) or without (False) native bf16; None: this CPU."""
+    with pytest.MonkeyPatch.context() as patch:
+        if value is not None:
+            patch.setattr(cifar, "cpu_has_native_bf16", lambda: value)
+        yield
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_runs(tmp_path_factory, tiny_data):
+    """(precision, native bf16) -> an uninterrupted run's (summary, files, progress), made once."""
+    runs = {}
+
+    def get(precision: str, native: bool | None = None):
+        if (precision, native) not in runs:
+            with native_bf16(native):
+                runs[precision, native] = uninterrupted_run(
+                    tmp_path_factory.mktemp("whole"), tiny_data, precision)
+        return runs[precision, native]
+    return get
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(uninterrupted_runs):
+    return uninterrupted_runs("fp32")
 
 
 def test_a_run_writes_the_contract_files(uninterrupted):
@@ -294,17 +323,33 @@ def test_the_state_checkpointed_each_epoch_is_complete(uninterrupted):
     assert set(state) == cifar.CHECKPOINT_KEYS
 
 
-def test_a_killed_run_resumes_to_the_same_numbers_bitwise(tmp_path, tiny_data, uninterrupted):
-    _, whole, _ = uninterrupted
+# Every numerics the CPU path can choose (see cifar.choose_numerics): fp32 as
+# asked, auto on a CPU without native bf16, and bf16 in oneDNN's layout (what
+# auto picks on CPUs with native bf16).
+CPU_NUMERICS = [
+    pytest.param("fp32", None, "fp32, contiguous", id="fp32"),
+    pytest.param("auto", False, "fp32, channels_last", id="auto-without-native-bf16"),
+    pytest.param("bf16", None, "bf16, onednn", id="bf16-onednn", marks=pytest.mark.skipif(
+        not cifar.cpu_supports_bf16(), reason="oneDNN cannot run bf16 on this CPU")),
+]
+
+
+@pytest.mark.parametrize("precision, native, numerics", CPU_NUMERICS)
+def test_a_killed_run_resumes_to_the_same_numbers_bitwise(tmp_path, tiny_data, uninterrupted_runs,
+                                                           precision, native, numerics):
+    _, whole, _ = uninterrupted_runs(precision, native)
+    params = {**PARAMS, "precision": precision}
     # Killed in the middle of epoch 2 (3 batches per epoch), after epoch 1's checkpoint.
-    with pytest.raises(KeyboardInterrupt):
-        cifar.run(context(tmp_path, tiny_data, progress=RecordingProgress(fail_at=5)))
+    with native_bf16(native), pytest.raises(KeyboardInterrupt):
+        cifar.run(context(tmp_path, tiny_data, params, RecordingProgress(fail_at=5)))
     assert len(pd.read_csv(tmp_path / "epochs.csv")) == 1
 
     progress = RecordingProgress()
-    cifar.run(context(tmp_path, tiny_data, progress=progress))
-    assert any("resuming after epoch 1" in line for line in progress.lines)
+    with native_bf16(native):
+        cifar.run(context(tmp_path, tiny_data, params, progress))
+    assert "resuming after epoch 1" in progress.lines
     resumed = run_files(tmp_path)
+    assert resumed["state"]["numerics"] == whole["state"]["numerics"] == numerics
 
     numbers = ["epoch", "phase", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
     pd.testing.assert_frame_equal(resumed["epochs"][numbers], whole["epochs"][numbers],
@@ -329,10 +374,19 @@ def test_a_finished_checkpoint_only_redoes_the_final_analysis(tmp_path, tiny_dat
 
 
 
+def cpu_flags() -> set[str]:
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split()}
+
+
 def test_the_fast_path_trains_with_the_numerics_auto_picks(tmp_path, tiny_data):
+    """auto is bf16 in oneDNN's layout where the CPU does bf16 natively, else fp32 channels-last."""
+    native_bf16 = bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and cifar.cpu_supports_bf16()
+    expected = ("bf16", "onednn") if native_bf16 else ("fp32", "channels_last")
     params = {**PARAMS, "precision": "auto", "phases": [{"lr": 0.1, "epochs": 1}]}
     summary = cifar.run(context(tmp_path, tiny_data, params))
-    numerics = cifar.choose_numerics("auto", "cpu")
-    assert (summary["precision"], summary["layout"]) == (numerics.name, numerics.layout)
+    assert (summary["precision"], summary["layout"]) == expected
+    assert torch.load(tmp_path / "checkpoints/last.pt")["numerics"] == ", ".join(expected)
     epochs = pd.read_csv(tmp_path / "epochs.csv")
     assert np.isfinite(epochs[["train_loss", "test_loss"]].to_numpy()).all()

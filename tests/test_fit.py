@@ -180,6 +180,52 @@ def test_snapshot_equals_separate_run_bit_for_bit():
     assert not np.array_equal(long.snapshots[30].errors["true"], a.errors["true"])
 
 
+class StopAfter(RecordingProgress):
+    """Progress that interrupts the run, as Ctrl-C would, once `epochs` are done."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.stop_at = epochs
+
+    def advance(self, n=1):
+        super().advance(n)
+        if self.done >= self.stop_at:
+            raise KeyboardInterrupt
+
+
+def test_a_run_interrupted_after_a_checkpoint_resumes_from_it_bit_for_bit(tmp_path, monkeypatch):
+    monkeypatch.setattr(fit, "CHECKPOINT_SECONDS", 0.0)  # the time-based cadence: every chunk
+    monkeypatch.setattr(fit, "PROGRESS_CHUNK", 10)
+    problem = fit.load_problem(tiny_params())
+    whole = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60])
+    interrupted = RunContext("fit.epochs", "k", {}, tmp_path, progress=StopAfter(40))
+    with pytest.raises(KeyboardInterrupt):
+        fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], interrupted.progress,
+                  fit.TrainingCheckpoints(interrupted))
+    again = RunContext("fit.epochs", "k", {}, tmp_path, progress=RecordingProgress())
+    resumed = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], again.progress,
+                        fit.TrainingCheckpoints(again))
+    # chunks end at 10, 15 (a snapshot), 25, 35, 45: stopped at 45 before its checkpoint
+    assert resumed.resumed_at == 35
+    assert again.progress.lines == ["resumed at epoch 35 of 60"] and again.progress.done == 60
+    assert np.array_equal(resumed.losses, whole.losses)
+    for epochs in (15, 60):
+        assert np.array_equal(resumed.snapshots[epochs].predictions["true"],
+                              whole.snapshots[epochs].predictions["true"])
+        assert np.array_equal(resumed.snapshots[epochs].errors["heldout"],
+                              whole.snapshots[epochs].errors["heldout"])
+
+
+def test_a_checkpoint_of_another_run_shape_is_not_used(tmp_path):
+    problem = fit.load_problem(tiny_params())
+    ctx = context(tmp_path, "fit.epochs", {})
+    ctx.save_checkpoint({"kind": "fit", "epoch": 5,
+                         "model": {"flat": torch.zeros(3)}, "losses": torch.zeros(5, 1)})
+    trajectory = fit.sweep(problem, [8, 8], [0.01], [2019], [20], ctx.progress, fit.TrainingCheckpoints(ctx))
+    assert trajectory.resumed_at == 0
+    assert ctx.progress.lines == ["the checkpoint is not one this code wrote for this run; starting from epoch 1"]
+
+
 def test_batched_run_matches_separate_runs():
     problem = fit.load_problem(tiny_params())
     lrs, seeds = [0.003, 0.03], [2019, 2020]

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
 from lab.core.store import Store
+from lab.exercises.fit.train import CHECKPOINT_EPOCHS_ENV
 from tests.conftest import labreport, start_labreport, wait_until_held
 
 LONG_FIT = ["--only", "fit.epochs", "--set", "fit.epochs.values=[5, 20, 40000]"]
@@ -77,17 +79,25 @@ def twin(tiny_lab: Path, tmp_path_factory) -> Path:
 # --- kill and resume -----------------------------------------------------------------
 
 def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
-    process = start_labreport(tiny_lab, "run", *LONG_FIT)
-    wait_for(lambda: records(tiny_lab, "fit.epochs"), process=process)
-    time.sleep(0.5)
+    every = {CHECKPOINT_EPOCHS_ENV: "1000"}
+    process = start_labreport(tiny_lab, "run", *LONG_FIT, hold="fit.epochs:checkpoint:1", env=every)
+    held_pid, _ = wait_until_held(process)
+    os.kill(held_pid, signal.SIGKILL)  # the run (in a worker or not) and the command that started it
     process.kill()
     process.wait()
     assert [r["status"] for r in records(tiny_lab, "fit.epochs")] == ["partial"]
     assert "partial" in labreport(tiny_lab, "list", *LONG_FIT[2:], check=0).stdout
-    labreport(tiny_lab, "run", *LONG_FIT, check=0)
+    [checkpoint] = (tiny_lab / "reports" / "runs" / "fit.epochs").glob("*/checkpoints/last.pt")
+    saved_at = torch.load(checkpoint, weights_only=False)["epoch"]
+    assert 1000 <= saved_at < 2000  # the first whole progress chunk past 1000 epochs
+    resumed = labreport(tiny_lab, "run", *LONG_FIT, check=0, env=every)
+    assert f"fit.epochs: resumed at epoch {saved_at} of 40000" in resumed.stdout
+    [record] = records(tiny_lab, "fit.epochs")
+    assert record["summary"]["timings"]["resumed_at_epoch"] == saved_at
     reference = twin(tiny_lab, tmp_path_factory)
-    labreport(reference, "run", *LONG_FIT, check=0)
-    for filename in ("snapshots.csv", "curves.csv"):
+    uninterrupted = labreport(reference, "run", *LONG_FIT, check=0)
+    assert "resumed" not in uninterrupted.stdout
+    for filename in ("snapshots.csv", "curves.csv", "loss.csv"):
         pd.testing.assert_frame_equal(table(tiny_lab, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
                                       table(reference, "fit.epochs", filename).drop(columns="seconds", errors="ignore"))
 
@@ -292,22 +302,22 @@ BAD_INPUT = [
     ("missing --config", ["--config", "nope.toml"], "nope.toml: no such declaration file"),
     ("bad --device", ["--device", "tpu"], "--device 'tpu': choose auto, cpu or cuda"),
     # the data
-    ("no data, no download", ["--only", "cifar", "--data", "nowhere", "--no-download"], "nowhere"),
-    ("corrupt archive", corrupt_archive, "broken.tar.gz"),
-    ("wrong layout", wrong_layout, "odd"),
-    ("wrong image size", wrong_size, "28"),
-    ("missing class", missing_class, "truck"),
-    ("archive missing a class", tarball_missing_class, "cat"),
+    ("no data, no download", ["--only", "cifar", "--data", "nowhere", "--no-download"], "nowhere does not exist; put cifar-10-python.tar.gz"),
+    ("corrupt archive", corrupt_archive, "broken.tar.gz is not a .tar.gz/.tgz/.tar archive (corrupt"),
+    ("wrong layout", wrong_layout, "no CIFAR-10 data in {lab}/odd; put cifar-10-python.tar.gz"),
+    ("wrong image size", wrong_size, "0000.png is 28x28 pixels; CIFAR-10 images are 32x32"),
+    ("missing class", missing_class, "train/ lacks images of the classes truck"),
+    ("archive missing a class", tarball_missing_class, "cifar/train/ lacks images of the classes cat"),
     # the function
-    ("code injection", ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"], "fit.custom.function"),
+    ("code injection", ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"], "is not allowed: attribute access"),
     ("attribute access", ["--only", "fit.custom", "--set", "fit.custom.function=x.__class__"], "is not allowed"),
-    ("huge exponent", ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"], "fit.custom.function"),
-    ("huge literal", ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"], "fit.custom.function"),
-    ("unknown function", ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"], "gamma"),
-    ("empty function", ["--only", "fit.custom", "--set", "fit.custom.function=''"], "fit.custom.function"),
-    ("lambda", ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"], "fit.custom.function"),
-    ("not finite on the range", ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"], "not finite"),
-    ("course function broken", ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"], "fit.function"),
+    ("huge exponent", ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"], "'2**2' at column 10 of 'x**2**2**2**2' is not allowed: power towers"),
+    ("huge literal", ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"], "'1e400' at column 3 of 'x*1e400' is not allowed: numbers larger than"),
+    ("unknown function", ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"], "'gamma' at column 1 of 'gamma(x)' is not allowed: unknown function"),
+    ("empty function", ["--only", "fit.custom", "--set", "fit.custom.function=''"], "fit.custom.function: must not be empty"),
+    ("lambda", ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"], "fit.custom.function: 'lambda: 1' at column 2 of '(lambda: 1)()' is not allowed: lambda"),
+    ("not finite on the range", ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"], "fit.custom.function: 'log(x)' is not finite (NaN or infinite) at x = -5"),
+    ("course function broken", ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"], "fit.function: 'sqrt(x)' is not finite (NaN or infinite) at x = -5"),
 ]
 
 
@@ -337,21 +347,53 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(lab_with_a_result, tmp_
     error_lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(error_lines) == 1, result.stderr
     assert error_lines[0].startswith("error: ")
-    assert message in result.stderr
+    assert message.replace("{lab}", str(tiny_lab)) in result.stderr
     assert snapshot(tiny_lab / "reports") == before
     assert not (tiny_lab / "pwned").exists()
 
 
 # --- divergence --------------------------------------------------------------------------
 
-def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(tiny_lab):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The tiny lab built end to end by the real command: (the lab, the PDF's text, spaces normalised)."""
     from pypdf import PdfReader
 
-    result = labreport(tiny_lab, "build", "--out", "reports/lab13.pdf", check=0)
+    from tests.cifar_fixtures import make_tiny_cifar
+    from tests.conftest import TINY_LAB
+
+    lab = tmp_path_factory.mktemp("built")
+    (lab / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
+    make_tiny_cifar(lab / "data", "pickle", n_per_class=6)
+    result = labreport(lab, "build", "--out", "reports/lab13.pdf", check=0)
     assert "wrote" in result.stdout
-    snapshots = table(tiny_lab, "fit.lr", "snapshots.csv")
+    pages = PdfReader(lab / "reports" / "lab13.pdf").pages
+    return lab, " ".join(" ".join(page.extract_text() for page in pages).split())
+
+
+def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(built):
+    lab, text = built
+    snapshots = table(lab, "fit.lr", "snapshots.csv")
     wild = snapshots[snapshots.lr == 1000000]
     assert wild.diverged.all() and wild.diverged_epoch.notna().all()
     assert not snapshots[snapshots.lr == 0.01].diverged.any()
-    text = " ".join(page.extract_text() for page in PdfReader(tiny_lab / "reports" / "lab13.pdf").pages)
-    assert "diverge" in text.lower()
+    assert "1e+06 — — — 2/2" in text  # its table row: no means, both seeds diverged
+    first = int(wild.diverged_epoch.min())
+    assert ("lr = 1e+06: steps too large, divergence. " in text
+            and f"infinite or NaN at epoch {first} (2 of 2 seeds diverged)" in text)
+
+
+def test_the_report_quotes_the_numbers_its_runs_wrote(built):
+    """Each table row checked here is worked out from the run's own CSV files."""
+    from lab.report.answers import num, pct, pm
+
+    lab, text = built
+    assert "Name Test Student Student ID 20240001 Class CS 2401" in text
+    rates = table(lab, "fit.lr", "snapshots.csv").query("lr == 0.1")
+    means = [pm(rates[c].mean(), rates[c].std()) for c in ("train_loss", "true_error", "heldout_error")]
+    assert f"0.1 {' '.join(means)} 0/2" in text
+    search = table(lab, "fit.custom", "search.csv").groupby(["lr", "epochs", "width"])["val_error"].mean()
+    lr, epochs, width = search.idxmin()
+    assert f"rank lr epochs width validation error true error diverged 1 {lr:g} {epochs} {width} " in text
+    last = table(lab, "cifar", "epochs.csv").iloc[-1]
+    assert f"{num(last.test_loss, 4)} {pct(last.test_acc)}" in text

@@ -29,7 +29,7 @@ from lab.core.api import Tasks, computation
 from lab.core.atomic import now_iso
 from lab.core.environment import cpu_model
 from lab.core.errors import UserError
-from lab.core.faults import hold_if_asked
+from lab.core.faults import fail_if_asked, hold_if_asked
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
 from lab.core.store import RunContext, Store
@@ -75,6 +75,7 @@ def execute(store: Store, spec: RunSpec, device: str, reporter: Tasks) -> Outcom
         ctx = RunContext(spec.name, spec.key, spec.params, store.run_dir(spec.name, spec.key),
                          device=device, options=spec.options, progress=progress)
         try:
+            fail_if_asked(spec.name)
             summary = function(ctx)
         except KeyboardInterrupt:
             record["seconds_before"] = record["seconds_before"] + time.monotonic() - began

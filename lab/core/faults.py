@@ -5,6 +5,7 @@ a known point and wait for it to say so, whatever the machine's speed.
 
     LABREPORT_FAULT_HOLD=NAME:checkpoint:1   hold after run NAME's first checkpoint is written
     LABREPORT_FAULT_HOLD=NAME:start          hold once run NAME's partial record exists
+    LABREPORT_FAULT_FAIL=NAME                 run NAME fails as a bug would (an exception)
 
 A held process prints ``HELD_LINE <point> (pid N)`` on stderr and waits until it
 gets SIGUSR1 (go on), SIGINT (as Ctrl-C would) or SIGKILL. A held worker whose
@@ -20,6 +21,7 @@ from pathlib import Path
 
 HOLD_ENV = "LABREPORT_FAULT_HOLD"
 KILL_WRITING_ENV = "LABREPORT_FAULT_KILL_WRITING"
+FAIL_ENV = "LABREPORT_FAULT_FAIL"
 HELD_LINE = "LABREPORT_FAULT held at"
 
 
@@ -43,3 +45,9 @@ def crash_if_writing(path: Path) -> None:
     """Die mid-write (after the temporary file, before the rename) of a named file."""
     if path.name == os.environ.get(KILL_WRITING_ENV):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fail_if_asked(name: str) -> None:
+    """Fail the named run with an ordinary exception, as a bug in it would."""
+    if os.environ.get(FAIL_ENV) == name:
+        raise RuntimeError(f"fault injected into {name} ({FAIL_ENV})")

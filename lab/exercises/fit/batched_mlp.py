@@ -92,6 +92,13 @@ class BatchedMLP:
         self.grads = _layer_views(self.grad, self.models, self.hidden)
         self._buffers: _Workspace | None = None
 
+    def state(self) -> dict:
+        return {"flat": self.flat.clone()}
+
+    def load_state(self, state: dict) -> None:
+        """Copy a ``state()`` back in place (the layer views share the buffer)."""
+        self.flat.copy_(state["flat"])
+
     def model_slices(self) -> Tensor:
         """For each flat element, the index of the model it belongs to."""
         owner = torch.empty(self.flat.numel(), dtype=torch.long)
@@ -218,6 +225,16 @@ class BatchedAdam:
         ]
         self.lr_per_element = torch.tensor(lrs, dtype=torch.float32)[model.model_slices()]
         self.fused = hasattr(torch, "_fused_adam_")
+
+    def state(self) -> dict:
+        return {"exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone(),
+                "step": self.step_count.clone()}
+
+    def load_state(self, state: dict) -> None:
+        """Copy a ``state()`` back in place (the per-learning-rate views share the buffers)."""
+        self.exp_avg.copy_(state["exp_avg"])
+        self.exp_avg_sq.copy_(state["exp_avg_sq"])
+        self.step_count.copy_(state["step"])
 
     def _state_views(self, flat: Tensor) -> list[Layer]:
         return _layer_views(flat, self.model.models, self.model.hidden)
