@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import tarfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -36,15 +35,12 @@ def records(lab: Path, name: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in (lab / "reports" / "runs" / name).glob("*/record.json")]
 
 
-def wait_for(condition, timeout=120.0, process=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"process ended early ({process.returncode}): {process.communicate()}")
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
+def kill_held(process, held_pid: int) -> None:
+    """SIGKILL the held run, whether it runs in the command's process or in a worker."""
+    if held_pid != process.pid:
+        os.kill(held_pid, signal.SIGKILL)
+    process.kill()
+    process.wait()
 
 
 def cifar_after_first_checkpoint(lab: Path):
@@ -76,11 +72,9 @@ def twin(tiny_lab: Path, tmp_path_factory) -> Path:
 # --- kill and resume -----------------------------------------------------------------
 
 def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
-    process = start_labreport(tiny_lab, "run", *LONG_FIT)
-    wait_for(lambda: records(tiny_lab, "fit.epochs"), process=process)
-    time.sleep(0.5)
-    process.kill()
-    process.wait()
+    process = start_labreport(tiny_lab, "run", *LONG_FIT, hold="fit.epochs:start")
+    held_pid, _ = wait_until_held(process)
+    kill_held(process, held_pid)
     assert [r["status"] for r in records(tiny_lab, "fit.epochs")] == ["partial"]
     assert "partial" in labreport(tiny_lab, "list", *LONG_FIT[2:], check=0).stdout
     labreport(tiny_lab, "run", *LONG_FIT, check=0)
