@@ -31,21 +31,22 @@ from lab.store import LoadedRun, Store
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the CIFAR cache need room
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# Plain (click-style) help: Typer's rich panels label every flag, --help included, "<bool>".
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Run the Lab 13 (PyTorch) experiments and write the lab report.")
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 
 # --- options shared by the commands ------------------------------------------------
 
-Config = Annotated[Optional[Path], typer.Option("--config", "-c", help="Lab declaration (default: ./lab13.toml, else the packaged one).")]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
-Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down to a couple of minutes; marked quick everywhere.")]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (auto takes CUDA when present).")]
-Data = Annotated[Optional[str], typer.Option("--data", help="CIFAR-10 location (folder or archive); also LABREPORT_DATA or cifar.data.")]
+Config = Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="Lab declaration (default: ./lab13.toml, else the packaged one).")]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
+Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down to a draft (under half a minute on 2 CPU cores); marked quick everywhere.")]
+Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="auto, cpu or cuda (auto takes CUDA when present).")]
+Data = Annotated[Optional[str], typer.Option("--data", metavar="PATH", help="CIFAR-10 location (folder or archive); also LABREPORT_DATA or cifar.data.")]
 NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download CIFAR-10; fail if it is not found.")]
-StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Run store folder (default: reports/runs beside the declaration).")]
-Only = Annotated[Optional[list[str]], typer.Option("--only", help="Select experiments: fit, fit.epochs, fit.lr, fit.custom, cifar (repeatable).")]
+StoreOpt = Annotated[Optional[Path], typer.Option("--store", metavar="DIR", help="Run store folder (default: reports/runs beside the declaration).")]
+Only = Annotated[Optional[list[str]], typer.Option("--only", metavar="NAME", help="Select experiments: fit, fit.epochs, fit.lr, fit.custom, cifar (repeatable).")]
 
 
 @dataclass
@@ -76,7 +77,35 @@ def open_session(config, sets, quick, data, no_download, store) -> Session:
 def main() -> None:
     """Entry point: store warnings (a damaged run, say) become one plain line each."""
     warnings.showwarning = lambda message, *rest, **kw: errors.print(f"[yellow]warning:[/] {message}")
-    app()
+    app(prog_name="labreport")
+
+
+def labreport_version() -> str:
+    """The installed version, else the one in pyproject.toml of this source tree."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("labreport")
+    except metadata.PackageNotFoundError:
+        pass
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        return f"{declaration_module.tomllib.loads(pyproject.read_text())['project']['version']} (not installed)"
+    except (OSError, ValueError, KeyError):
+        return "unknown (not installed)"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        console.print(f"labreport {labreport_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+        version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
+                                              help="Show the version and exit.")] = False) -> None:
+    """Run the Lab 13 (PyTorch) experiments and write the lab report."""
 
 
 def guarded(command):
@@ -157,7 +186,7 @@ def print_summary(outcomes) -> None:
 
 # --- commands ------------------------------------------------------------------
 
-@app.command()
+@app.command(short_help="Compute the runs that are missing, stale or interrupted.")
 @guarded
 def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: Only = None,
         force: Annotated[bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")] = False,
@@ -170,13 +199,13 @@ def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: On
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Run what is missing, then write the report.")
 @guarded
 def build(config: Config = None, set_: Sets = None, quick: Quick = False,
-          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PDF to write (HTML and CSV tables go beside it).")] = None,
-          lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="PDF to write (HTML and CSV tables go beside it).")] = None,
+          lang: Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")] = None,
           no_run: Annotated[bool, typer.Option("--no-run", help="Render from the results that exist; train nothing.")] = False,
-          pdf_variant: Annotated[Optional[str], typer.Option("--pdf-variant", help="e.g. pdf/a-3b for archival submission.")] = None,
+          pdf_variant: Annotated[Optional[str], typer.Option("--pdf-variant", metavar="VARIANT", help="e.g. pdf/a-3b for archival submission.")] = None,
           device: Device = "auto", data: Data = None, no_download: NoDownload = False,
           store: StoreOpt = None) -> None:
     """Run what is missing, then write the report (PDF, HTML and CSV tables)."""
@@ -262,7 +291,7 @@ def reproduce_command() -> str:
     return "labreport " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
 
 
-@app.command("list")
+@app.command("list", short_help="Show the status and time of every run.")
 @guarded
 def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
               data: Data = None, store: StoreOpt = None) -> None:
@@ -284,11 +313,11 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
     console.print(table)
 
 
-@app.command()
+@app.command(short_help="Check everything long work needs, before it starts.")
 @guarded
 def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
            data: Data = None, no_download: NoDownload = False, device: Device = "auto",
-           lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
+           lang: Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")] = None,
            store: StoreOpt = None) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""
     from lab import executor, runner

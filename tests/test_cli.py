@@ -1,15 +1,41 @@
 """The command line as a user sees it: help, run, caching, --only, --set, list, doctor."""
 import json
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 import pytest
 
 from tests.conftest import labreport
 
 
+@pytest.mark.parametrize("columns", ["80", "200"])
 @pytest.mark.parametrize("command", [[], ["run"], ["build"], ["list"], ["doctor"]])
-def test_help_everywhere(tmp_path, command):
-    result = labreport(tmp_path, *command, "--help", check=0)
-    assert "Usage" in result.stdout
+def test_help_everywhere_without_type_noise(tmp_path, command, columns):
+    result = labreport(tmp_path, *command, "--help", env={"COLUMNS": columns}, check=0)
+    assert "Usage: labreport" in result.stdout
+    assert "<bool>" not in result.stdout and "list[str]" not in result.stdout
+    if command in (["run"], ["build"]):
+        assert "under half a minute" in " ".join(result.stdout.split())  # as the README says
+
+
+def test_version_is_the_package_version(tmp_path):
+    with open(Path(__file__).parents[1] / "pyproject.toml", "rb") as file:
+        declared = tomllib.load(file)["project"]["version"]
+    assert labreport(tmp_path, "--version", check=0).stdout.startswith(f"labreport {declared}")
+
+
+def test_shell_completion_completes_commands_and_options(tmp_path):
+    def complete(words: str) -> list[str]:
+        env = {"_LABREPORT_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        return labreport(tmp_path, env=env, check=0).stdout.split()
+
+    assert complete("labreport bu") == ["build"]
+    assert sorted(complete("labreport build --no")) == ["--no-download", "--no-run"]
 
 
 def test_run_computes_then_caches(tiny_lab):
