@@ -239,42 +239,43 @@ def build(config: Config = None, set_: Sets = None, quick: Quick = False,
 
 
 def plan_for_render(session: Session) -> list[RunSpec]:
-    """The matrix without training; cifar's key needs its data, if it can be found."""
-    check_fit_functions(session.decl, NAMES)
-    try:
-        fingerprint = cifar_fingerprint(session)
-    except UserError as error:
-        errors.print(f"[yellow]note:[/] {error}")
-        fingerprint = None
-    return expand(session.decl, NAMES, data_fingerprint=fingerprint,
-                  cifar_options=session.cifar_options())
+    """The matrix without training, without torch and without the data.
+
+    cifar's key needs the data's fingerprint, and the preflight that computes it
+    needs torch and seconds; when nothing will train, cifar's run is the stored
+    one with the declared settings, whatever data it saw.
+    """
+    specs = expand(session.decl, NAMES)  # leaves cifar out: no fingerprint
+    cifar = stored_cifar_spec(session)
+    return specs + ([cifar] if cifar is not None else [])
+
+
+def stored_cifar_spec(session: Session) -> RunSpec | None:
+    """The newest finished cifar run with the declared settings, else the newest started one."""
+    wanted = cifar_settings(cifar_params(session.decl.values, session.decl.quick, data_fingerprint=""))
+    for run in session.store.finished(["cifar"]):
+        if cifar_settings(run.params) == wanted:
+            return RunSpec("cifar", run.params, run.key)
+    started = []
+    for record_path in (session.store.root / "cifar").glob("*/record.json"):
+        record = session.store.read_record("cifar", record_path.parent.name) or {}
+        if not record_path.parent.name.startswith(".") and cifar_settings(record.get("params") or {}) == wanted:
+            started.append((record.get("started") or "", RunSpec("cifar", record["params"], record_path.parent.name)))
+    return max(started, key=lambda pair: pair[0])[1] if started else None
+
+
+def cifar_settings(params: dict) -> dict:
+    return {key: value for key, value in params.items() if key != "data_fingerprint"}
 
 
 def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
     """The finished run for each experiment, and why the others are missing."""
     runs: dict[str, LoadedRun | None] = {name: None for name in NAMES}
-    missing: dict[str, str] = {}
+    missing: dict[str, str] = {name: "missing" for name in NAMES}
     for spec in specs:
         runs[spec.name] = session.store.load(spec.name, spec.key)
-        if runs[spec.name] is None:
-            missing[spec.name] = session.store.status(spec.name, spec.key)
-    if not any(spec.name == "cifar" for spec in specs):
-        runs["cifar"] = cifar_run_without_data(session)
-        if runs["cifar"] is None:
-            missing["cifar"] = "CIFAR-10 data not found"
-    return runs, missing
-
-
-def cifar_run_without_data(session: Session) -> LoadedRun | None:
-    """With the data gone, a finished run with the same settings still renders."""
-    wanted = cifar_params(session.decl.values, session.decl.quick, data_fingerprint="")
-    wanted.pop("data_fingerprint")
-    for run in session.store.finished(["cifar"]):
-        params = dict(run.params)
-        params.pop("data_fingerprint", None)
-        if params == wanted:
-            return run
-    return None
+        missing[spec.name] = session.store.status(spec.name, spec.key)
+    return runs, {name: reason for name, reason in missing.items() if runs[name] is None}
 
 
 def check_output(out: Path) -> None:
@@ -309,7 +310,7 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
                       format_seconds(seconds) if seconds else "-", record.get("finished") or "-")
     for name in NAMES:
         if name not in listed:
-            table.add_row(name, "-", "no data", "-", "-")
+            table.add_row(name, "-", "missing", "-", "-")
     console.print(table)
 
 

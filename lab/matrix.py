@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lab.declaration import Declaration
 from lab.errors import UserError
-from lab.experiments import EXPERIMENTS, experiment
+from lab.experiments import EXPERIMENTS, version
 
 GROUPS = {"fit": ["fit.epochs", "fit.lr", "fit.custom"], "cifar": ["cifar"]}
 NAMES = list(EXPERIMENTS)
@@ -97,6 +97,5 @@ def expand(decl: Declaration, names: list[str], *, data_fingerprint: str | None 
             options = dict(cifar_options or {})
         else:
             params, options = BUILDERS[name](decl.values, decl.quick), {}
-        _, version = experiment(name)
-        specs.append(RunSpec(name, params, run_key(name, params, version), options))
+        specs.append(RunSpec(name, params, run_key(name, params, version(name)), options))
     return specs

@@ -59,11 +59,11 @@ def tiny_lab(tmp_path: Path) -> Path:
 
 
 def labreport(cwd: Path, *args: str, timeout: float = 300, env: dict | None = None,
-              check: int | None = None) -> subprocess.CompletedProcess:
+              check: int | None = None, python_options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run the real command line in `cwd`, as a user would (not on a terminal)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     full_env.pop("LABREPORT_DATA", None) if "LABREPORT_DATA" not in (env or {}) else None
-    result = subprocess.run([sys.executable, "-m", "lab.cli", *args], cwd=cwd, env=full_env,
+    result = subprocess.run([sys.executable, *python_options, "-m", "lab.cli", *args], cwd=cwd, env=full_env,
                             capture_output=True, text=True, timeout=timeout)
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"

@@ -144,6 +144,13 @@ def test_key_is_stable_and_changes_with_any_parameter_or_version():
     assert len(set(changed) | {key}) == len(changed) + 1
 
 
+@pytest.mark.parametrize("name", ["fit.epochs", "fit.lr", "fit.custom", "cifar"])
+def test_version_read_without_import_is_the_modules_version(name):
+    from lab.experiments import experiment, version
+
+    assert version(name) == experiment(name)[1]
+
+
 def test_expanded_keys_follow_the_declaration(tmp_path):
     base = load_text(tmp_path, "")
     names = ["fit.epochs", "fit.lr", "fit.custom", "cifar"]
