@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 RUN_NAMES = ("fit.epochs", "fit.lr", "fit.custom", "cifar")
+CLASS_NAMES_ZH = {"airplane": "飞机", "automobile": "汽车", "bird": "鸟", "cat": "猫", "deer": "鹿",
+                  "dog": "狗", "frog": "青蛙", "horse": "马", "ship": "船", "truck": "卡车"}
+
 METRICS = ("train_loss", "true_error", "heldout_error")
 
 # Loss-curve classification for 1B. A healthy full-batch Adam curve falls almost
@@ -22,6 +25,10 @@ METRICS = ("train_loss", "true_error", "heldout_error")
 OSCILLATION_REBOUND = 1.5       # loss climbs back to 1.5x the best it had reached: oscillating
 STALLED_FRACTION = 0.8          # final loss above 80 % of the first: not decreasing
 STILL_FALLING_FRACTION = 0.9    # final loss below 90 % of the mid-run loss: still converging
+
+
+def class_name(name: str, lang: str) -> str:
+    return CLASS_NAMES_ZH.get(name, name) if lang == "zh" else name
 
 
 # --- reading -------------------------------------------------------------------

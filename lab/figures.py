@@ -20,7 +20,7 @@ import matplotlib.ticker  # noqa: E402
 from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lab.analysis import Cifar, Custom, Sweep  # noqa: E402
+from lab.analysis import Cifar, Custom, Sweep, class_name  # noqa: E402
 
 TEXT_WIDTH_IN = 6.3        # A4 minus the report's margins
 MAX_CURVE_POINTS = 250     # per drawn curve: SVG paths stay small, so the PDF renders fast
@@ -30,16 +30,9 @@ TRUTH, POINTS, DIVERGED = "#222222", "#b9c0c8", "#c0392b"
 CJK_SANS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei",
             "Source Han Sans SC", "Source Han Sans CN"]
 
-CLASS_NAMES_ZH = {"airplane": "飞机", "automobile": "汽车", "bird": "鸟", "cat": "猫", "deer": "鹿",
-                  "dog": "狗", "frog": "青蛙", "horse": "马", "ship": "船", "truck": "卡车"}
-
 
 def tr(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
-
-
-def class_name(name: str, lang: str) -> str:
-    return CLASS_NAMES_ZH.get(name, name) if lang == "zh" else name
 
 
 @lru_cache(maxsize=None)

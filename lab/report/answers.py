@@ -15,9 +15,8 @@ from typing import Callable
 import markdown
 from markupsafe import Markup, escape
 
-from lab.analysis import LabAnalysis
+from lab.analysis import LabAnalysis, class_name
 from lab.errors import UserError
-from lab.figures import class_name
 
 QUESTIONS = {
     "1A": ("不对代码其他部分进行改动，更改参数 NUM_TRAIN_EPOCHS 为 100, 1000, 10000, 50000，你发现拟合得到的曲线有什么变化？",
