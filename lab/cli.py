@@ -264,6 +264,11 @@ def stored_cifar_spec(session: Session) -> RunSpec | None:
     return max(started, key=lambda pair: pair[0])[1] if started else None
 
 
+def unplanned_status(store: Store, name: str) -> str:
+    """A run with no spec (cifar's settings match no stored run): stale when others exist."""
+    return "stale" if store.other_keys(name, "") else "missing"
+
+
 def cifar_settings(params: dict) -> dict:
     return {key: value for key, value in params.items() if key != "data_fingerprint"}
 
@@ -271,7 +276,7 @@ def cifar_settings(params: dict) -> dict:
 def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
     """The finished run for each experiment, and why the others are missing."""
     runs: dict[str, LoadedRun | None] = {name: None for name in NAMES}
-    missing: dict[str, str] = {name: "missing" for name in NAMES}
+    missing: dict[str, str] = {name: unplanned_status(session.store, name) for name in NAMES}
     for spec in specs:
         runs[spec.name] = session.store.load(spec.name, spec.key)
         missing[spec.name] = session.store.status(spec.name, spec.key)
@@ -310,7 +315,7 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
                       format_seconds(seconds) if seconds else "-", record.get("finished") or "-")
     for name in NAMES:
         if name not in listed:
-            table.add_row(name, "-", "missing", "-", "-")
+            table.add_row(name, "-", unplanned_status(session.store, name), "-", "-")
     console.print(table)
 
 

@@ -144,6 +144,8 @@ def test_build_no_run_renders_without_torch_or_data_and_reuses_figures(tiny_lab)
     assert "torch" not in imported and "missing:" not in stderr
     listed = labreport(tiny_lab, "list", check=0).stdout
     assert "done" in next(line for line in listed.splitlines() if "cifar" in line and "│" in line)
+    other = labreport(tiny_lab, "list", "--set", "cifar.batch_size=8", check=0).stdout
+    assert "stale" in next(line for line in other.splitlines() if "cifar" in line and "│" in line)
     drawn = figure_cache(tiny_lab)
     assert len(drawn) >= 10
 
