@@ -33,7 +33,10 @@ def version(name: str) -> str:
     reads an ``attr:`` version, the assignment is evaluated as a literal).
     """
     module_name, _ = EXPERIMENTS[name]
-    source = Path(importlib.util.find_spec(module_name).origin).read_text(encoding="utf-8")
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        raise LookupError(f"{module_name} not found")
+    source = Path(spec.origin).read_text(encoding="utf-8")
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "VERSION" for t in node.targets):
             return str(ast.literal_eval(node.value))

@@ -42,7 +42,15 @@ PACKAGED_TEMPLATES = next((folder for folder in (Path(lab.__file__).resolve().pa
                                                  Path(lab.__file__).resolve().parent.parent / "templates")
                            if folder.is_dir()), Path(lab.__file__).resolve().parent.parent / "templates")
 # A build whose figures all come from the cache never needs matplotlib (most of a second to import).
-FIGURE_CODE = [importlib.util.find_spec(name).origin for name in ("lab.figures", "lab.analysis")]
+def module_file(name: str) -> Path:
+    """The source file of module `name`, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"{name} not found")
+    return Path(spec.origin)
+
+
+FIGURE_CODE = [module_file(name) for name in ("lab.figures", "lab.analysis")]
 
 
 def lazy_import(name: str):
@@ -50,6 +58,8 @@ def lazy_import(name: str):
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{name} not found")
     spec.loader = importlib.util.LazyLoader(spec.loader)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -147,7 +157,7 @@ class FigureCache:
 
     def __init__(self, folder: Path | None):
         self.folder = folder
-        source = "".join(Path(path).read_text(encoding="utf-8") for path in FIGURE_CODE)
+        source = "".join(path.read_text(encoding="utf-8") for path in FIGURE_CODE)
         source += importlib.metadata.version("matplotlib")
         self.code_hash = hashlib.sha256(source.encode()).hexdigest()
 
@@ -388,10 +398,7 @@ def evaluation_source() -> str:
     module = sys.modules.get(EVALUATION_MODULE)
     if module is not None:
         return inspect.getsource(getattr(module, EVALUATION_FUNCTION))
-    spec = importlib.util.find_spec(EVALUATION_MODULE)
-    if spec is None or not spec.origin:
-        raise ImportError(f"{EVALUATION_MODULE} not found")
-    source = Path(spec.origin).read_text(encoding="utf-8")
+    source = module_file(EVALUATION_MODULE).read_text(encoding="utf-8")
     for node in ast.parse(source).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == EVALUATION_FUNCTION:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
