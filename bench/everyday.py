@@ -50,14 +50,17 @@ def prepare_tiny_lab(folder: Path) -> Path:
     return folder
 
 
-def editable_template(lab: Path) -> Path:
-    """The lab's own copy of the report template (as the README's Restyling section says)."""
+def editable_template(lab: Path) -> tuple[Path, list[Path]]:
+    """The lab's own copy of the report template (as the README's Restyling section says),
+    and the files copied to make it (removed afterwards)."""
     template = lab / "templates" / "report.html.j2"
+    copied = []
     if not template.exists():
         template.parent.mkdir(exist_ok=True)
         for name in ("report.html.j2", "report.css"):
-            shutil.copy(REPO / "templates" / name, template.parent / name)
-    return template
+            if not (template.parent / name).exists():
+                copied.append(Path(shutil.copy(REPO / "templates" / name, template.parent / name)))
+    return template, copied
 
 
 def build_after_edit(lab: Path, template: Path, lang: str, out: Path, repetition: int) -> float:
@@ -80,7 +83,7 @@ def main() -> None:
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical cores), Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="everyday-") as scratch:
         lab = args.lab.resolve() if args.lab else prepare_tiny_lab(Path(scratch))
-        template = editable_template(lab)
+        template, copied = editable_template(lab)
         original = template.read_text(encoding="utf-8")
         out = Path(scratch) / "out"
         out.mkdir()
@@ -95,6 +98,8 @@ def main() -> None:
                        [build_after_edit(lab, template, lang, out / f"{lang}.pdf", i) for i in range(args.repeat)])
         finally:
             template.write_text(original, encoding="utf-8")
+            for path in copied:
+                path.unlink()
 
 
 if __name__ == "__main__":
