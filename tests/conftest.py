@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -77,7 +78,15 @@ def start_labreport(cwd: Path, *args: str, hold: str | None = None) -> subproces
     if hold:
         env[HOLD_ENV] = hold
     return subprocess.Popen([sys.executable, "-m", "lab.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT back to its default in the child: a suite started in the background (nohup,
+    `cmd &` in a script) ignores SIGINT, and an ignored SIGINT is inherited, so the
+    Ctrl-C test would wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_until_held(process: subprocess.Popen) -> tuple[int, list[str]]:
