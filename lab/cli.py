@@ -33,21 +33,22 @@ EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the data cache need room
 DATA_PREFIX = "data_"          # prepared data_fingerprint shows as "fingerprint …"
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# Plain (click-style) help: Typer's rich panels label every flag, --help included, "<bool>".
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Run the Lab 13 (PyTorch) experiments and write the lab report.")
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 
 # --- options shared by the commands ------------------------------------------------
 
-Config = Annotated[Optional[Path], typer.Option("--config", "-c", help="Lab declaration (default: ./lab13.toml, else the packaged one).")]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
+Config = Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="Lab declaration (default: ./lab13.toml, else the packaged one).")]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
 Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down (a first build: 35 s on 2 cores of an AMD EPYC, bench/build.py); marked quick everywhere.")]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (auto takes CUDA when present).")]
-Data = Annotated[Optional[str], typer.Option("--data", help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.")]
+Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="auto, cpu or cuda (auto takes CUDA when present).")]
+Data = Annotated[Optional[str], typer.Option("--data", metavar="PATH", help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.")]
 NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download a data set; fail if it is not found.")]
-StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Run store folder (default: reports/runs beside the declaration).")]
-Only = Annotated[Optional[list[str]], typer.Option("--only", help="Select experiments: an exercise or a run name, as `labreport list` shows them (repeatable).")]
+StoreOpt = Annotated[Optional[Path], typer.Option("--store", metavar="DIR", help="Run store folder (default: reports/runs beside the declaration).")]
+Only = Annotated[Optional[list[str]], typer.Option("--only", metavar="NAME", help="Select experiments: an exercise or a run name, as `labreport list` shows them (repeatable).")]
 
 
 @dataclass
@@ -74,7 +75,35 @@ def open_session(config, sets, quick, data, no_download, store) -> Session:
 def main() -> None:
     """Entry point: store warnings (a damaged run, say) become one plain line each."""
     warnings.showwarning = lambda message, *rest, **kw: errors.print(f"[yellow]warning:[/] {message}")
-    app()
+    app(prog_name="labreport")
+
+
+def labreport_version() -> str:
+    """The installed version, else the one in pyproject.toml of this source tree."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("labreport")
+    except metadata.PackageNotFoundError:
+        pass
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        return f"{declaration_module.tomllib.loads(pyproject.read_text())['project']['version']} (not installed)"
+    except (OSError, ValueError, KeyError):
+        return "unknown (not installed)"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        console.print(f"labreport {labreport_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+        version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
+                                              help="Show the version and exit.")] = False) -> None:
+    """Run the Lab 13 (PyTorch) experiments and write the lab report."""
 
 
 def guarded(command):
@@ -144,7 +173,7 @@ def print_summary(outcomes) -> None:
 
 # --- commands ------------------------------------------------------------------
 
-@app.command()
+@app.command(short_help="Compute the runs that are missing, stale or interrupted.")
 @guarded
 def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: Only = None,
         force: Annotated[bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")] = False,
@@ -157,13 +186,13 @@ def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: On
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Run what is missing, then write the report.")
 @guarded
 def build(config: Config = None, set_: Sets = None, quick: Quick = False,
-          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PDF to write (HTML and CSV tables go beside it).")] = None,
-          lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="PDF to write (HTML and CSV tables go beside it).")] = None,
+          lang: Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")] = None,
           no_run: Annotated[bool, typer.Option("--no-run", help="Render from the results that exist; train nothing.")] = False,
-          pdf_variant: Annotated[Optional[str], typer.Option("--pdf-variant", help="e.g. pdf/a-3b for archival submission.")] = None,
+          pdf_variant: Annotated[Optional[str], typer.Option("--pdf-variant", metavar="VARIANT", help="e.g. pdf/a-3b for archival submission.")] = None,
           device: Device = "auto", data: Data = None, no_download: NoDownload = False,
           store: StoreOpt = None) -> None:
     """Run what is missing, then write the report (PDF, HTML and CSV tables)."""
@@ -197,35 +226,42 @@ def build(config: Config = None, set_: Sets = None, quick: Quick = False,
 
 
 def plan_for_render(session: Session) -> list[RunSpec]:
-    """The matrix without training; runs that need data are keyed only if it can be found."""
-    check_exercises(session.decl, session.run_names)
-    prepared: dict[str, dict | None] = {}
+    """The matrix without training, without torch and without reading any data.
+
+    A run that needs data is keyed by the data's fingerprint, which takes torch and
+    seconds to compute; when nothing will train, such a run is the stored one with
+    the declared settings (`Exercise.stand_in`), whatever data it saw.
+    """
+    return expand(session.decl, session.run_names, {}, session.inputs) + stored_specs(session)
+
+
+def stored_specs(session: Session) -> list[RunSpec]:
+    """The stored runs standing in for the runs that need data."""
+    specs = []
     for exercise in session.decl.exercises:
-        if exercise.needs_data:
-            try:
-                prepared[exercise.name] = prepare(session, exercise)
-            except UserError as error:
-                errors.print(f"[yellow]note:[/] {error}")
-    return expand(session.decl, session.run_names, prepared, session.inputs)
+        if not exercise.needs_data:
+            continue
+        section = session.decl.values[exercise.name]
+        for name in exercise.runs:
+            run = exercise.stand_in(session.store, name, section, session.decl.quick)
+            if name in session.run_names and run is not None:
+                specs.append(RunSpec(name, run.params, run.key))
+    return specs
+
+
+def unplanned_status(store: Store, name: str) -> str:
+    """A run with no spec (its settings match no stored run): stale when others exist."""
+    return "stale" if store.other_keys(name, "") else "missing"
 
 
 def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
     """The finished run for each experiment, and why the others are missing."""
     runs: dict[str, LoadedRun | None] = {name: None for name in session.run_names}
-    missing: dict[str, str] = {}
+    missing = {name: unplanned_status(session.store, name) for name in session.run_names}
     for spec in specs:
         runs[spec.name] = session.store.load(spec.name, spec.key)
-        if runs[spec.name] is None:
-            missing[spec.name] = session.store.status(spec.name, spec.key)
-    planned = {spec.name for spec in specs}
-    for exercise in session.decl.exercises:
-        section = session.decl.values[exercise.name]
-        for name in exercise.runs:
-            if name not in planned:  # its data was not found
-                runs[name] = exercise.stand_in(session.store, name, section, session.decl.quick)
-                if runs[name] is None:
-                    missing[name] = f"{exercise.data_label} not found"
-    return runs, missing
+        missing[spec.name] = session.store.status(spec.name, spec.key)
+    return runs, {name: reason for name, reason in missing.items() if runs[name] is None}
 
 
 def check_output(out: Path) -> None:
@@ -242,7 +278,7 @@ def reproduce_command() -> str:
     return "labreport " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
 
 
-@app.command("list")
+@app.command("list", short_help="Show the status and time of every run.")
 @guarded
 def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
               data: Data = None, store: StoreOpt = None) -> None:
@@ -263,15 +299,15 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
                       format_seconds(seconds) if seconds else "-", record.get("finished") or "-")
     for name in session.run_names:
         if name not in listed:
-            table.add_row(name, "-", "no data", "-", "-")
+            table.add_row(name, "-", unplanned_status(session.store, name), "-", "-")
     console.print(table)
 
 
-@app.command()
+@app.command(short_help="Check everything long work needs, before it starts.")
 @guarded
 def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
            data: Data = None, no_download: NoDownload = False, device: Device = "auto",
-           lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default: report.lang).")] = None,
+           lang: Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")] = None,
            store: StoreOpt = None) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""
     from lab.core import executor, runner

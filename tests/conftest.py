@@ -2,56 +2,23 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import lab.labs.lab13
 from lab.core.faults import HELD_LINE, HOLD_ENV
 
-TINY_LAB = """
-[student]
-name = "Test Student"
-id = "20240001"
-class = "CS 2401"
-
-[report]
-lang = "en"
-
-[fit]
-samples = 40
-seeds = [2019, 2020]
-hidden = [16, 16]
-grid_points = 100
-heldout_samples = 40
-
-[fit.epochs]
-values = [5, 20, 60]
-lr = 0.01
-
-[fit.lr]
-values = [1000000, 0.1, 0.01]
-epochs = 20
-
-[fit.custom.search]
-lrs = [0.01, 0.03]
-epochs = [10, 30]
-widths = [16]
-
-[cifar]
-phases = [{ lr = 0.1, epochs = 1 }, { lr = 0.01, epochs = 1 }]
-batch_size = 16
-data = "data"
-download = false
-precision = "fp32"
-"""
+TINY_LAB = (Path(lab.labs.lab13.__file__).parent / "tiny.toml").read_text(encoding="utf-8")
 
 
 @pytest.fixture
 def tiny_lab(tmp_path: Path) -> Path:
     """A working folder with a tiny lab13.toml and a tiny CIFAR-10 in ./data."""
-    from tests.cifar_fixtures import make_tiny_cifar
+    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
 
     (tmp_path / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
     make_tiny_cifar(tmp_path / "data", "pickle", n_per_class=6)
@@ -59,11 +26,11 @@ def tiny_lab(tmp_path: Path) -> Path:
 
 
 def labreport(cwd: Path, *args: str, timeout: float = 300, env: dict | None = None,
-              check: int | None = None) -> subprocess.CompletedProcess:
+              check: int | None = None, python_options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run the real command line in `cwd`, as a user would (not on a terminal)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     full_env.pop("LABREPORT_DATA", None) if "LABREPORT_DATA" not in (env or {}) else None
-    result = subprocess.run([sys.executable, "-m", "lab.cli", *args], cwd=cwd, env=full_env,
+    result = subprocess.run([sys.executable, *python_options, "-m", "lab.cli", *args], cwd=cwd, env=full_env,
                             capture_output=True, text=True, timeout=timeout)
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -78,7 +45,15 @@ def start_labreport(cwd: Path, *args: str, hold: str | None = None,
     if hold:
         env[HOLD_ENV] = hold
     return subprocess.Popen([sys.executable, "-m", "lab.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT back to its default in the child: a suite started in the background (nohup,
+    `cmd &` in a script) ignores SIGINT, and an ignored SIGINT is inherited, so the
+    Ctrl-C test would wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_until_held(process: subprocess.Popen) -> tuple[int, list[str]]:

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from lab.core.errors import UserError
 from lab.core.store import RunContext
 from lab.exercises.cifar import train as cifar
+from lab.exercises.cifar.data.synthetic import make_tiny_cifar
 from lab.exercises.cifar.model import BasicBlock, parameter_count, resnet20
-from tests.cifar_fixtures import make_tiny_cifar
 
 PARAMS = {
     "phases": [{"lr": 0.1, "epochs": 1}, {"lr": 0.01, "epochs": 2}],

@@ -1,15 +1,46 @@
 """The command line as a user sees it: help, run, caching, --only, --set, list, doctor."""
 import json
+import re
+import shutil
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 import pytest
 
 from tests.conftest import labreport
 
+README = Path(__file__).parents[1] / "README.md"
 
+
+@pytest.mark.parametrize("columns", ["80", "200"])
 @pytest.mark.parametrize("command", [[], ["run"], ["build"], ["list"], ["doctor"]])
-def test_help_everywhere(tmp_path, command):
-    result = labreport(tmp_path, *command, "--help", check=0)
-    assert "Usage" in result.stdout
+def test_help_everywhere_without_type_noise(tmp_path, command, columns):
+    result = labreport(tmp_path, *command, "--help", env={"COLUMNS": columns}, check=0)
+    assert "Usage: labreport" in result.stdout
+    assert "<bool>" not in result.stdout and "list[str]" not in result.stdout
+    if command in (["run"], ["build"]):  # --quick's duration as the README quotes it
+        quoted = re.search(r"\(a first build: (\d+ s) on 2 cores", " ".join(result.stdout.split()))
+        assert quoted and f"in {quoted.group(1)}" in README.read_text(encoding="utf-8"), result.stdout
+
+
+def test_version_is_the_package_version(tmp_path):
+    with open(Path(__file__).parents[1] / "pyproject.toml", "rb") as file:
+        declared = tomllib.load(file)["project"]["version"]
+    assert labreport(tmp_path, "--version", check=0).stdout.startswith(f"labreport {declared}")
+
+
+def test_shell_completion_completes_commands_and_options(tmp_path):
+    def complete(words: str) -> list[str]:
+        env = {"_LABREPORT_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        return labreport(tmp_path, env=env, check=0).stdout.split()
+
+    assert complete("labreport bu") == ["build"]
+    assert sorted(complete("labreport build --no")) == ["--no-download", "--no-run"]
 
 
 def test_run_computes_then_caches(tiny_lab):
@@ -83,3 +114,49 @@ def test_cifar_runs_on_tiny_data_and_resumes_nothing_twice(tiny_lab):
     assert data["status"] == "done" and data["params"]["phases"][1]["lr"] == 0.01
     again = labreport(tiny_lab, "run", "--only", "cifar", check=0)
     assert "cached" in again.stdout
+
+
+# --- everyday commands answer at once: no torch, no data preflight, no redrawn figures --------
+
+def imported_modules(cwd: Path, *args: str, check: int = 0) -> tuple[set[str], str]:
+    """The top-level packages the command imported (from python -X importtime), and its stderr."""
+    result = labreport(cwd, *args, python_options=("-X", "importtime"), check=check)
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0]
+                for line in result.stderr.splitlines() if line.startswith("import time:")}
+    return imported, result.stderr
+
+
+@pytest.mark.parametrize("command", [["--help"], ["--version"], ["list"], ["run", "--help"]])
+def test_everyday_commands_never_import_torch(tiny_lab, command):
+    imported, _ = imported_modules(tiny_lab, *command)
+    assert "typer" in imported  # the harness sees imports at all
+    assert not imported & {"torch", "matplotlib", "weasyprint", "pandas"}
+
+
+def figure_cache(lab: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (lab / "reports" / "runs" / ".figure-cache").glob("*.svg")}
+
+
+def test_build_no_run_renders_without_torch_or_data_and_reuses_figures(tiny_lab):
+    labreport(tiny_lab, "run", "--only", "fit", check=0)
+    first = labreport(tiny_lab, "build", "--no-run", check=0)
+    assert "missing: cifar (missing)" in first.stderr  # reported, as before
+    labreport(tiny_lab, "run", "--only", "cifar", check=0)
+    (tiny_lab / "data").rename(tiny_lab / "data-elsewhere")  # the finished cifar run still renders
+
+    imported, stderr = imported_modules(tiny_lab, "build", "--no-run")
+    assert "torch" not in imported and "missing:" not in stderr
+    listed = labreport(tiny_lab, "list", check=0).stdout
+    assert "done" in next(line for line in listed.splitlines() if "cifar" in line and "│" in line)
+    other = labreport(tiny_lab, "list", "--set", "cifar.batch_size=8", check=0).stdout
+    assert "stale" in next(line for line in other.splitlines() if "cifar" in line and "│" in line)
+    drawn = figure_cache(tiny_lab)
+    assert len(drawn) >= 10
+
+    shutil.copytree(Path(__file__).parents[1] / "templates", tiny_lab / "templates")
+    template = tiny_lab / "templates" / "report.html.j2"
+    template.write_text(template.read_text() + "\n<p>restyled by the student</p>\n")
+    imported, _ = imported_modules(tiny_lab, "build", "--no-run")
+    assert not imported & {"torch", "matplotlib"}  # nothing to train, nothing to draw
+    assert "restyled by the student" in (tiny_lab / "reports" / "lab13.html").read_text()
+    assert figure_cache(tiny_lab) == drawn  # every figure came from the cache: none redrawn

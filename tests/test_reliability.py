@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import tarfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -39,15 +38,12 @@ def records(lab: Path, name: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in (lab / "reports" / "runs" / name).glob("*/record.json")]
 
 
-def wait_for(condition, timeout=120.0, process=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"process ended early ({process.returncode}): {process.communicate()}")
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
+def kill_held(process, held_pid: int) -> None:
+    """SIGKILL the held run, whether it runs in the command's process or in a worker."""
+    if held_pid != process.pid:
+        os.kill(held_pid, signal.SIGKILL)
+    process.kill()
+    process.wait()
 
 
 def cifar_after_first_checkpoint(lab: Path):
@@ -82,9 +78,7 @@ def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
     every = {CHECKPOINT_EPOCHS_ENV: "1000"}
     process = start_labreport(tiny_lab, "run", *LONG_FIT, hold="fit.epochs:checkpoint:1", env=every)
     held_pid, _ = wait_until_held(process)
-    os.kill(held_pid, signal.SIGKILL)  # the run (in a worker or not) and the command that started it
-    process.kill()
-    process.wait()
+    kill_held(process, held_pid)
     assert [r["status"] for r in records(tiny_lab, "fit.epochs")] == ["partial"]
     assert "partial" in labreport(tiny_lab, "list", *LONG_FIT[2:], check=0).stdout
     [checkpoint] = (tiny_lab / "reports" / "runs" / "fit.epochs").glob("*/checkpoints/last.pt")
@@ -243,7 +237,7 @@ def wrong_layout(lab: Path) -> list[str]:
 
 
 def folder_data(lab: Path, **kwargs) -> Path:
-    from tests.cifar_fixtures import make_tiny_cifar
+    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
 
     return make_tiny_cifar(lab / "folder-data", "folder-png", n_per_class=2, **kwargs)
 
@@ -323,7 +317,7 @@ BAD_INPUT = [
 
 @pytest.fixture(scope="module")
 def lab_with_a_result(tmp_path_factory) -> Path:
-    from tests.cifar_fixtures import make_tiny_cifar
+    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
     from tests.conftest import TINY_LAB
 
     lab = tmp_path_factory.mktemp("prepared")
@@ -359,7 +353,7 @@ def built(tmp_path_factory) -> tuple[Path, str]:
     """The tiny lab built end to end by the real command: (the lab, the PDF's text, spaces normalised)."""
     from pypdf import PdfReader
 
-    from tests.cifar_fixtures import make_tiny_cifar
+    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
     from tests.conftest import TINY_LAB
 
     lab = tmp_path_factory.mktemp("built")

@@ -14,18 +14,34 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import importlib.machinery
 import importlib.util
 from pathlib import Path
 
 INFRASTRUCTURE = ("lab.core",)
 
 
-def module_file(name: str) -> Path | None:
-    """The source file of a plain module (None for packages, built-ins and the missing)."""
+@functools.cache
+def module_spec(name: str) -> importlib.machinery.ModuleSpec | None:
+    """Where module `name` is, importing at most its parent packages, never a plain module.
+
+    (``from a.b import C`` names ``a.b.C``; asking importlib about it would import
+    ``a.b`` itself, and with it torch, which `list` must not pay for.)
+    """
+    parent = name.rpartition(".")[0]
+    if parent:
+        parent_spec = module_spec(parent)
+        if parent_spec is None or parent_spec.submodule_search_locations is None:
+            return None
     try:
-        spec = importlib.util.find_spec(name)
+        return importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return None
+
+
+def module_file(name: str) -> Path | None:
+    """The source file of a plain module (None for packages, built-ins and the missing)."""
+    spec = module_spec(name)
     if spec is None or not spec.origin or spec.submodule_search_locations is not None:
         return None
     path = Path(spec.origin)

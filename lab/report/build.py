@@ -8,7 +8,6 @@ exercise's report module (``Exercise.report``) gives its parts.
 """
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from datetime import date
@@ -20,7 +19,7 @@ from lab.core.api import Exercise, Lab, load_lab
 from lab.core.atomic import write_text_atomic
 from lab.core.environment import current_environment
 from lab.core.errors import UserError
-from lab.report import analysis, plotting
+from lab.report import analysis
 from lab.report.analysis import LabAnalysis, report_module
 from lab.report.answers import build_answers
 from lab.report.code import code_style, function_source, highlighted
@@ -272,14 +271,10 @@ def build_report(decl, runs: dict, out: Path, *, lang: str, pdf_variant: str | N
     return [out, html_path, *tables]
 
 
-def figure_code(exercises: list[Exercise]) -> list:
+def figure_code(exercises: list[Exercise]) -> list[str]:
     """The modules whose code draws the figures: a change to any of them redraws."""
-    modules = [plotting]
+    modules = ["lab.report.plotting"]
     for exercise in exercises:
         package = exercise.report.rpartition(".")[0]
-        for name in ("figures", "facts"):
-            try:
-                modules.append(importlib.import_module(f"{package}.{name}"))
-            except ModuleNotFoundError:
-                pass
+        modules += [f"{package}.{name}" for name in ("figures", "facts", "names")]
     return modules

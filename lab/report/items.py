@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import inspect
+import importlib.metadata
+import importlib.util
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from lab.core.atomic import write_text_atomic
+from lab.core.codehash import module_file
 from lab.core.errors import UserError
 
 
@@ -39,6 +42,24 @@ class FigureSpec:
     available: Callable[[Any], bool] = lambda analysis: True
 
 
+def lazy_module(name: str):
+    """Module `name`, executed on first attribute access (importlib's LazyLoader).
+
+    The figure modules import matplotlib; a build that finds every figure in the
+    cache never touches them, so never pays for that import.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{name} not found")
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def svg_html(svg: str) -> Markup:
     """An <img> with the SVG inlined as a data URI, at its natural size (so text keeps its point size)."""
     width = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg)
@@ -50,11 +71,13 @@ def svg_html(svg: str) -> Markup:
 class FigureCache:
     """SVGs keyed by figure, language, drawing code and the checksums of the run's files."""
 
-    def __init__(self, folder: Path | None, modules: list, texts: list[Path] = ()):
+    def __init__(self, folder: Path | None, modules: list[str], texts: list[Path] = ()):
         self.folder = folder
-        import matplotlib
-        source = "".join(inspect.getsource(m) for m in modules) + matplotlib.__version__
-        source += "".join(path.read_text(encoding="utf-8") for path in texts)  # message catalogues
+        # Files, not imported modules: a build whose figures all come from the cache
+        # never imports matplotlib (most of a second).
+        files = [module_file(name) for name in modules] + list(texts)  # code and message catalogues
+        source = "".join(path.read_text(encoding="utf-8") for path in files if path is not None)
+        source += importlib.metadata.version("matplotlib")
         self.code_hash = hashlib.sha256(source.encode()).hexdigest()
 
     def key(self, spec: FigureSpec, lang: str, run) -> str:

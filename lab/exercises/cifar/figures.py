@@ -7,18 +7,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lab.exercises.cifar.facts import Cifar
+from lab.exercises.cifar.names import class_name
 from lab.report.messages import Messages
 from lab.report.plotting import PALETTE, TEXT_WIDTH_IN, new_figure, styled, to_svg
 
 msg = Messages(Path(__file__).parent)
-
-
-def class_name(name: str, lang: str) -> str:
-    """A CIFAR-10 class in the report's language (the catalogue's class_<name>, else the name)."""
-    try:
-        return msg(lang, f"class_{name}")
-    except KeyError:
-        return name
 
 
 # --- Exercise 2 ------------------------------------------------------------------

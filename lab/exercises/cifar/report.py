@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.exercises.cifar import figures
 from lab.exercises.cifar.facts import CifarAnalysis, analyse, csv_tables  # noqa: F401
-from lab.report.items import FigureSpec, Table
+from lab.exercises.cifar.names import class_name
+from lab.report.items import FigureSpec, Table, lazy_module
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, num, pct, signed
 
 msg = Messages(Path(__file__).parent)
+figures = lazy_module("lab.exercises.cifar.figures")
 
 RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
 # What its answer templates (answers/*.html.j2) may call besides the number formats.
-TEMPLATE_HELPERS = {"class_name": figures.class_name}
+TEMPLATE_HELPERS = {"class_name": class_name}
 # The function shown in the appendix (2A): the evaluation the run really does.
 EVALUATION = ("lab.exercises.cifar.train", "evaluate")
 

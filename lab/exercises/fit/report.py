@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.exercises.fit import figures
 from lab.exercises.fit.answers import GENERATORS  # noqa: F401  (the report builder reads it)
 from lab.exercises.fit.facts import FitAnalysis, analyse, csv_tables  # noqa: F401
-from lab.report.items import FigureSpec, Table
+from lab.report.items import FigureSpec, Table, lazy_module
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, num, pm
 
 msg = Messages(Path(__file__).parent)
+figures = lazy_module("lab.exercises.fit.figures")
 
 RUN_TITLES = {"fit.epochs": msg.text("exercise_1a_epochs"),
               "fit.lr": msg.text("exercise_1b_learning_rate"),

@@ -1,6 +1,7 @@
-"""Tiny fake CIFAR-10 data sets in every layout lab.exercises.cifar.data reads.
+"""Tiny synthetic CIFAR-10 data sets in every layout lab.exercises.cifar.data reads
+(for the tests and benchmarks; nothing in a run uses them).
 
-    from tests.cifar_fixtures import make_tiny_cifar, tiny_cifar_arrays
+    from lab.exercises.cifar.data.synthetic import make_tiny_cifar, tiny_cifar_arrays
     path = make_tiny_cifar(tmp_path, "folder-png", n_per_class=2)
     data = lab.exercises.cifar.data.load(path, tmp_path / "cache", download=False)
 
