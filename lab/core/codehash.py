@@ -23,20 +23,22 @@ INFRASTRUCTURE = ("lab.core",)
 
 @functools.cache
 def module_spec(name: str) -> importlib.machinery.ModuleSpec | None:
-    """Where module `name` is, importing at most its parent packages, never a plain module.
+    """Where module `name` is, found without importing or touching it.
 
-    (``from a.b import C`` names ``a.b.C``; asking importlib about it would import
-    ``a.b`` itself, and with it torch, which `list` must not pay for.)
+    (``from a.b import C`` names ``a.b.C``: asking importlib about it would import
+    ``a.b``, and with it torch, which `list` must not pay for; and a module loaded
+    lazily would be executed by any look at its attributes.)
     """
-    parent = name.rpartition(".")[0]
-    if parent:
-        parent_spec = module_spec(parent)
-        if parent_spec is None or parent_spec.submodule_search_locations is None:
+    parent, _, leaf = name.rpartition(".")
+    if not parent:
+        try:
+            return importlib.util.find_spec(name)  # the top package (lab), already imported
+        except (ImportError, ValueError):
             return None
-    try:
-        return importlib.util.find_spec(name)
-    except (ImportError, ValueError):
+    parent_spec = module_spec(parent)
+    if parent_spec is None or parent_spec.submodule_search_locations is None:
         return None
+    return importlib.machinery.PathFinder.find_spec(name, list(parent_spec.submodule_search_locations))
 
 
 def module_file(name: str) -> Path | None:
