@@ -87,6 +87,8 @@ def test_a_run_records_the_code_it_ran(tiny_lab, tmp_path):
     code = copy_of_the_package(tmp_path)
     labreport(code, tiny_lab, "run", "--only", "fit.lr")
     [record] = [json.loads(p.read_text()) for p in (tiny_lab / "reports" / "runs" / "fit.lr").glob("*/record.json")]
-    assert set(record["code"]) == {"lab.exercises.fit.train", "lab.exercises.fit.batched_mlp",
+    assert set(record["code"]) == {"lab.exercises.fit.train", "lab.exercises.fit.training",
+                                   "lab.exercises.fit.problem", "lab.exercises.fit.tables",
+                                   "lab.exercises.fit.tuning", "lab.exercises.fit.batched_mlp",
                                    "lab.exercises.fit.expr", "lab.exercises.fit.functions",
                                    "lab.exercises.fit.rules"}

@@ -18,7 +18,7 @@ METRICS = ("train_loss", "true_error", "heldout_error")
 
 # Loss-curve classification for 1B. A healthy full-batch Adam curve falls almost
 # monotonically (wobbles of a few percent); these thresholds separate that from
-# bouncing and from stalling. The rebound rule matches lab.exercises.fit.train, whose
+# bouncing and from stalling. The rebound rule matches lab.exercises.fit.tables, whose
 # run summary (from every epoch, not the thinned loss.csv) is preferred when present.
 STALLED_FRACTION = 0.8          # final loss above 80 % of the first: not decreasing
 STILL_FALLING_FRACTION = 0.9    # final loss below 90 % of the mid-run loss: still converging
