@@ -20,6 +20,18 @@ def test_the_core_names_no_exercise_and_no_lab():
     assert not named, "\n".join(named)
 
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_no_chinese_prose_in_python_code():
+    """Chinese words live in templates, message catalogues and data files, never in a .py file."""
+    found = [f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+             for path in sorted((REPO / "lab").rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if CJK.search(line)]
+    assert not found, "\n".join(found)
+
+
 def copy_of_the_package(tmp_path: Path) -> Path:
     code = tmp_path / "code"
     shutil.copytree(REPO / "lab", code / "lab", ignore=shutil.ignore_patterns("__pycache__"))
@@ -75,6 +87,8 @@ def test_a_run_records_the_code_it_ran(tiny_lab, tmp_path):
     code = copy_of_the_package(tmp_path)
     labreport(code, tiny_lab, "run", "--only", "fit.lr")
     [record] = [json.loads(p.read_text()) for p in (tiny_lab / "reports" / "runs" / "fit.lr").glob("*/record.json")]
-    assert set(record["code"]) == {"lab.exercises.fit.train", "lab.exercises.fit.batched_mlp",
+    assert set(record["code"]) == {"lab.exercises.fit.train", "lab.exercises.fit.training",
+                                   "lab.exercises.fit.problem", "lab.exercises.fit.tables",
+                                   "lab.exercises.fit.tuning", "lab.exercises.fit.batched_mlp",
                                    "lab.exercises.fit.expr", "lab.exercises.fit.functions",
                                    "lab.exercises.fit.rules"}

@@ -224,7 +224,7 @@ def test_numerics_follow_precision_and_hardware(monkeypatch):
 @pytest.mark.parametrize("change, key", [
     ({"precision": "fp8"}, "precision"),
     ({"phases": []}, "phases"),
-    ({"phases": [{"lr": -1, "epochs": 2}]}, "phases[0].lr"),
+    ({"phases": [{"lr": -1, "epochs": 2}]}, "phases.0.lr"),
     ({"phases": [{"lr": 0.1, "epochs": 0}]}, "phases"),
     ({"batch_size": 0}, "batch_size"),
     ({"momentum": -0.9}, "momentum"),

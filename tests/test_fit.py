@@ -11,7 +11,8 @@ from torch import nn
 
 from lab.core.errors import UserError
 from lab.core.store import RunContext
-from lab.exercises.fit import expr
+from lab.exercises.fit import expr, tables, training, tuning
+from lab.exercises.fit import problem as fit_problem
 from lab.exercises.fit import train as fit
 from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
 from lab.exercises.fit.functions import dense_grid, heldout_points, seeded_generator, training_points, validation_split
@@ -168,9 +169,9 @@ def test_unfused_adam_matches_fused():
 # --- trajectories -----------------------------------------------------------------
 
 def test_snapshot_equals_separate_run_bit_for_bit():
-    problem = fit.load_problem(tiny_params())
-    long = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [7, 30])
-    short = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [7])
+    problem = fit_problem.load_problem(tiny_params())
+    long = fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [7, 30])
+    short = fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [7])
     a, b = long.snapshots[7], short.snapshots[7]
     assert np.array_equal(a.train_loss, b.train_loss)
     for name in ("true", "heldout"):
@@ -194,17 +195,17 @@ class StopAfter(RecordingProgress):
 
 
 def test_a_run_interrupted_after_a_checkpoint_resumes_from_it_bit_for_bit(tmp_path, monkeypatch):
-    monkeypatch.setattr(fit, "CHECKPOINT_SECONDS", 0.0)  # the time-based cadence: every chunk
-    monkeypatch.setattr(fit, "PROGRESS_CHUNK", 10)
-    problem = fit.load_problem(tiny_params())
-    whole = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60])
+    monkeypatch.setattr(training, "CHECKPOINT_SECONDS", 0.0)  # the time-based cadence: every chunk
+    monkeypatch.setattr(training, "PROGRESS_CHUNK", 10)
+    problem = fit_problem.load_problem(tiny_params())
+    whole = fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60])
     interrupted = RunContext("fit.epochs", "k", {}, tmp_path, progress=StopAfter(40))
     with pytest.raises(KeyboardInterrupt):
-        fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], interrupted.progress,
-                  fit.TrainingCheckpoints(interrupted))
+        fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], interrupted.progress,
+                  training.TrainingCheckpoints(interrupted))
     again = RunContext("fit.epochs", "k", {}, tmp_path, progress=RecordingProgress())
-    resumed = fit.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], again.progress,
-                        fit.TrainingCheckpoints(again))
+    resumed = fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], again.progress,
+                        training.TrainingCheckpoints(again))
     # chunks end at 10, 15 (a snapshot), 25, 35, 45: stopped at 45 before its checkpoint
     assert resumed.resumed_at == 35
     assert again.progress.lines == ["resumed at epoch 35 of 60"] and again.progress.done == 60
@@ -217,21 +218,21 @@ def test_a_run_interrupted_after_a_checkpoint_resumes_from_it_bit_for_bit(tmp_pa
 
 
 def test_a_checkpoint_of_another_run_shape_is_not_used(tmp_path):
-    problem = fit.load_problem(tiny_params())
+    problem = fit_problem.load_problem(tiny_params())
     ctx = context(tmp_path, "fit.epochs", {})
     ctx.save_checkpoint({"kind": "fit", "epoch": 5,
                          "model": {"flat": torch.zeros(3)}, "losses": torch.zeros(5, 1)})
-    trajectory = fit.sweep(problem, [8, 8], [0.01], [2019], [20], ctx.progress, fit.TrainingCheckpoints(ctx))
+    trajectory = fit_problem.sweep(problem, [8, 8], [0.01], [2019], [20], ctx.progress, training.TrainingCheckpoints(ctx))
     assert trajectory.resumed_at == 0
     assert ctx.progress.lines == ["the checkpoint is not one this code wrote for this run; starting from epoch 1"]
 
 
 def test_batched_run_matches_separate_runs():
-    problem = fit.load_problem(tiny_params())
+    problem = fit_problem.load_problem(tiny_params())
     lrs, seeds = [0.003, 0.03], [2019, 2020]
-    batched = fit.sweep(problem, [8, 8], lrs, seeds, [25])
+    batched = fit_problem.sweep(problem, [8, 8], lrs, seeds, [25])
     for index, (lr, seed) in enumerate([(lr, s) for lr in lrs for s in seeds]):
-        alone = fit.sweep(problem, [8, 8], [lr], [seed], [25])
+        alone = fit_problem.sweep(problem, [8, 8], [lr], [seed], [25])
         np.testing.assert_allclose(batched.losses[:, index], alone.losses[:, 0], rtol=1e-4)
         np.testing.assert_allclose(batched.snapshots[25].errors["true"][index],
                                    alone.snapshots[25].errors["true"][0], rtol=1e-4)
@@ -243,10 +244,10 @@ def test_true_error_is_mse_against_the_noise_free_function_on_the_grid():
     weights = [torch.ones(1, 1), torch.zeros(1), torch.ones(1, 1), torch.zeros(1)]
     model = BatchedMLP([weights], hidden)
     params = tiny_params(function="x**2", x_range=[-1, 2], grid_points=7)
-    problem = fit.load_problem(params)
-    x_train = fit.stack_models([problem.training[2019].x])
-    y_train = fit.stack_models([problem.training[2019].y])
-    snap = fit._snapshot(model, x_train, y_train, {"true": fit.grid_eval(problem)}, 0, 0.0)
+    problem = fit_problem.load_problem(params)
+    x_train = training.stack_models([problem.training[2019].x])
+    y_train = training.stack_models([problem.training[2019].y])
+    snap = training._snapshot(model, x_train, y_train, {"true": fit_problem.grid_eval(problem)}, 0, 0.0)
     grid = np.linspace(-1, 2, 7)
     by_hand = np.mean((np.maximum(grid, 0) - grid ** 2) ** 2)
     assert snap.errors["true"][0] == pytest.approx(by_hand, rel=1e-6)
@@ -254,11 +255,11 @@ def test_true_error_is_mse_against_the_noise_free_function_on_the_grid():
 
 
 def test_loss_epochs_are_log_spaced_and_end_at_the_last():
-    epochs = fit.loss_epochs(50000)
+    epochs = tables.loss_epochs(50000)
     assert epochs[0] == 1 and epochs[-1] == 50000
     assert 150 <= len(epochs) <= 201
     assert np.all(np.diff(epochs) > 0)
-    assert list(fit.loss_epochs(3)) == [1, 2, 3]
+    assert list(tables.loss_epochs(3)) == [1, 2, 3]
 
 
 # --- whole runs: files, divergence, errors ------------------------------------------
@@ -346,10 +347,10 @@ def test_choose_breaks_ties_towards_the_cheaper_setting():
         "diverged": [0, 0, 1, 0, 0, 0],
     })
     # lr 0.03 has the lowest mean but a diverged seed; (0.01, 100) ties (0.01, 50): cheaper wins
-    assert fit.choose(table, 2)["epochs"] == 50
-    assert fit.choose(table, 2)["lr"] == 0.01
+    assert tuning.choose(table, 2)["epochs"] == 50
+    assert tuning.choose(table, 2)["lr"] == 0.01
     table.loc[2, "diverged"] = 0
-    assert fit.choose(table, 2)["lr"] == 0.03
+    assert tuning.choose(table, 2)["lr"] == 0.03
 
 
 def test_grid_is_noise_free_and_dense():
@@ -362,9 +363,9 @@ def test_loss_behaviour_flags_a_climbing_loss_and_stops_at_divergence():
     steady = np.linspace(10, 1, 50)
     climbing = np.concatenate([np.linspace(10, 1, 25), np.full(25, 4.0)])
     exploding = np.concatenate([np.linspace(10, 5, 10), [np.inf], np.full(39, np.nan)])
-    trajectory = fit.Trajectory([0.01, 0.1, 1.0], [1, 1, 1],
+    trajectory = training.Trajectory([0.01, 0.1, 1.0], [1, 1, 1],
                                 np.stack([steady, climbing, exploding], axis=1))
-    steady_fact, climbing_fact, exploding_fact = fit.loss_behaviour(trajectory)
+    steady_fact, climbing_fact, exploding_fact = tables.loss_behaviour(trajectory)
     assert steady_fact["rise_fraction"] == 0 and steady_fact["rebound"] < 1
     assert climbing_fact["rebound"] == pytest.approx(4.0)
     assert exploding_fact["rebound"] < 1  # only the finite part, before the blow-up
@@ -378,8 +379,8 @@ def test_search_facts_report_the_validation_noise_and_the_best_true_error():
         "val_error": [9.0, 11.0, 10.5, 10.5], "true_error": [2.0, 2.0, 1.0, 1.0],
         "diverged": [0] * 4,
     })
-    chosen = fit.choose(table, 2)
-    facts = fit.search_facts(table, chosen)
+    chosen = tuning.choose(table, 2)
+    facts = tuning.search_facts(table, chosen)
     assert chosen["lr"] == 0.01 and facts["chosen_search_true_error"] == 2.0
     assert facts["best_by_true_error"]["lr"] == 0.03
     assert facts["val_error_range"] == [10.0, 10.5]

@@ -19,7 +19,7 @@ import torch
 from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
 from lab.core.store import Store
-from lab.exercises.fit.train import CHECKPOINT_EPOCHS_ENV
+from lab.exercises.fit.training import CHECKPOINT_EPOCHS_ENV
 from tests.conftest import labreport, start_labreport, wait_until_held
 
 LONG_FIT = ["--only", "fit.epochs", "--set", "fit.epochs.values=[5, 20, 40000]"]

@@ -1,5 +1,5 @@
 """Each question of the lab -> its answer: the student's own Markdown, a note that the run is missing,
-or the words its exercise generates from its facts (a template per language, or its Python writer)."""
+or the words its exercise's template for it generates from its facts (a template per language)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +13,20 @@ from lab.core.errors import UserError
 from lab.report.analysis import LabAnalysis, report_module
 from lab.report.messages import Messages
 from lab.report.render import lab_template_folders, template_environment
-from lab.report.wording import Answer, Ref, Writer, code, lr_text, num, pct, pm, seconds_text, signed
+from lab.report.wording import (
+    Answer,
+    Ref,
+    code,
+    count,
+    join_values,
+    lr_text,
+    num,
+    pct,
+    plural,
+    pm,
+    seconds_text,
+    signed,
+)
 
 msg = Messages(Path(__file__).parent)
 
@@ -58,7 +71,8 @@ def build_answers(lab: LabAnalysis, lang: str, ref: Ref, answers_dir: Path | Non
 
 
 # Number formats an answer template may use (an exercise's report module can add its own).
-TEMPLATE_HELPERS = {"num": num, "pm": pm, "pct": pct, "signed": signed, "lr_text": lr_text, "seconds_text": seconds_text}
+TEMPLATE_HELPERS = {"num": num, "pm": pm, "pct": pct, "signed": signed, "lr_text": lr_text, "seconds_text": seconds_text,
+                    "count": count, "plural": plural, "join_values": join_values, "code": code}
 
 
 def answer_template(env: jinja2.Environment | None, name: str) -> jinja2.Template | None:
@@ -71,8 +85,7 @@ def answer_template(env: jinja2.Environment | None, name: str) -> jinja2.Templat
 
 
 def generated(exercise, qid: str, facts, lang: str, ref: Ref, env: jinja2.Environment | None) -> Markup:
-    """The exercise's words: its template ``answers/<qid>.<lang>.html.j2`` (HTML) or ``.md.j2``
-    (Markdown) if it has one, else its Python writer."""
+    """The exercise's words: its template ``answers/<qid>.<lang>.html.j2`` (HTML) or ``.md.j2`` (Markdown)."""
     for suffix in ("html", "md"):
         template = answer_template(env, f"{exercise.folder.name}/answers/{qid}.{lang}.{suffix}.j2")
         if template is None:
@@ -80,10 +93,5 @@ def generated(exercise, qid: str, facts, lang: str, ref: Ref, env: jinja2.Enviro
         helpers = {**TEMPLATE_HELPERS, **getattr(report_module(exercise), "TEMPLATE_HELPERS", {})}
         text = template.render(facts=facts, ref=lambda key: Markup(ref(key)), lang=lang, **helpers)
         return Markup(text) if suffix == "html" else Markup(markdown.markdown(text, extensions=["extra", "sane_lists"]))
-    writers = getattr(report_module(exercise), "GENERATORS", {})
-    if qid not in writers:
-        raise UserError(f"question {qid}: exercise {exercise.name} has no answer template "
-                        f"({exercise.folder.name}/answers/{qid}.{lang}.html.j2 or .md.j2) and no writer for it")
-    writer = Writer(lang)
-    writers[qid](facts, writer, ref)
-    return writer.html()
+    raise UserError(f"question {qid}: exercise {exercise.name} has no answer template "
+                    f"({exercise.folder.name}/answers/{qid}.{lang}.html.j2 or .md.j2)")

@@ -1,4 +1,4 @@
-"""The words of answers: number formats shared with the tables, and a writer of paragraphs per language."""
+"""The words of answers: number formats shared with the tables and the answer templates, and the Answer."""
 from __future__ import annotations
 
 import math
@@ -62,6 +62,11 @@ def seconds_text(seconds: float, lang: str) -> str:
     return " ".join([*parts, msg(lang, "seconds", n=secs)])
 
 
+def count(n: int) -> str:
+    """A whole number with thousands separators: 1,000."""
+    return f"{n:,}"
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -83,23 +88,6 @@ class Answer:
 
 
 Ref = Callable[[str], str]        # figure/table key -> its numbered label, as a link
-
-
-class Writer:
-    """Collects paragraphs in one language; ``say(zh, en)`` keeps the two side by side."""
-
-    def __init__(self, lang: str):
-        self.lang = lang
-        self.paragraphs: list[str] = []
-
-    def pick(self, zh: str, en: str) -> str:
-        return zh if self.lang == "zh" else en
-
-    def say(self, zh: str, en: str) -> None:
-        self.paragraphs.append(self.pick(zh, en))
-
-    def html(self) -> Markup:
-        return Markup("".join(f"<p>{p}</p>" for p in self.paragraphs))
 
 
 def code(text) -> Markup:

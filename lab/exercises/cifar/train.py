@@ -22,9 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from lab.core.errors import UserError
+from lab.core.schema import validate
+from lab.exercises.cifar import Cifar
 from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar.allocator import retain_freed_memory
 from lab.exercises.cifar.model import parameter_count, resnet20
+
+TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
 
 MISCLASSIFIED_LIMIT = 36
 CHECKPOINT_KEYS = {"epoch", "rows", "numerics", "model", "optimizer", "scaler"}
@@ -254,25 +258,10 @@ def phase_boundaries(rows: list[dict]) -> list[dict]:
 
 
 def validate_params(params: dict) -> None:
-    phases = params.get("phases")
-    if not isinstance(phases, list) or not phases:
-        raise UserError("cifar params.phases must be a non-empty list of "
-                        "{lr, epochs} tables, e.g. [{lr = 0.1, epochs = 5}]")
-    for i, phase in enumerate(phases):
-        lr, epochs = phase.get("lr"), phase.get("epochs")
-        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
-            raise UserError(f"cifar params.phases[{i}].lr = {lr!r} must be a positive number")
-        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
-            raise UserError(f"cifar params.phases[{i}].epochs = {epochs!r} must be a whole number >= 0")
-    if not epoch_schedule(phases):
-        raise UserError("cifar params.phases has 0 epochs in total; give at least one phase epochs >= 1")
-    batch_size = params.get("batch_size")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise UserError(f"cifar params.batch_size = {batch_size!r} must be a whole number >= 1")
-    for key in ("weight_decay", "momentum"):
-        value = params.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise UserError(f"cifar params.{key} = {value!r} must be a number >= 0")
+    """The training parameters against the exercise's schema, the one place their rules are
+    written: a run started without a declaration (a test, a benchmark) gets the same checks."""
+    rules = {key: Cifar.schema[key] for key in TRAINING_PARAMS}
+    validate({key: params[key] for key in TRAINING_PARAMS if key in params}, rules, "cifar params")
 
 
 def load_data(ctx):

@@ -18,7 +18,7 @@ METRICS = ("train_loss", "true_error", "heldout_error")
 
 # Loss-curve classification for 1B. A healthy full-batch Adam curve falls almost
 # monotonically (wobbles of a few percent); these thresholds separate that from
-# bouncing and from stalling. The rebound rule matches lab.exercises.fit.train, whose
+# bouncing and from stalling. The rebound rule matches lab.exercises.fit.tables, whose
 # run summary (from every epoch, not the thinned loss.csv) is preferred when present.
 STALLED_FRACTION = 0.8          # final loss above 80 % of the first: not decreasing
 STILL_FALLING_FRACTION = 0.9    # final loss below 90 % of the mid-run loss: still converging
@@ -94,6 +94,21 @@ class EpochFacts:
     train_below_noise: bool = False     # longest training loss < noise variance: fitting the noise
     diverged_settings: list[int] = field(default_factory=list)
 
+    # What the answer to 1A may claim (answers/1A.<lang>.html.j2 words it).
+    @property
+    def under_fitting(self) -> bool:
+        """The shortest run is clearly worse than the best (over twice its true error)."""
+        return self.underfit_ratio > 2 and self.shortest != self.best_epochs
+
+    @property
+    def best_in_between(self) -> bool:
+        return self.best_epochs not in (self.shortest, self.longest)
+
+    @property
+    def fitting_noise(self) -> bool:
+        """The longest run fitted the points better and the true function worse than the one before."""
+        return bool(self.true_error_rose and self.train_loss_fell)
+
 
 def metric_at(settings: pd.DataFrame, column: str, value, metric: str) -> float:
     row = settings[settings[column] == value]
@@ -147,6 +162,15 @@ class LrBehaviour:
     true_error: float
     train_loss: float
 
+    @property
+    def troubled_seeds(self) -> int:
+        """The seeds that show its status (diverged, else oscillating, else stalled)."""
+        return self.diverged_seeds or self.oscillating_seeds or self.stalled_seeds
+
+    @property
+    def steady(self) -> bool:
+        return self.status in ("converged", "slow")
+
 
 @dataclass
 class LrFacts:
@@ -159,6 +183,25 @@ class LrFacts:
     best_true_error: float | None
     largest: float
     smallest: float
+
+    # What the answer to 1B may claim (answers/1B.<lang>.html.j2 words it).
+    @property
+    def middle(self) -> list[LrBehaviour]:
+        """The rates between the largest and the smallest, largest first."""
+        return [self.behaviour[lr] for lr in self.lrs if lr not in (self.largest, self.smallest)]
+
+    @property
+    def steady_others(self) -> list[LrBehaviour]:
+        """The converged (or slowly converging) rates other than the smallest."""
+        return [self.behaviour[lr] for lr in self.lrs if lr != self.smallest and self.behaviour[lr].steady]
+
+    @property
+    def smallest_fit_least(self) -> bool:
+        """The smallest rate fit the true function best while fitting the points least (its
+        training loss above every other converged rate's): slow convergence as early stopping."""
+        others = self.steady_others
+        return (self.best_lr is not None and self.best_lr == self.smallest and bool(others)
+                and self.behaviour[self.smallest].train_loss > max(b.train_loss for b in others))
 
 
 def curve_shape(losses: np.ndarray) -> str:
@@ -266,6 +309,18 @@ class Custom:
     loss: pd.DataFrame | None
     facts: CustomFacts
     record: dict
+
+    @property
+    def search_seeds(self) -> int:
+        return int(self.search["seeds"].max())
+
+    @property
+    def validation_percent(self) -> int:
+        return round(100 * float(self.params.get("validation_fraction", 0.2)))
+
+    @property
+    def noise_variance(self) -> float:
+        return float(self.params.get("noise_std", 0)) ** 2
 
 
 def search_table(search: pd.DataFrame) -> pd.DataFrame:

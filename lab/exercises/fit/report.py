@@ -1,9 +1,12 @@
-"""Exercise 1 in the report: its figures, tables, parameter rows and answers, for the report builder."""
+"""Exercise 1 in the report: its figures, tables and parameter rows, for the report builder.
+
+Its answers (1A, 1B, 1C) are templates: answers/<QID>.<lang>.html.j2, over the facts of
+`lab.exercises.fit.facts` (which also name the claims an answer may make).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from lab.exercises.fit.answers import GENERATORS  # noqa: F401  (the report builder reads it)
 from lab.exercises.fit.facts import FitAnalysis, analyse, csv_tables  # noqa: F401
 from lab.report.items import FigureSpec, Table, lazy_module
 from lab.report.messages import Messages

@@ -14,8 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 from lab.core.store import LoadedRun
 
+STUDENT = Path(__file__).with_name("fixture_student.toml")
 SEEDS = [2019, 2020, 2021]
 FUNCTION = "x**2 + 2*sin(x) + cos(x-1) - 5"
 CUSTOM_FUNCTION = "(x+1)**2 + sin(x**2+1) - log(x**2+1)"
@@ -59,7 +65,7 @@ def fixture_declaration(folder: Path, lang: str = "zh", quick: bool = False) -> 
     path = folder / "lab13.toml"
     path.write_text("# fixture declaration\n", encoding="utf-8")
     values = {
-        "student": {"name": "李小明", "id": "2024123456", "class": "计算机 2401 班"},
+        "student": tomllib.loads(STUDENT.read_text(encoding="utf-8")),
         "report": {"lang": lang, "out": "reports/lab13.pdf", "reflections": "reflections.md",
                    "answers": "answers"},
         "fit": {"function": FUNCTION, "samples": SAMPLES, "x_range": [-5, 5],
