@@ -10,6 +10,7 @@ cache, every run, the figures and the PDF. --quick first, then (unless
 the decoding time and each run's time from its record. Both use every core:
 run it alone on the machine (e.g. under flock).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,18 @@ sys.path.insert(0, str(ROOT))
 
 def build(data: str, quick: bool) -> dict:
     """One `labreport build` in a fresh folder: wall seconds, decode seconds, run times."""
-    command = [sys.executable, "-m", "lab.cli", "build", "--data", data, "--no-download",
-               "--out", "reports/lab13.pdf", *(["--quick"] if quick else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "lab.cli",
+        "build",
+        "--data",
+        data,
+        "--no-download",
+        "--out",
+        "reports/lab13.pdf",
+        *(["--quick"] if quick else []),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     with tempfile.TemporaryDirectory(prefix="bench-build-") as folder:
         started = time.perf_counter()
@@ -41,11 +52,17 @@ def build(data: str, quick: bool) -> dict:
         for path in sorted(Path(folder, "reports", "runs").glob("*/*/record.json")):
             record = json.loads(path.read_text())
             runs[record["name"]] = (record["status"], record["duration_s"])
-        epochs = [line.split(",") for line in next(Path(folder, "reports", "runs").glob(
-            "cifar/*/epochs.csv")).read_text().splitlines()]
+        epochs = [
+            line.split(",")
+            for line in next(Path(folder, "reports", "runs").glob("cifar/*/epochs.csv")).read_text().splitlines()
+        ]
     decoded = re.search(r"decoded CIFAR-10 from .* in ([\d.]+) s", result.stdout)
-    return {"wall": wall, "decode": float(decoded.group(1)) if decoded else None, "runs": runs,
-            "cifar_epochs": epoch_seconds(epochs)}
+    return {
+        "wall": wall,
+        "decode": float(decoded.group(1)) if decoded else None,
+        "runs": runs,
+        "cifar_epochs": epoch_seconds(epochs),
+    }
 
 
 def epoch_seconds(rows: list[list[str]]) -> list[float]:
@@ -57,13 +74,14 @@ def epoch_seconds(rows: list[list[str]]) -> list[float]:
 
 def show(label: str, measured: dict) -> None:
     decode = f"{measured['decode']:.1f} s" if measured["decode"] is not None else "cached"
-    print(f"\n{label}: {measured['wall']:.1f} s wall ({measured['wall'] / 60:.1f} min); "
-          f"decoding CIFAR-10: {decode}")
+    print(f"\n{label}: {measured['wall']:.1f} s wall ({measured['wall'] / 60:.1f} min); decoding CIFAR-10: {decode}")
     for name, (status, seconds) in measured["runs"].items():
         print(f"  {name:11s} {status:9s} {seconds:7.1f} s")
     epochs = measured["cifar_epochs"]
-    print(f"  cifar epochs (train + test): mean {sum(epochs) / len(epochs):.1f} s, "
-          + ", ".join(f"{s:.0f}" for s in epochs))
+    print(
+        f"  cifar epochs (train + test): mean {sum(epochs) / len(epochs):.1f} s, "
+        + ", ".join(f"{s:.0f}" for s in epochs)
+    )
 
 
 def main() -> None:
@@ -74,8 +92,7 @@ def main() -> None:
     parser.add_argument("--quick-only", action="store_true", help="measure only build --quick")
     args = parser.parse_args()
     data = str(Path(args.data).resolve())
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; "
-          f"load average before: {os.getloadavg()[0]:.2f}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; load average before: {os.getloadavg()[0]:.2f}")
     show("labreport build --quick (first build, fresh folder)", build(data, quick=True))
     if not args.quick_only:
         show("labreport build (first build, fresh folder)", build(data, quick=False))

@@ -21,6 +21,7 @@ a time: this shared machine's speed drifts by 10-30 % over minutes, so loops
 timed one after the other would compare different machines.
 Run it alone on the machine (e.g. under flock): both loops use every core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,13 +72,20 @@ def course_loaders(data, workers: int):
     import torchvision.transforms as T
 
     normalize = T.Normalize(cifar_data.MEAN, cifar_data.STD)
-    train_transform = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(),
-                                 T.ToTensor(), normalize])
+    train_transform = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), normalize])
     test_transform = T.Compose([T.ToTensor(), normalize])
-    train = DataLoader(CourseDataset(data.train_images, data.train_labels, train_transform),
-                       batch_size=BATCH, shuffle=True, num_workers=workers)
-    test = DataLoader(CourseDataset(data.test_images, data.test_labels, test_transform),
-                      batch_size=BATCH, shuffle=False, num_workers=workers)
+    train = DataLoader(
+        CourseDataset(data.train_images, data.train_labels, train_transform),
+        batch_size=BATCH,
+        shuffle=True,
+        num_workers=workers,
+    )
+    test = DataLoader(
+        CourseDataset(data.test_images, data.test_labels, test_transform),
+        batch_size=BATCH,
+        shuffle=False,
+        num_workers=workers,
+    )
     return train, test
 
 
@@ -113,8 +121,7 @@ def course_test(model, loader):
 def course_model_and_optimizer(lr):
     torch.manual_seed(SEED)
     model = resnet20(seed=SEED)
-    return model, torch.optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM,
-                                  weight_decay=WEIGHT_DECAY)
+    return model, torch.optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
 
 
 # --- the two loops, driven a chunk of batches at a time ------------------------------
@@ -127,6 +134,7 @@ def load(source: str, cache_dir: str):
 @dataclass
 class EpochTally:
     """Running averages over the part of an epoch trained so far."""
+
     images: int = 0
     loss_sum: float = 0.0
     correct: float = 0.0
@@ -147,8 +155,12 @@ class ProjectLoop:
         self.data, self.epoch = data, 0
         self.numerics = cifar.choose_numerics(precision, "cpu")
         self.label = f"project ({self.numerics.label})"
-        params = {"phases": [{"lr": 0.1, "epochs": 1}], "seed": SEED, "momentum": MOMENTUM,
-                  "weight_decay": WEIGHT_DECAY}
+        params = {
+            "phases": [{"lr": 0.1, "epochs": 1}],
+            "seed": SEED,
+            "momentum": MOMENTUM,
+            "weight_decay": WEIGHT_DECAY,
+        }
         self.model, self.optimizer, self.scaler = cifar.build_training(params, self.numerics, "cpu")
         self.new_epoch()
 
@@ -162,11 +174,19 @@ class ProjectLoop:
         cifar.set_lr(self.optimizer, lr)
 
     def train(self, batches: int) -> int:
-        chosen = self.order[self.position:self.position + batches * BATCH]
+        chosen = self.order[self.position : self.position + batches * BATCH]
         self.position += len(chosen)
         loss, accuracy = cifar.train_one_epoch(
-            self.model, self.optimizer, self.scaler, self.data.train_images[chosen],
-            self.data.train_labels[chosen], BATCH, self.generator, self.prepare, self.numerics_autocast)
+            self.model,
+            self.optimizer,
+            self.scaler,
+            self.data.train_images[chosen],
+            self.data.train_labels[chosen],
+            BATCH,
+            self.generator,
+            self.prepare,
+            self.numerics_autocast,
+        )
         self.tally.add(len(chosen), loss, accuracy)
         return len(chosen)
 
@@ -177,8 +197,9 @@ class ProjectLoop:
         return self.numerics.autocast("cpu")
 
     def test(self) -> tuple[float, float]:
-        loss, accuracy, _ = cifar.evaluate(self.model, self.data.test_images, self.data.test_labels,
-                                           BATCH, self.prepare, self.numerics_autocast)
+        loss, accuracy, _ = cifar.evaluate(
+            self.model, self.data.test_images, self.data.test_labels, BATCH, self.prepare, self.numerics_autocast
+        )
         return loss, accuracy
 
 
@@ -200,8 +221,7 @@ class CourseLoop:
 
     def train(self, batches: int) -> int:
         # lazily, so that loader workers prepare batches while the model trains
-        images, loss, accuracy = course_train(self.model, self.optimizer,
-                                              itertools.islice(self.batches, batches))
+        images, loss, accuracy = course_train(self.model, self.optimizer, itertools.islice(self.batches, batches))
         self.tally.add(images, loss, accuracy)
         return images
 
@@ -234,8 +254,10 @@ class LoopProcess:
     def __init__(self, kind: str, source: str, cache_dir: str, setting):
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=serve_loop,  # not daemonic: DataLoader workers
-                                       args=(child, kind, source, cache_dir, setting))
+        self.process = context.Process(
+            target=serve_loop,  # not daemonic: DataLoader workers
+            args=(child, kind, source, cache_dir, setting),
+        )
         self.process.start()
         self.label = self.connection.recv()
         self.train_seconds, self.train_images, self.test_seconds = 0.0, 0, []
@@ -280,22 +302,34 @@ def report_speed(loops: list[LoopProcess], ratios: list[float], chunk: int) -> N
     ours, course = loops
     for loop in loops:
         whole = loop.train_images >= TRAIN_IMAGES
-        epoch = ("epoch (mean of whole epochs)" if whole else
-                 f"epoch (ESTIMATED: {loop.train_images // BATCH} batches scaled to {TRAIN_IMAGES} images)")
-        print(f"{loop.label:34} {1000 * BATCH * loop.train_seconds / loop.train_images:6.1f} ms/batch "
-              f"over {loop.train_images // BATCH} batches, test pass "
-              f"{statistics.median(loop.test_seconds):.1f} s, {epoch} {loop.epoch_seconds():.1f} s")
-    print(f"training speed-up per turn of {chunk} batches: median {statistics.median(ratios):.2f}x "
-          f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
+        epoch = (
+            "epoch (mean of whole epochs)"
+            if whole
+            else f"epoch (ESTIMATED: {loop.train_images // BATCH} batches scaled to {TRAIN_IMAGES} images)"
+        )
+        print(
+            f"{loop.label:34} {1000 * BATCH * loop.train_seconds / loop.train_images:6.1f} ms/batch "
+            f"over {loop.train_images // BATCH} batches, test pass "
+            f"{statistics.median(loop.test_seconds):.1f} s, {epoch} {loop.epoch_seconds():.1f} s"
+        )
+    print(
+        f"training speed-up per turn of {chunk} batches: median {statistics.median(ratios):.2f}x "
+        f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)"
+    )
     training = (course.train_seconds / course.train_images) / (ours.train_seconds / ours.train_images)
-    print(f"speed-up: training {training:.2f}x, epoch (train + test) "
-          f"{course.epoch_seconds() / ours.epoch_seconds():.2f}x", flush=True)
+    print(
+        f"speed-up: training {training:.2f}x, epoch (train + test) "
+        f"{course.epoch_seconds() / ours.epoch_seconds():.2f}x",
+        flush=True,
+    )
 
 
 def start_loops(args) -> list[LoopProcess]:
     workers = course_workers(args)
-    return [LoopProcess("project", args.data, args.cache_dir, args.precision),
-            LoopProcess("course", args.data, args.cache_dir, workers)]
+    return [
+        LoopProcess("project", args.data, args.cache_dir, args.precision),
+        LoopProcess("course", args.data, args.cache_dir, workers),
+    ]
 
 
 def course_workers(args) -> int:
@@ -310,9 +344,12 @@ def course_workers(args) -> int:
         trials[workers] = 1000 * BATCH * loop.train(WORKER_TRIAL_BATCHES)
         loop.close()
     best = min(trials, key=trials.get)
-    print("course DataLoader num_workers: " + ", ".join(
-        f"{workers} -> {ms:.0f} ms/batch" for workers, ms in trials.items())
-        + f" over {WORKER_TRIAL_BATCHES} batches; using {best}", flush=True)
+    print(
+        "course DataLoader num_workers: "
+        + ", ".join(f"{workers} -> {ms:.0f} ms/batch" for workers, ms in trials.items())
+        + f" over {WORKER_TRIAL_BATCHES} batches; using {best}",
+        flush=True,
+    )
     return best
 
 
@@ -342,8 +379,11 @@ def whole_epochs(args) -> None:
         for loop in loops:
             train_loss, train_acc = loop.ask("epoch")[0]
             test_loss, test_acc = loop.test()
-            print(f"  {loop.label:34} epoch {epoch}/{args.epochs}  lr {lr:g}  train loss {train_loss:.3f} "
-                  f"acc {train_acc:.2f}%  test loss {test_loss:.3f} acc {test_acc:.2f}%", flush=True)
+            print(
+                f"  {loop.label:34} epoch {epoch}/{args.epochs}  lr {lr:g}  train loss {train_loss:.3f} "
+                f"acc {train_acc:.2f}%  test loss {test_loss:.3f} acc {test_acc:.2f}%",
+                flush=True,
+            )
     for loop in loops:
         seconds = loop.train_seconds + sum(loop.test_seconds)
         print(f"{loop.label}: {seconds:.0f} s for {args.epochs} epochs (train + test)")
@@ -355,14 +395,16 @@ def whole_epochs(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", default=os.environ.get("LABREPORT_DATA", "data"))
-    parser.add_argument("--batches", type=int, default=0,
-                        help="quick mode: this many training batches per loop instead of whole epochs")
+    parser.add_argument(
+        "--batches", type=int, default=0, help="quick mode: this many training batches per loop instead of whole epochs"
+    )
     parser.add_argument("--chunk", type=int, default=10, help="batches per turn")
     parser.add_argument("--test-passes", type=int, default=2, help="quick mode: test passes per loop")
     parser.add_argument("--epochs", type=int, default=1, help="whole epochs (half at lr 0.1, half at 0.01)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    parser.add_argument("--workers", default="auto",
-                        help="course DataLoader num_workers (auto: the faster of 0 and 2 here)")
+    parser.add_argument(
+        "--workers", default="auto", help="course DataLoader num_workers (auto: the faster of 0 and 2 here)"
+    )
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "labreport-bench-cache"))
     args = parser.parse_args()
 
@@ -371,8 +413,10 @@ def main() -> None:
     except UserError as error:
         raise SystemExit(f"error: {error}") from None
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores")
-    print(f"data: {data.source} ({len(data.train_images)} train, {len(data.test_images)} test); "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"data: {data.source} ({len(data.train_images)} train, {len(data.test_images)} test); "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     del data
     (quick if args.batches else whole_epochs)(args)
 

@@ -7,6 +7,7 @@ makes the baseline slower).
 
 Prints one JSON line: epochs, lr, train_seconds, final loss.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 
 def f(x: torch.Tensor) -> torch.Tensor:
-    return x ** 2 + 2 * torch.sin(x) + torch.cos(x - 1) - 5
+    return x**2 + 2 * torch.sin(x) + torch.cos(x - 1) - 5
 
 
 def main() -> None:
@@ -37,8 +38,7 @@ def main() -> None:
     x = torch.rand(200, 1) * 10 - 5
     y = f(x) + torch.randn(200, 1) * 3
     loader = DataLoader(TensorDataset(x, y), batch_size=200, shuffle=False)
-    model = nn.Sequential(nn.Linear(1, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                          nn.Linear(64, 1))
+    model = nn.Sequential(nn.Linear(1, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     criterion = nn.MSELoss()
 
@@ -51,8 +51,7 @@ def main() -> None:
             loss.backward()
             optimizer.step()
     seconds = time.perf_counter() - started
-    print(json.dumps({"epochs": args.epochs, "lr": args.lr, "train_seconds": seconds,
-                      "loss": float(loss.detach())}))
+    print(json.dumps({"epochs": args.epochs, "lr": args.lr, "train_seconds": seconds, "loss": float(loss.detach())}))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ lab folder); before every timed build the lab's copy of the report template is
 edited, so the build re-renders while the figures come from the cache.
 Prints median and minimum over the repetitions, and the CPU model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ def labreport(lab: Path, *args: str) -> float:
     """Run the command in `lab`; its wall time in seconds (it must succeed)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "lab.cli", *args], cwd=lab, env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "lab.cli", *args], cwd=lab, env=env, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"labreport {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
@@ -70,8 +72,10 @@ def build_after_edit(lab: Path, template: Path, lang: str, out: Path, repetition
 
 
 def report(label: str, times: list[float]) -> None:
-    print(f"{label:<44} median {statistics.median(times):6.2f} s   min {min(times):6.2f} s"
-          f"   ({len(times)} runs)", flush=True)
+    print(
+        f"{label:<44} median {statistics.median(times):6.2f} s   min {min(times):6.2f} s   ({len(times)} runs)",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -94,8 +98,10 @@ def main() -> None:
             report("labreport --version", [labreport(lab, "--version") for _ in range(args.repeat)])
             report("labreport list", [labreport(lab, "list") for _ in range(args.repeat)])
             for lang in ("en", "zh"):
-                report(f"build --no-run --lang {lang} (template edited)",
-                       [build_after_edit(lab, template, lang, out / f"{lang}.pdf", i) for i in range(args.repeat)])
+                report(
+                    f"build --no-run --lang {lang} (template edited)",
+                    [build_after_edit(lab, template, lang, out / f"{lang}.pdf", i) for i in range(args.repeat)],
+                )
         finally:
             template.write_text(original, encoding="utf-8")
             for path in copied:

@@ -18,6 +18,7 @@ extrapolates their training time per epoch (start-up time is kept as
 measured). On a shared machine wall time depends on the neighbours, so CPU
 seconds are printed too. Wrap it in ``flock /tmp/cpu.lock`` there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,8 +94,11 @@ def run_direct(specs) -> dict[str, dict]:
             cpu, began = own_cpu(), time.perf_counter()
             function(ctx)
             times[spec.name] = {"wall": time.perf_counter() - began, "cpu": own_cpu() - cpu}
-    return {"1A+1B": _sum(times["fit.epochs"], times["fit.lr"]), "1C": times["fit.custom"],
-            "Exercise 1": _sum(*times.values())}
+    return {
+        "1A+1B": _sum(times["fit.epochs"], times["fit.lr"]),
+        "1C": times["fit.custom"],
+        "Exercise 1": _sum(*times.values()),
+    }
 
 
 def _sum(*parts: dict) -> dict:
@@ -103,10 +107,12 @@ def _sum(*parts: dict) -> dict:
 
 # --- the course-style baseline ----------------------------------------------------
 
+
 def baseline_settings(decl) -> list[tuple[int, float]]:
     fit = decl.values["fit"]
-    return ([(int(e), float(fit["epochs"]["lr"])) for e in sorted(fit["epochs"]["values"])]
-            + [(int(fit["lr"]["epochs"]), float(lr)) for lr in fit["lr"]["values"]])
+    return [(int(e), float(fit["epochs"]["lr"])) for e in sorted(fit["epochs"]["values"])] + [
+        (int(fit["lr"]["epochs"]), float(lr)) for lr in fit["lr"]["values"]
+    ]
 
 
 def run_baseline(settings, scale: float, threads: int) -> dict:
@@ -114,8 +120,16 @@ def run_baseline(settings, scale: float, threads: int) -> dict:
     rows = []
     for epochs, lr in settings:
         ran = epochs if epochs <= 1000 or scale >= 1 else max(1000, math.ceil(epochs * scale))
-        command = [sys.executable, str(ROOT / "bench" / "course_fit.py"), "--epochs", str(ran),
-                   "--lr", str(lr), "--threads", str(threads)]
+        command = [
+            sys.executable,
+            str(ROOT / "bench" / "course_fit.py"),
+            "--epochs",
+            str(ran),
+            "--lr",
+            str(lr),
+            "--threads",
+            str(threads),
+        ]
         cpu, started = children_cpu(), time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         wall, cpu = time.perf_counter() - started, children_cpu() - cpu
@@ -123,14 +137,23 @@ def run_baseline(settings, scale: float, threads: int) -> dict:
         stretch = epochs / ran
         wall_full = (wall - train) + train * stretch
         cpu_full = cpu + (stretch - 1) * train * (cpu / wall if wall else 1)
-        rows.append({"epochs": epochs, "ran": ran, "lr": lr, "wall": wall_full,
-                     "per_epoch_ms": 1000 * train / ran, "extrapolated": ran != epochs})
+        rows.append(
+            {
+                "epochs": epochs,
+                "ran": ran,
+                "lr": lr,
+                "wall": wall_full,
+                "per_epoch_ms": 1000 * train / ran,
+                "extrapolated": ran != epochs,
+            }
+        )
         total_wall += wall_full
         total_cpu += cpu_full
     return {"wall": total_wall, "cpu": total_cpu, "rows": rows}
 
 
 # --- report ---------------------------------------------------------------------------
+
 
 def torch_version() -> str:
     import torch
@@ -145,15 +168,26 @@ def work(settings, seeds: int) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--direct", action="store_true",
-                        help="call the experiment functions in-process instead of the CLI")
-    parser.add_argument("--baseline-scale", type=float, default=1.0,
-                        help="run baseline runs over 1000 epochs this much shorter, extrapolate")
-    parser.add_argument("--baseline-threads", type=int, default=0,
-                        help="torch threads in the baseline processes (0: PyTorch's default)")
+    parser.add_argument(
+        "--direct", action="store_true", help="call the experiment functions in-process instead of the CLI"
+    )
+    parser.add_argument(
+        "--baseline-scale",
+        type=float,
+        default=1.0,
+        help="run baseline runs over 1000 epochs this much shorter, extrapolate",
+    )
+    parser.add_argument(
+        "--baseline-threads", type=int, default=0, help="torch threads in the baseline processes (0: PyTorch's default)"
+    )
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--set", dest="sets", action="append", default=[],
-                        help="declaration override passed to labreport, e.g. fit.seeds=[2019]")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        help="declaration override passed to labreport, e.g. fit.seeds=[2019]",
+    )
     args = parser.parse_args()
 
     from lab.core.environment import cpu_model
@@ -163,8 +197,11 @@ def main() -> None:
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, torch {torch_version()}")
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores shared: wall times vary)")
     ours = run_direct(specs) if args.direct else run_cli(args.sets)
-    how = ("experiment functions, in-process, one after another" if args.direct
-           else "labreport run --only ..., each part alone on a fresh store")
+    how = (
+        "experiment functions, in-process, one after another"
+        if args.direct
+        else "labreport run --only ..., each part alone on a fresh store"
+    )
     print(f"\nours ({how}; target: all of Exercise 1 in <= {TARGET_SECONDS:.0f} s):")
     for part, measured in ours.items():
         print(f"  {part:11s} {measured['wall']:6.1f} s wall, {measured['cpu']:6.1f} s CPU")
@@ -172,27 +209,32 @@ def main() -> None:
     settings = baseline_settings(decl)
     our_runs, our_epochs = work(settings, seeds)
     our_wall = ours["1A+1B"]["wall"]
-    print(f"  1A+1B: {our_wall:.1f} s for {our_runs} seed-runs (seeds={seeds}), {our_epochs} "
-          f"seed-epochs: {our_runs / our_wall:.2f} seed-runs/s, {our_epochs / our_wall:,.0f} seed-epochs/s")
+    print(
+        f"  1A+1B: {our_wall:.1f} s for {our_runs} seed-runs (seeds={seeds}), {our_epochs} "
+        f"seed-epochs: {our_runs / our_wall:.2f} seed-runs/s, {our_epochs / our_wall:,.0f} seed-epochs/s"
+    )
     if args.skip_baseline:
         return
     baseline = run_baseline(settings, args.baseline_scale, args.baseline_threads)
     base_runs, base_epochs = work(settings, 1)
-    print(f"\nbaseline (course loop, one process per setting, 1 seed, "
-          f"threads={args.baseline_threads or 'default'}):")
+    print(f"\nbaseline (course loop, one process per setting, 1 seed, threads={args.baseline_threads or 'default'}):")
     for row in baseline["rows"]:
         note = f" (ran {row['ran']}, extrapolated)" if row["extrapolated"] else ""
-        print(f"  epochs={row['epochs']:6d} lr={row['lr']:<6g} {row['wall']:7.1f} s  "
-              f"{row['per_epoch_ms']:.3f} ms/epoch{note}")
+        print(
+            f"  epochs={row['epochs']:6d} lr={row['lr']:<6g} {row['wall']:7.1f} s  "
+            f"{row['per_epoch_ms']:.3f} ms/epoch{note}"
+        )
     if any(row["extrapolated"] for row in baseline["rows"]):
-        print(f"  --baseline-scale {args.baseline_scale}: long runs shortened, "
-              "their training time extrapolated per epoch")
-    print(f"  total: {baseline['wall']:.1f} s wall, ~{baseline['cpu']:.1f} s CPU for {base_runs} "
-          f"seed-runs, {base_epochs} seed-epochs: {base_runs / baseline['wall']:.3f} seed-runs/s, "
-          f"{base_epochs / baseline['wall']:,.0f} seed-epochs/s")
+        print(
+            f"  --baseline-scale {args.baseline_scale}: long runs shortened, their training time extrapolated per epoch"
+        )
+    print(
+        f"  total: {baseline['wall']:.1f} s wall, ~{baseline['cpu']:.1f} s CPU for {base_runs} "
+        f"seed-runs, {base_epochs} seed-epochs: {base_runs / baseline['wall']:.3f} seed-runs/s, "
+        f"{base_epochs / baseline['wall']:,.0f} seed-epochs/s"
+    )
     ratio = (our_runs / our_wall) / (base_runs / baseline["wall"])
-    print(f"\nthroughput ratio (seed-runs per second, ours / baseline): {ratio:.1f}x "
-          f"(target >= 5x)")
+    print(f"\nthroughput ratio (seed-runs per second, ours / baseline): {ratio:.1f}x (target >= 5x)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

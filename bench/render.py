@@ -7,6 +7,7 @@
 Rendering never trains: with a store, only finished runs are used, and a missing one
 shows up in the report as missing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,10 @@ def main() -> None:
         for attempt in range(1 + args.repeat):
             t = render_once(runs, work, args.lang, cache)
             label = "cold (draw figures)" if attempt == 0 else "cached figures"
-            print(f"{label:>20}: figures {t['figures']:5.2f} s  html {t['html']:5.2f} s  "
-                  f"pdf {t['pdf']:5.2f} s  total {t['total']:5.2f} s")
+            print(
+                f"{label:>20}: figures {t['figures']:5.2f} s  html {t['html']:5.2f} s  "
+                f"pdf {t['pdf']:5.2f} s  total {t['total']:5.2f} s"
+            )
 
 
 if __name__ == "__main__":

@@ -4,16 +4,13 @@ Parses options, checks everything that can be checked before the long work,
 then hands over to the runner and the report. Exit codes: 0 ok, 1 a run
 failed, 2 usage or input error, 130 interrupted.
 """
+
 from __future__ import annotations
 
 import functools
-import os
 import shlex
-import shutil
 import sys
-import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,54 +19,82 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.core import declaration as declaration_module
-from lab.core.api import Exercise, Inputs
-from lab.core.declaration import Declaration
+from lab.core.api import Exercise
 from lab.core.errors import UserError
 from lab.core.matrix import RunSpec, expand, select
 from lab.core.progress import Reporter, format_seconds
-from lab.core.store import LoadedRun, Store
+from lab.core.session import (
+    Session,
+    check_exercises,
+    check_output,
+    check_store,
+    gather,
+    open_session,
+    plan_for_render,
+    unplanned_status,
+)
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the data cache need room
-DATA_PREFIX = "data_"          # prepared data_fingerprint shows as "fingerprint …"
+DATA_PREFIX = "data_"  # prepared data_fingerprint shows as "fingerprint …"
 
 # Plain (click-style) help: Typer's rich panels label every flag, --help included, "<bool>".
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="Run the Lab 13 (PyTorch) experiments and write the lab report.")
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Run the Lab 13 (PyTorch) experiments and write the lab report.",
+)
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 
 # --- options shared by the commands ------------------------------------------------
 
-Config = Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="Lab declaration (default: ./lab13.toml, else the packaged one).")]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).")]
-Quick = Annotated[bool, typer.Option("--quick", help="The same matrix scaled down (a first build: 35 s on 2 cores of an AMD EPYC, bench/build.py); marked quick everywhere.")]
-Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="auto, cpu or cuda (auto takes CUDA when present).")]
-Data = Annotated[Optional[str], typer.Option("--data", metavar="PATH", help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.")]
+Config = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--config", "-c", metavar="FILE", help="Lab declaration (default: ./lab13.toml, else the packaged one)."
+    ),
+]
+Sets = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).",
+    ),
+]
+Quick = Annotated[
+    bool,
+    typer.Option(
+        "--quick",
+        help="The same matrix scaled down (a first build: 35 s on 2 cores of an AMD EPYC, bench/build.py); marked quick everywhere.",
+    ),
+]
+Device = Annotated[
+    str, typer.Option("--device", metavar="auto|cpu|cuda", help="auto, cpu or cuda (auto takes CUDA when present).")
+]
+Data = Annotated[
+    Optional[str],
+    typer.Option(
+        "--data",
+        metavar="PATH",
+        help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.",
+    ),
+]
 NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download a data set; fail if it is not found.")]
-StoreOpt = Annotated[Optional[Path], typer.Option("--store", metavar="DIR", help="Run store folder (default: reports/runs beside the declaration).")]
-Only = Annotated[Optional[list[str]], typer.Option("--only", metavar="NAME", help="Select experiments: an exercise or a run name, as `labreport list` shows them (repeatable).")]
-
-
-@dataclass
-class Session:
-    """Everything the commands share once the options are parsed."""
-
-    decl: Declaration
-    store: Store
-    inputs: Inputs
-
-    @property
-    def run_names(self) -> list[str]:
-        return [run for exercise in self.decl.exercises for run in exercise.runs]
-
-
-def open_session(config, sets, quick, data, no_download, store) -> Session:
-    decl = declaration_module.load(config, sets or [], quick)
-    store_root = store if store is not None else decl.folder / "reports" / "runs"
-    inputs = Inputs(folder=decl.folder, cache_dir=Path(store_root).parent / "cache",
-                    data=data or os.environ.get("LABREPORT_DATA"), download=not no_download)
-    return Session(decl, Store(store_root), inputs)
+StoreOpt = Annotated[
+    Optional[Path],
+    typer.Option("--store", metavar="DIR", help="Run store folder (default: reports/runs beside the declaration)."),
+]
+Only = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--only",
+        metavar="NAME",
+        help="Select experiments: an exercise or a run name, as `labreport list` shows them (repeatable).",
+    ),
+]
 
 
 def main() -> None:
@@ -101,13 +126,16 @@ def show_version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-        version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
-                                              help="Show the version and exit.")] = False) -> None:
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
     """Run the Lab 13 (PyTorch) experiments and write the lab report."""
 
 
 def guarded(command):
     """Our errors become one line and an exit code; Ctrl-C says how to resume."""
+
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
@@ -116,20 +144,13 @@ def guarded(command):
             errors.print(f"[red]error:[/] {error}")
             raise typer.Exit(EXIT_USAGE) from None
         except KeyboardInterrupt:
-            errors.print("[yellow]interrupted.[/] Finished results are kept; "
-                         "run the same command again to resume.")
+            errors.print("[yellow]interrupted.[/] Finished results are kept; run the same command again to resume.")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+
     return wrapper
 
 
 # --- preflight: everything checked before the first epoch -------------------------
-
-def check_exercises(decl: Declaration, names: list[str]) -> None:
-    """Each exercise's cheap checks (its functions parse, say), for the runs selected."""
-    for exercise in decl.exercises:
-        runs = [name for name in exercise.runs if name in names]
-        if runs:
-            exercise.check(decl.values[exercise.name], runs, decl.path.name)
 
 
 def prepare(session: Session, exercise: Exercise) -> dict:
@@ -142,8 +163,11 @@ def prepare(session: Session, exercise: Exercise) -> dict:
 def plan(session: Session, names: list[str]) -> list[RunSpec]:
     """Check inputs, then expand the matrix (with what each exercise's data adds to its keys)."""
     check_exercises(session.decl, names)
-    prepared = {exercise.name: prepare(session, exercise) for exercise in session.decl.exercises
-                if exercise.needs_data and any(name in names for name in exercise.runs)}
+    prepared = {
+        exercise.name: prepare(session, exercise)
+        for exercise in session.decl.exercises
+        if exercise.needs_data and any(name in names for name in exercise.runs)
+    }
     return expand(session.decl, names, prepared, session.inputs)
 
 
@@ -153,8 +177,7 @@ def run_specs(session: Session, specs: list[RunSpec], device: str, force: bool) 
     device = runner.resolve_device(device)
     check_store(session.store)
     with session.store.lock():
-        outcomes = runner.run_all(session.store, specs, device=device, force=force,
-                                  reporter=Reporter(console))
+        outcomes = runner.run_all(session.store, specs, device=device, force=force, reporter=Reporter(console))
     print_summary(outcomes)
     return EXIT_RUN_FAILED if any(o.status == "failed" for o in outcomes) else 0
 
@@ -166,19 +189,33 @@ def print_summary(outcomes) -> None:
     for outcome in outcomes:
         result = "cached (already done)" if outcome.status == "cached" else outcome.status
         style = {"failed": "red", "diverged": "yellow"}.get(outcome.status, "")
-        table.add_row(outcome.spec.name, outcome.spec.key, f"[{style}]{result}[/]" if style else result,
-                      format_seconds(outcome.seconds) if outcome.status != "cached" else "-")
+        table.add_row(
+            outcome.spec.name,
+            outcome.spec.key,
+            f"[{style}]{result}[/]" if style else result,
+            format_seconds(outcome.seconds) if outcome.status != "cached" else "-",
+        )
     console.print(table)
 
 
 # --- commands ------------------------------------------------------------------
 
+
 @app.command(short_help="Compute the runs that are missing, stale or interrupted.")
 @guarded
-def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: Only = None,
-        force: Annotated[bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")] = False,
-        device: Device = "auto", data: Data = None, no_download: NoDownload = False,
-        store: StoreOpt = None) -> None:
+def run(
+    config: Config = None,
+    set_: Sets = None,
+    quick: Quick = False,
+    only: Only = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")
+    ] = False,
+    device: Device = "auto",
+    data: Data = None,
+    no_download: NoDownload = False,
+    store: StoreOpt = None,
+) -> None:
     """Compute the runs that are missing, stale or interrupted (resuming them)."""
     session = open_session(config, set_, quick, data, no_download, store)
     names = select(session.decl, only)
@@ -188,13 +225,28 @@ def run(config: Config = None, set_: Sets = None, quick: Quick = False, only: On
 
 @app.command(short_help="Run what is missing, then write the report.")
 @guarded
-def build(config: Config = None, set_: Sets = None, quick: Quick = False,
-          out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="PDF to write (HTML and CSV tables go beside it).")] = None,
-          lang: Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")] = None,
-          no_run: Annotated[bool, typer.Option("--no-run", help="Render from the results that exist; train nothing.")] = False,
-          pdf_variant: Annotated[Optional[str], typer.Option("--pdf-variant", metavar="VARIANT", help="e.g. pdf/a-3b for archival submission.")] = None,
-          device: Device = "auto", data: Data = None, no_download: NoDownload = False,
-          store: StoreOpt = None) -> None:
+def build(
+    config: Config = None,
+    set_: Sets = None,
+    quick: Quick = False,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", metavar="FILE", help="PDF to write (HTML and CSV tables go beside it)."),
+    ] = None,
+    lang: Annotated[
+        Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")
+    ] = None,
+    no_run: Annotated[
+        bool, typer.Option("--no-run", help="Render from the results that exist; train nothing.")
+    ] = False,
+    pdf_variant: Annotated[
+        Optional[str], typer.Option("--pdf-variant", metavar="VARIANT", help="e.g. pdf/a-3b for archival submission.")
+    ] = None,
+    device: Device = "auto",
+    data: Data = None,
+    no_download: NoDownload = False,
+    store: StoreOpt = None,
+) -> None:
     """Run what is missing, then write the report (PDF, HTML and CSV tables)."""
     from lab.report.build import build_report
     from lab.report.fonts import check_fonts
@@ -216,62 +268,15 @@ def build(config: Config = None, set_: Sets = None, quick: Quick = False,
         code = run_specs(session, specs, device, force=False)
     runs, missing = gather(session, specs)
     for name, reason in missing.items():
-        errors.print(f"[yellow]missing:[/] {name} ({reason}); the report says so. "
-                     f"Compute it with: labreport run --only {name}")
-    written = build_report(session.decl, runs, out, lang=lang, pdf_variant=pdf_variant,
-                           command=reproduce_command(), missing=missing)
+        errors.print(
+            f"[yellow]missing:[/] {name} ({reason}); the report says so. Compute it with: labreport run --only {name}"
+        )
+    written = build_report(
+        session.decl, runs, out, lang=lang, pdf_variant=pdf_variant, command=reproduce_command(), missing=missing
+    )
     for path in written:
         console.print(f"wrote {path}")
     raise typer.Exit(code)
-
-
-def plan_for_render(session: Session) -> list[RunSpec]:
-    """The matrix without training, without torch and without reading any data.
-
-    A run that needs data is keyed by the data's fingerprint, which takes torch and
-    seconds to compute; when nothing will train, such a run is the stored one with
-    the declared settings (`Exercise.stand_in`), whatever data it saw.
-    """
-    return expand(session.decl, session.run_names, {}, session.inputs) + stored_specs(session)
-
-
-def stored_specs(session: Session) -> list[RunSpec]:
-    """The stored runs standing in for the runs that need data."""
-    specs = []
-    for exercise in session.decl.exercises:
-        if not exercise.needs_data:
-            continue
-        section = session.decl.values[exercise.name]
-        for name in exercise.runs:
-            run = exercise.stand_in(session.store, name, section, session.decl.quick)
-            if name in session.run_names and run is not None:
-                specs.append(RunSpec(name, run.params, run.key))
-    return specs
-
-
-def unplanned_status(store: Store, name: str) -> str:
-    """A run with no spec (its settings match no stored run): stale when others exist."""
-    return "stale" if store.other_keys(name, "") else "missing"
-
-
-def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
-    """The finished run for each experiment, and why the others are missing."""
-    runs: dict[str, LoadedRun | None] = {name: None for name in session.run_names}
-    missing = {name: unplanned_status(session.store, name) for name in session.run_names}
-    for spec in specs:
-        runs[spec.name] = session.store.load(spec.name, spec.key)
-        missing[spec.name] = session.store.status(spec.name, spec.key)
-    return runs, {name: reason for name, reason in missing.items() if runs[name] is None}
-
-
-def check_output(out: Path) -> None:
-    folder = out.parent if str(out.parent) else Path(".")
-    if out.suffix.lower() != ".pdf":
-        raise UserError(f"--out {out}: the report is a PDF; give a path ending in .pdf")
-    if not folder.is_dir():
-        raise UserError(f"--out {out}: the folder {folder} does not exist; create it or choose another")
-    if not writable(folder):
-        raise UserError(f"--out {out}: the folder {folder} is not writable; choose another --out")
 
 
 def reproduce_command() -> str:
@@ -280,8 +285,9 @@ def reproduce_command() -> str:
 
 @app.command("list", short_help="Show the status and time of every run.")
 @guarded
-def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
-              data: Data = None, store: StoreOpt = None) -> None:
+def list_runs(
+    config: Config = None, set_: Sets = None, quick: Quick = False, data: Data = None, store: StoreOpt = None
+) -> None:
     """Show the matrix of runs: status (done / partial / missing / stale) and time."""
     session = open_session(config, set_, quick, data, True, store)
     specs = plan_for_render(session)
@@ -295,8 +301,9 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
         status = session.store.status(spec.name, spec.key)
         if status == "stale":
             status = f"stale ({session.store.why_stale(spec)})"
-        table.add_row(spec.name, spec.key, status,
-                      format_seconds(seconds) if seconds else "-", record.get("finished") or "-")
+        table.add_row(
+            spec.name, spec.key, status, format_seconds(seconds) if seconds else "-", record.get("finished") or "-"
+        )
     for name in session.run_names:
         if name not in listed:
             table.add_row(name, "-", unplanned_status(session.store, name), "-", "-")
@@ -305,10 +312,18 @@ def list_runs(config: Config = None, set_: Sets = None, quick: Quick = False,
 
 @app.command(short_help="Check everything long work needs, before it starts.")
 @guarded
-def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
-           data: Data = None, no_download: NoDownload = False, device: Device = "auto",
-           lang: Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")] = None,
-           store: StoreOpt = None) -> None:
+def doctor(
+    config: Config = None,
+    set_: Sets = None,
+    quick: Quick = False,
+    data: Data = None,
+    no_download: NoDownload = False,
+    device: Device = "auto",
+    lang: Annotated[
+        Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""
     from lab.core import executor, runner
     from lab.report.fonts import check_fonts, font_subsetting_note
@@ -319,10 +334,18 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
     out = decl.resolve(decl.values["report"]["out"])
     checks = [
         ("declaration", lambda: f"{decl.path} ({'quick' if decl.quick else 'full'})"),
-        ("exercises", lambda: check_exercises(decl, session.run_names)
-         or f"{', '.join(exercise.name for exercise in decl.exercises)}: inputs checked"),
-        *[(exercise.data_label, functools.partial(describe_data, session, exercise))
-          for exercise in decl.exercises if exercise.needs_data],
+        (
+            "exercises",
+            lambda: (
+                check_exercises(decl, session.run_names)
+                or f"{', '.join(exercise.name for exercise in decl.exercises)}: inputs checked"
+            ),
+        ),
+        *[
+            (exercise.data_label, functools.partial(describe_data, session, exercise))
+            for exercise in decl.exercises
+            if exercise.needs_data
+        ],
         (f"font for {lang}", lambda: check_fonts(lang) or font_subsetting_note() or "found"),
         ("output folder", lambda: check_output(out) or f"{out.parent} is writable"),
         ("run store", lambda: check_store(session.store)),
@@ -342,29 +365,9 @@ def doctor(config: Config = None, set_: Sets = None, quick: Quick = False,
 def describe_data(session: Session, exercise: Exercise) -> str:
     where = exercise.options(session.decl.values[exercise.name], session.inputs).get("data", "")
     found = prepare(session, exercise)
-    return f"{where} ({', '.join(f'{key.removeprefix(DATA_PREFIX)} {str(value)[:12]}' for key, value in found.items())})"
-
-
-def writable(folder: Path) -> bool:
-    """Try it: permission bits say little when running as root or on odd file systems."""
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
-
-
-def check_store(store: Store) -> str:
-    folder = store.root
-    while not folder.exists():
-        folder = folder.parent
-    if not writable(folder):
-        raise UserError(f"{store.root}: not writable; choose another --store")
-    free = shutil.disk_usage(folder).free
-    if free < MIN_FREE_BYTES:
-        raise UserError(f"{store.root}: only {free // 2**20} MiB free; "
-                        f"free at least {MIN_FREE_BYTES // 2**20} MiB or choose another --store")
-    return f"{store.root} is writable ({free // 2**30} GiB free)"
+    return (
+        f"{where} ({', '.join(f'{key.removeprefix(DATA_PREFIX)} {str(value)[:12]}' for key, value in found.items())})"
+    )
 
 
 if __name__ == "__main__":

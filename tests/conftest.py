@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny lab (declaration + data) and a way to run the real CLI."""
+
 from __future__ import annotations
 
 import os
@@ -25,28 +26,45 @@ def tiny_lab(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def labreport(cwd: Path, *args: str, timeout: float = 300, env: dict | None = None,
-              check: int | None = None, python_options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def labreport(
+    cwd: Path,
+    *args: str,
+    timeout: float = 300,
+    env: dict | None = None,
+    check: int | None = None,
+    python_options: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess:
     """Run the real command line in `cwd`, as a user would (not on a terminal)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     full_env.pop("LABREPORT_DATA", None) if "LABREPORT_DATA" not in (env or {}) else None
-    result = subprocess.run([sys.executable, *python_options, "-m", "lab.cli", *args], cwd=cwd, env=full_env,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, *python_options, "-m", "lab.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result
 
 
-def start_labreport(cwd: Path, *args: str, hold: str | None = None,
-                    env: dict | None = None) -> subprocess.Popen:
+def start_labreport(cwd: Path, *args: str, hold: str | None = None, env: dict | None = None) -> subprocess.Popen:
     """Start the CLI; with `hold`, it stops at that fault point (see lab/faults.py)."""
     env = {**os.environ, "COLUMNS": "200", **(env or {})}
     env.pop("LABREPORT_DATA", None)
     if hold:
         env[HOLD_ENV] = hold
-    return subprocess.Popen([sys.executable, "-m", "lab.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=ctrl_c_as_in_a_terminal)
+    return subprocess.Popen(
+        [sys.executable, "-m", "lab.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
+    )
 
 
 def ctrl_c_as_in_a_terminal() -> None:
@@ -67,5 +85,6 @@ def wait_until_held(process: subprocess.Popen) -> tuple[int, list[str]]:
         if line.startswith(HELD_LINE):
             return int(line.rsplit("pid ", 1)[1].rstrip(")\n")), lines
     process.wait()
-    raise AssertionError(f"ended ({process.returncode}) before the hold point:\n"
-                         f"{process.stdout.read()}\n{''.join(lines)}")
+    raise AssertionError(
+        f"ended ({process.returncode}) before the hold point:\n{process.stdout.read()}\n{''.join(lines)}"
+    )

@@ -1,4 +1,5 @@
 """lab.exercises.cifar.allocator: memory that training frees stays with the process for reuse."""
+
 import platform
 import subprocess
 import sys
@@ -23,13 +24,11 @@ print((resident() - before) / (full - before))
 
 
 def share_kept_after_free(mode: str) -> float:
-    result = subprocess.run([sys.executable, "-c", FREE_AND_MEASURE, mode],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", FREE_AND_MEASURE, mode], capture_output=True, text=True, check=True)
     return float(result.stdout.split()[-1])
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                    reason="mallopt is glibc's")
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_freed_training_buffers_stay_with_the_process():
     assert share_kept_after_free("retain") > 0.9
     # glibc's defaults hand the memory back, so the next batch faults it in again

@@ -1,4 +1,5 @@
 """The shape of the code: a core that knows no lab, and run keys that follow the code."""
+
 import json
 import re
 import shutil
@@ -13,10 +14,12 @@ LAB_WORDS = re.compile(r"\b(fit|cifar|1A|CIFAR-10)\b", re.IGNORECASE)
 
 
 def test_the_core_names_no_exercise_and_no_lab():
-    named = [f"{path.relative_to(REPO)}:{number}: {line.strip()}"
-             for path in sorted((REPO / "lab" / "core").glob("*.py"))
-             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if LAB_WORDS.search(line)]
+    named = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in sorted((REPO / "lab" / "core").glob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if LAB_WORDS.search(line)
+    ]
     assert not named, "\n".join(named)
 
 
@@ -25,10 +28,12 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def test_no_chinese_prose_in_python_code():
     """Chinese words live in templates, message catalogues and data files, never in a .py file."""
-    found = [f"{path.relative_to(REPO)}:{number}: {line.strip()}"
-             for path in sorted((REPO / "lab").rglob("*.py"))
-             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if CJK.search(line)]
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in sorted((REPO / "lab").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if CJK.search(line)
+    ]
     assert not found, "\n".join(found)
 
 
@@ -87,8 +92,14 @@ def test_a_run_records_the_code_it_ran(tiny_lab, tmp_path):
     code = copy_of_the_package(tmp_path)
     labreport(code, tiny_lab, "run", "--only", "fit.lr")
     [record] = [json.loads(p.read_text()) for p in (tiny_lab / "reports" / "runs" / "fit.lr").glob("*/record.json")]
-    assert set(record["code"]) == {"lab.exercises.fit.train", "lab.exercises.fit.training",
-                                   "lab.exercises.fit.problem", "lab.exercises.fit.tables",
-                                   "lab.exercises.fit.tuning", "lab.exercises.fit.batched_mlp",
-                                   "lab.exercises.fit.expr", "lab.exercises.fit.functions",
-                                   "lab.exercises.fit.rules"}
+    assert set(record["code"]) == {
+        "lab.exercises.fit.train",
+        "lab.exercises.fit.training",
+        "lab.exercises.fit.problem",
+        "lab.exercises.fit.tables",
+        "lab.exercises.fit.tuning",
+        "lab.exercises.fit.batched_mlp",
+        "lab.exercises.fit.expr",
+        "lab.exercises.fit.functions",
+        "lab.exercises.fit.rules",
+    }

@@ -261,8 +261,9 @@ def test_folder_without_test_split(tmp_path):
 
 
 def test_unrecognized_archive_layout(tmp_path):
-    archive = write_tar(tmp_path / "stuff.tar.gz", {"photos/a.png": encode_image(np.zeros((3, 32, 32), np.uint8)),
-                                                    "readme.txt": b"hi"})
+    archive = write_tar(
+        tmp_path / "stuff.tar.gz", {"photos/a.png": encode_image(np.zeros((3, 32, 32), np.uint8)), "readme.txt": b"hi"}
+    )
     message = error_of(load, archive, tmp_path)
     assert "expected" in message and "cifar-10-batches-py" in message
     assert "found photos/, readme.txt" in message

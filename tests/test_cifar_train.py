@@ -17,9 +17,15 @@ from lab.exercises.cifar.model import BasicBlock, parameter_count, resnet20
 
 PARAMS = {
     "phases": [{"lr": 0.1, "epochs": 1}, {"lr": 0.01, "epochs": 2}],
-    "batch_size": 32, "weight_decay": 5e-4, "momentum": 0.9, "seed": 3,
-    "precision": "fp32", "data_fingerprint": "", "train_subset": None,
-    "test_subset": None, "quick": True,
+    "batch_size": 32,
+    "weight_decay": 5e-4,
+    "momentum": 0.9,
+    "seed": 3,
+    "precision": "fp32",
+    "data_fingerprint": "",
+    "train_subset": None,
+    "test_subset": None,
+    "quick": True,
 }
 
 
@@ -61,10 +67,8 @@ def tiny_data(tmp_path_factory):
 
 
 def context(folder, data_root, params=PARAMS, progress=None):
-    options = {"data": str(data_root / "data"), "download": False,
-               "cache_dir": str(data_root / "cache")}
-    return RunContext("cifar", "key", dict(params), folder, options=options,
-                      progress=progress or RecordingProgress())
+    options = {"data": str(data_root / "data"), "download": False, "cache_dir": str(data_root / "cache")}
+    return RunContext("cifar", "key", dict(params), folder, options=options, progress=progress or RecordingProgress())
 
 
 # --- the model ---------------------------------------------------------------
@@ -75,8 +79,9 @@ def test_resnet20_has_the_option_a_parameter_count():
     assert parameter_count(model) == 269_722
     # Option A shortcuts add nothing: every block holds exactly its two convs and BNs.
     for block in (b for stage in model.stages for b in stage):
-        assert parameter_count(block) == parameter_count(block.conv1) + parameter_count(
-            block.bn1) + parameter_count(block.conv2) + parameter_count(block.bn2)
+        assert parameter_count(block) == parameter_count(block.conv1) + parameter_count(block.bn1) + parameter_count(
+            block.conv2
+        ) + parameter_count(block.bn2)
 
 
 def test_resnet20_shapes_through_the_stages():
@@ -97,8 +102,7 @@ def test_onednn_layout_is_as_close_to_fp32_as_autocast():
     """The CPU bf16 path (oneDNN tensors, no autocast) differs from fp32 no
     more than bf16 autocast on ordinary tensors does: logits, gradients of
     the first and last convolution, BatchNorm statistics."""
-    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8,
-                           generator=torch.Generator().manual_seed(0))
+    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     targets = torch.arange(16) % 10
 
     def step(numerics):
@@ -107,14 +111,19 @@ def test_onednn_layout_is_as_close_to_fp32_as_autocast():
         with numerics.autocast("cpu"):
             logits = model(inputs)
         F.cross_entropy(logits.float(), targets).backward()
-        return [logits.float(), model.conv1.weight.grad, model.stages[2][2].conv2.weight.grad,
-                model.stages[1][0].bn1.running_var]
+        return [
+            logits.float(),
+            model.conv1.weight.grad,
+            model.stages[2][2].conv2.weight.grad,
+            model.stages[1][0].bn1.running_var,
+        ]
 
     onednn = cifar.Numerics("bf16", None, "onednn", grad_scaler=False)
     assert onednn.prepare(images, "cpu").is_mkldnn
     exact = step(cifar.Numerics("fp32", None, "contiguous", grad_scaler=False))
     autocast = step(cifar.Numerics("bf16", torch.bfloat16, "contiguous", grad_scaler=False))
     ours = step(onednn)
+
     def error(a, b):
         return ((a - b).norm() / b.norm()).item()
 
@@ -174,9 +183,15 @@ def test_evaluate_counts_correct_answers_and_averages_the_loss():
 
 
 def test_phase_boundaries_measure_the_accuracy_jump_where_the_lr_changes():
-    rows = [{"epoch": e, "phase": p, "lr": lr, "train_acc": tr, "test_acc": te}
-            for e, p, lr, tr, te in [(1, 1, 0.1, 40, 45), (2, 1, 0.1, 50, 52),
-                                     (3, 2, 0.01, 60, 61), (4, 3, 0.001, 62, 61.5)]]
+    rows = [
+        {"epoch": e, "phase": p, "lr": lr, "train_acc": tr, "test_acc": te}
+        for e, p, lr, tr, te in [
+            (1, 1, 0.1, 40, 45),
+            (2, 1, 0.1, 50, 52),
+            (3, 2, 0.01, 60, 61),
+            (4, 3, 0.001, 62, 61.5),
+        ]
+    ]
     drops = cifar.phase_boundaries(rows)
     assert [(d["epoch_before"], d["epoch_after"]) for d in drops] == [(2, 3), (3, 4)]
     assert drops[0]["test_acc_jump"] == pytest.approx(9)
@@ -221,14 +236,17 @@ def test_numerics_follow_precision_and_hardware(monkeypatch):
     assert cifar.choose_numerics("fp32", "cuda").autocast_dtype is None
 
 
-@pytest.mark.parametrize("change, key", [
-    ({"precision": "fp8"}, "precision"),
-    ({"phases": []}, "phases"),
-    ({"phases": [{"lr": -1, "epochs": 2}]}, "phases.0.lr"),
-    ({"phases": [{"lr": 0.1, "epochs": 0}]}, "phases"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"momentum": -0.9}, "momentum"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"precision": "fp8"}, "precision"),
+        ({"phases": []}, "phases"),
+        ({"phases": [{"lr": -1, "epochs": 2}]}, "phases.0.lr"),
+        ({"phases": [{"lr": 0.1, "epochs": 0}]}, "phases"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"momentum": -0.9}, "momentum"),
+    ],
+)
 def test_bad_params_are_user_errors_naming_the_key(tmp_path, tiny_data, change, key):
     with pytest.raises(UserError, match=key.replace("[", r"\[").replace("]", r"\]")):
         cifar.run(context(tmp_path, tiny_data, {**PARAMS, **change}))
@@ -246,8 +264,12 @@ def run_files(folder) -> dict:
     epochs = pd.read_csv(folder / "epochs.csv")
     with np.load(folder / "misclassified.npz") as npz:
         arrays = {name: npz[name] for name in npz.files}
-    return {"epochs": epochs, "confusion": pd.read_csv(folder / "confusion.csv"),
-            "misclassified": arrays, "state": torch.load(folder / "checkpoints/last.pt")}
+    return {
+        "epochs": epochs,
+        "confusion": pd.read_csv(folder / "confusion.csv"),
+        "misclassified": arrays,
+        "state": torch.load(folder / "checkpoints/last.pt"),
+    }
 
 
 def uninterrupted_run(folder, data_root, precision: str):
@@ -273,9 +295,9 @@ def uninterrupted_runs(tmp_path_factory, tiny_data):
     def get(precision: str, native: bool | None = None):
         if (precision, native) not in runs:
             with native_bf16(native):
-                runs[precision, native] = uninterrupted_run(
-                    tmp_path_factory.mktemp("whole"), tiny_data, precision)
+                runs[precision, native] = uninterrupted_run(tmp_path_factory.mktemp("whole"), tiny_data, precision)
         return runs[precision, native]
+
     return get
 
 
@@ -308,7 +330,8 @@ def test_a_run_writes_the_contract_files(uninterrupted):
     assert summary["final_test_acc"] == pytest.approx(100 * correct / 60)
     diagonal = confusion[confusion.true_class == confusion.predicted_class].set_index("true_class")
     assert summary["per_class_test_acc"] == pytest.approx(
-        {name: 100 * count / 6 for name, count in diagonal["count"].items()})
+        {name: 100 * count / 6 for name, count in diagonal["count"].items()}
+    )
 
     assert summary["epochs"] == 3 and summary["parameters"] == 269_722
     assert summary["precision"] == "fp32" and summary["layout"] == "contiguous"
@@ -329,14 +352,20 @@ def test_the_state_checkpointed_each_epoch_is_complete(uninterrupted):
 CPU_NUMERICS = [
     pytest.param("fp32", None, "fp32, contiguous", id="fp32"),
     pytest.param("auto", False, "fp32, channels_last", id="auto-without-native-bf16"),
-    pytest.param("bf16", None, "bf16, onednn", id="bf16-onednn", marks=pytest.mark.skipif(
-        not cifar.cpu_supports_bf16(), reason="oneDNN cannot run bf16 on this CPU")),
+    pytest.param(
+        "bf16",
+        None,
+        "bf16, onednn",
+        id="bf16-onednn",
+        marks=pytest.mark.skipif(not cifar.cpu_supports_bf16(), reason="oneDNN cannot run bf16 on this CPU"),
+    ),
 ]
 
 
 @pytest.mark.parametrize("precision, native, numerics", CPU_NUMERICS)
-def test_a_killed_run_resumes_to_the_same_numbers_bitwise(tmp_path, tiny_data, uninterrupted_runs,
-                                                           precision, native, numerics):
+def test_a_killed_run_resumes_to_the_same_numbers_bitwise(
+    tmp_path, tiny_data, uninterrupted_runs, precision, native, numerics
+):
     _, whole, _ = uninterrupted_runs(precision, native)
     params = {**PARAMS, "precision": precision}
     # Killed in the middle of epoch 2 (3 batches per epoch), after epoch 1's checkpoint.
@@ -352,8 +381,7 @@ def test_a_killed_run_resumes_to_the_same_numbers_bitwise(tmp_path, tiny_data, u
     assert resumed["state"]["numerics"] == whole["state"]["numerics"] == numerics
 
     numbers = ["epoch", "phase", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
-    pd.testing.assert_frame_equal(resumed["epochs"][numbers], whole["epochs"][numbers],
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(resumed["epochs"][numbers], whole["epochs"][numbers], check_exact=True)
     pd.testing.assert_frame_equal(resumed["confusion"], whole["confusion"])
     for name, array in whole["misclassified"].items():
         assert np.array_equal(resumed["misclassified"][name], array)
@@ -371,7 +399,6 @@ def test_a_finished_checkpoint_only_redoes_the_final_analysis(tmp_path, tiny_dat
     assert not [line for line in progress.lines if line.startswith("epoch ")]
     assert (tmp_path / "confusion.csv").exists()
     assert again["final_test_acc"] == first["final_test_acc"]
-
 
 
 def cpu_flags() -> set[str]:

@@ -1,4 +1,5 @@
 """The command line as a user sees it: help, run, caching, --only, --set, list, doctor."""
+
 import json
 import re
 import shutil
@@ -35,8 +36,7 @@ def test_version_is_the_package_version(tmp_path):
 
 def test_shell_completion_completes_commands_and_options(tmp_path):
     def complete(words: str) -> list[str]:
-        env = {"_LABREPORT_COMPLETE": "complete_bash", "COMP_WORDS": words,
-               "COMP_CWORD": str(len(words.split()) - 1)}
+        env = {"_LABREPORT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)}
         return labreport(tmp_path, env=env, check=0).stdout.split()
 
     assert complete("labreport bu") == ["build"]
@@ -72,8 +72,9 @@ def test_only_runs_just_what_was_asked(tiny_lab):
 
 def test_set_changes_only_the_affected_run(tiny_lab):
     labreport(tiny_lab, "run", "--only", "fit.lr", "--only", "fit.epochs", check=0)
-    result = labreport(tiny_lab, "run", "--only", "fit.lr", "--only", "fit.epochs",
-                       "--set", "fit.lr.epochs=25", check=0)
+    result = labreport(
+        tiny_lab, "run", "--only", "fit.lr", "--only", "fit.epochs", "--set", "fit.lr.epochs=25", check=0
+    )
     lines = result.stdout.splitlines()
     assert any("fit.epochs" in line and "cached" in line for line in lines)
     assert any("fit.lr" in line and ("done" in line or "diverged" in line) for line in lines)
@@ -118,11 +119,15 @@ def test_cifar_runs_on_tiny_data_and_resumes_nothing_twice(tiny_lab):
 
 # --- everyday commands answer at once: no torch, no data preflight, no redrawn figures --------
 
+
 def imported_modules(cwd: Path, *args: str, check: int = 0) -> tuple[set[str], str]:
     """The top-level packages the command imported (from python -X importtime), and its stderr."""
     result = labreport(cwd, *args, python_options=("-X", "importtime"), check=check)
-    imported = {line.rsplit("|", 1)[1].strip().split(".")[0]
-                for line in result.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     return imported, result.stderr
 
 

@@ -1,5 +1,6 @@
 """What `labreport build` and `run` end with: exit 1 for a failed run among
 good ones, `build --no-run` and `build --quick`, each through the real command."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,13 +17,15 @@ NAMES = ["fit.epochs", "fit.lr", "fit.custom", "cifar"]
 
 def statuses(lab: Path) -> dict[str, list[str]]:
     runs = lab / "reports" / "runs"
-    return {name: [json.loads(p.read_text())["status"] for p in (runs / name).glob("*/record.json")]
-            for name in NAMES}
+    return {name: [json.loads(p.read_text())["status"] for p in (runs / name).glob("*/record.json")] for name in NAMES}
 
 
 def hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 def pdf_pages(path: Path) -> list[str]:
@@ -34,8 +37,12 @@ def test_a_failed_run_exits_1_the_others_are_kept_and_the_report_says_so(tiny_la
     assert "fit.lr: failed after" in built.stdout
     assert "RuntimeError: fault injected into fit.lr" in built.stdout
     assert "missing: fit.lr (failed)" in built.stderr
-    assert statuses(tiny_lab) == {"fit.epochs": ["done"], "fit.lr": ["failed"],
-                                  "fit.custom": ["done"], "cifar": ["done"]}
+    assert statuses(tiny_lab) == {
+        "fit.epochs": ["done"],
+        "fit.lr": ["failed"],
+        "fit.custom": ["done"],
+        "cifar": ["done"],
+    }
     text = " ".join(pdf_pages(tiny_lab / "reports" / "lab13.pdf"))
     assert "not available (failed)" in text and "labreport run --only fit.lr" in text
 
@@ -67,8 +74,7 @@ def test_build_no_run_trains_nothing_and_renders_what_exists(tiny_lab):
 def test_build_quick_scales_every_run_down_and_marks_every_page(tiny_lab):
     labreport(tiny_lab, "build", "--quick", "--out", "reports/quick.pdf", check=0)
     runs = tiny_lab / "reports" / "runs"
-    records = {name: [json.loads(p.read_text()) for p in (runs / name).glob("*/record.json")]
-               for name in NAMES}
+    records = {name: [json.loads(p.read_text()) for p in (runs / name).glob("*/record.json")] for name in NAMES}
     assert all(len(found) == 1 and found[0]["quick"] for found in records.values())
     # the tiny lab's epochs [5, 20, 60] and lr epochs 20, a tenth and a fifth, at least 10
     assert records["fit.epochs"][0]["params"]["epochs"] == [10]

@@ -1,4 +1,5 @@
 """The lab declaration: defaults, validation messages, --set, --quick, keys, --only."""
+
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,10 @@ BAD_DECLARATIONS = [
     ("[fit]\nsamples = 10000000\n", "fit.samples: 10000000 is out of range"),
     ("[fit]\nseeds = 2019\n", "fit.seeds: expected a list, got an integer"),
     ("[report]\nlang = 'fr'\n", "report.lang: 'fr' is not one of 'zh', 'en'"),
-    ("[student]\nid = 2024001\n", 'student.id: expected a string, got an integer (2024001) (put it in quotes: "2024001")'),
+    (
+        "[student]\nid = 2024001\n",
+        'student.id: expected a string, got an integer (2024001) (put it in quotes: "2024001")',
+    ),
     ("[student]\nname = '  '\n", "student.name: must not be empty"),
     ("[cifar]\nphases = [{lr = 0.1}]\n", "cifar.phases.0.epochs: missing"),
     ("[cifar]\nphases = [{lr = 0.1, epochs = 5, warmup = 1}]\n", "cifar.phases.0.warmup: unknown key"),
@@ -90,14 +94,17 @@ def test_missing_config_file_is_named(tmp_path):
         declaration.load(tmp_path / "nope.toml")
 
 
-@pytest.mark.parametrize("override, path, expected", [
-    ("cifar.phases.1.lr=0.005", ("cifar", "phases", 1, "lr"), 0.005),
-    ("fit.lr.values=[0.5, 0.05]", ("fit", "lr", "values"), [0.5, 0.05]),
-    ("student.name=Grace Hopper", ("student", "name"), "Grace Hopper"),
-    ("student.id='007'", ("student", "id"), "007"),
-    ("cifar.download=false", ("cifar", "download"), False),
-    ("fit.epochs.values.0=50", ("fit", "epochs", "values", 0), 50),
-])
+@pytest.mark.parametrize(
+    "override, path, expected",
+    [
+        ("cifar.phases.1.lr=0.005", ("cifar", "phases", 1, "lr"), 0.005),
+        ("fit.lr.values=[0.5, 0.05]", ("fit", "lr", "values"), [0.5, 0.05]),
+        ("student.name=Grace Hopper", ("student", "name"), "Grace Hopper"),
+        ("student.id='007'", ("student", "id"), "007"),
+        ("cifar.download=false", ("cifar", "download"), False),
+        ("fit.epochs.values.0=50", ("fit", "epochs", "values", 0), 50),
+    ],
+)
 def test_set_parses_toml_then_falls_back_to_string(tmp_path, override, path, expected):
     value = load_text(tmp_path, "", [override]).values
     for part in path:
@@ -105,15 +112,18 @@ def test_set_parses_toml_then_falls_back_to_string(tmp_path, override, path, exp
     assert value == expected
 
 
-@pytest.mark.parametrize("override, message", [
-    ("fit.lr.epochs", "expected KEY=VALUE"),
-    ("=3", "expected KEY=VALUE"),
-    ("fit..lr=3", "is not a dotted key path"),
-    ("cifar.phases.7.lr=0.1", "list index must be 0..1"),
-    ("fit.lr.epochs=many", "fit.lr.epochs: expected an integer, got a string"),
-    ("fit.lr.epochs.x=1", "is a value, not a table"),
-    ("fit.learning_rte=1", "fit.learning_rte: unknown key"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("fit.lr.epochs", "expected KEY=VALUE"),
+        ("=3", "expected KEY=VALUE"),
+        ("fit..lr=3", "is not a dotted key path"),
+        ("cifar.phases.7.lr=0.1", "list index must be 0..1"),
+        ("fit.lr.epochs=many", "fit.lr.epochs: expected an integer, got a string"),
+        ("fit.lr.epochs.x=1", "is a value, not a table"),
+        ("fit.learning_rte=1", "fit.learning_rte: unknown key"),
+    ],
+)
 def test_bad_set_is_one_clear_line(tmp_path, override, message):
     with pytest.raises(UserError, match=None) as caught:
         load_text(tmp_path, "", [override])
@@ -153,13 +163,17 @@ def test_expanded_keys_follow_the_declaration(tmp_path):
     first = {s.name: s.key for s in expand(base, names, {"cifar": {"data_fingerprint": "abc"}})}
     again = {s.name: s.key for s in expand(load_text(tmp_path, ""), names, {"cifar": {"data_fingerprint": "abc"}})}
     assert first == again and len(set(first.values())) == 4
-    moved = {s.name: s.key for s in expand(load_text(tmp_path, "", ["fit.lr.epochs=2000"]),
-                                           names, {"cifar": {"data_fingerprint": "abc"}})}
+    moved = {
+        s.name: s.key
+        for s in expand(load_text(tmp_path, "", ["fit.lr.epochs=2000"]), names, {"cifar": {"data_fingerprint": "abc"}})
+    }
     assert moved["fit.lr"] != first["fit.lr"] and moved["fit.epochs"] == first["fit.epochs"]
     other_data = {s.name: s.key for s in expand(base, names, {"cifar": {"data_fingerprint": "xyz"}})}
     assert other_data["cifar"] != first["cifar"] and other_data["fit.lr"] == first["fit.lr"]
-    renamed = {s.name: s.key for s in expand(load_text(tmp_path, "", ["student.name=Bo"]),
-                                             names, {"cifar": {"data_fingerprint": "abc"}})}
+    renamed = {
+        s.name: s.key
+        for s in expand(load_text(tmp_path, "", ["student.name=Bo"]), names, {"cifar": {"data_fingerprint": "abc"}})
+    }
     assert renamed == first  # who the student is changes no result
 
 

@@ -1,4 +1,5 @@
 """Exercise 1: data, the batched MLP against autograd, snapshots, divergence, files."""
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,20 @@ COURSE_F = "x**2 + 2*sin(x) + cos(x-1) - 5"
 
 
 def tiny_params(**overrides) -> dict:
-    params = {"sweep": "epochs", "function": COURSE_F, "x_range": [-5, 5], "samples": 32,
-              "noise_std": 3.0, "seeds": [2019, 2020], "hidden": [8, 8], "lrs": [0.01],
-              "epochs": [5, 20], "grid_points": 50, "heldout_samples": 20, "quick": True}
+    params = {
+        "sweep": "epochs",
+        "function": COURSE_F,
+        "x_range": [-5, 5],
+        "samples": 32,
+        "noise_std": 3.0,
+        "seeds": [2019, 2020],
+        "hidden": [8, 8],
+        "lrs": [0.01],
+        "epochs": [5, 20],
+        "grid_points": 50,
+        "heldout_samples": 20,
+        "quick": True,
+    }
     return {**params, **overrides}
 
 
@@ -31,9 +43,11 @@ def tiny_custom_params(**overrides) -> dict:
     params = tiny_params(function="(x+1)**2 + sin(x**2+1) - log(x**2+1)")
     for key in ("sweep", "lrs", "epochs"):
         params.pop(key)
-    params.update(validation_fraction=0.25,
-                  search={"lrs": [1e-7, 0.03], "epochs": [10, 40], "widths": [4, 8]},
-                  baseline={"lr": 0.01, "epochs": 15, "hidden": [8, 8]})
+    params.update(
+        validation_fraction=0.25,
+        search={"lrs": [1e-7, 0.03], "epochs": [10, 40], "widths": [4, 8]},
+        baseline={"lr": 0.01, "epochs": 15, "hidden": [8, 8]},
+    )
     return {**params, **overrides}
 
 
@@ -64,6 +78,7 @@ def course_function():
 
 # --- data ----------------------------------------------------------------------
 
+
 def test_training_points_are_reproducible_per_seed():
     f = course_function()
     first = training_points(f, (-5, 5), 50, 3.0, seed=2019)
@@ -92,6 +107,7 @@ def test_validation_split_partitions_the_points():
 
 # --- the batched model against plain PyTorch --------------------------------------
 
+
 def reference_model(tensors: list[torch.Tensor], hidden: list[int]) -> nn.Sequential:
     widths = [1, *hidden, 1]
     layers = []
@@ -112,7 +128,7 @@ def test_gradient_matches_autograd(hidden):
     initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in seeds]
     batched = BatchedMLP(initial, hidden)
     x = torch.rand(3, 30, 1) * 10 - 5
-    y = x ** 2 + torch.randn(3, 30, 1)
+    y = x**2 + torch.randn(3, 30, 1)
     sums = torch.empty(3)
     batched.loss_and_gradient(x, y, sums)
     for m in range(3):
@@ -152,7 +168,7 @@ def test_unfused_adam_matches_fused():
     hidden = [6, 6]
     initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in (1, 2)]
     x = torch.rand(2, 25, 1) * 4 - 2
-    y = x ** 3
+    y = x**3
     results = []
     for fused in (True, False):
         batched = BatchedMLP(initial, hidden)
@@ -167,6 +183,7 @@ def test_unfused_adam_matches_fused():
 
 
 # --- trajectories -----------------------------------------------------------------
+
 
 def test_snapshot_equals_separate_run_bit_for_bit():
     problem = fit_problem.load_problem(tiny_params())
@@ -201,28 +218,37 @@ def test_a_run_interrupted_after_a_checkpoint_resumes_from_it_bit_for_bit(tmp_pa
     whole = fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60])
     interrupted = RunContext("fit.epochs", "k", {}, tmp_path, progress=StopAfter(40))
     with pytest.raises(KeyboardInterrupt):
-        fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], interrupted.progress,
-                  training.TrainingCheckpoints(interrupted))
+        fit_problem.sweep(
+            problem,
+            [8, 8],
+            [0.01, 0.05],
+            [2019, 2020],
+            [15, 60],
+            interrupted.progress,
+            training.TrainingCheckpoints(interrupted),
+        )
     again = RunContext("fit.epochs", "k", {}, tmp_path, progress=RecordingProgress())
-    resumed = fit_problem.sweep(problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], again.progress,
-                        training.TrainingCheckpoints(again))
+    resumed = fit_problem.sweep(
+        problem, [8, 8], [0.01, 0.05], [2019, 2020], [15, 60], again.progress, training.TrainingCheckpoints(again)
+    )
     # chunks end at 10, 15 (a snapshot), 25, 35, 45: stopped at 45 before its checkpoint
     assert resumed.resumed_at == 35
     assert again.progress.lines == ["resumed at epoch 35 of 60"] and again.progress.done == 60
     assert np.array_equal(resumed.losses, whole.losses)
     for epochs in (15, 60):
-        assert np.array_equal(resumed.snapshots[epochs].predictions["true"],
-                              whole.snapshots[epochs].predictions["true"])
-        assert np.array_equal(resumed.snapshots[epochs].errors["heldout"],
-                              whole.snapshots[epochs].errors["heldout"])
+        assert np.array_equal(
+            resumed.snapshots[epochs].predictions["true"], whole.snapshots[epochs].predictions["true"]
+        )
+        assert np.array_equal(resumed.snapshots[epochs].errors["heldout"], whole.snapshots[epochs].errors["heldout"])
 
 
 def test_a_checkpoint_of_another_run_shape_is_not_used(tmp_path):
     problem = fit_problem.load_problem(tiny_params())
     ctx = context(tmp_path, "fit.epochs", {})
-    ctx.save_checkpoint({"kind": "fit", "epoch": 5,
-                         "model": {"flat": torch.zeros(3)}, "losses": torch.zeros(5, 1)})
-    trajectory = fit_problem.sweep(problem, [8, 8], [0.01], [2019], [20], ctx.progress, training.TrainingCheckpoints(ctx))
+    ctx.save_checkpoint({"kind": "fit", "epoch": 5, "model": {"flat": torch.zeros(3)}, "losses": torch.zeros(5, 1)})
+    trajectory = fit_problem.sweep(
+        problem, [8, 8], [0.01], [2019], [20], ctx.progress, training.TrainingCheckpoints(ctx)
+    )
     assert trajectory.resumed_at == 0
     assert ctx.progress.lines == ["the checkpoint is not one this code wrote for this run; starting from epoch 1"]
 
@@ -234,8 +260,9 @@ def test_batched_run_matches_separate_runs():
     for index, (lr, seed) in enumerate([(lr, s) for lr in lrs for s in seeds]):
         alone = fit_problem.sweep(problem, [8, 8], [lr], [seed], [25])
         np.testing.assert_allclose(batched.losses[:, index], alone.losses[:, 0], rtol=1e-4)
-        np.testing.assert_allclose(batched.snapshots[25].errors["true"][index],
-                                   alone.snapshots[25].errors["true"][0], rtol=1e-4)
+        np.testing.assert_allclose(
+            batched.snapshots[25].errors["true"][index], alone.snapshots[25].errors["true"][0], rtol=1e-4
+        )
 
 
 def test_true_error_is_mse_against_the_noise_free_function_on_the_grid():
@@ -249,7 +276,7 @@ def test_true_error_is_mse_against_the_noise_free_function_on_the_grid():
     y_train = training.stack_models([problem.training[2019].y])
     snap = training._snapshot(model, x_train, y_train, {"true": fit_problem.grid_eval(problem)}, 0, 0.0)
     grid = np.linspace(-1, 2, 7)
-    by_hand = np.mean((np.maximum(grid, 0) - grid ** 2) ** 2)
+    by_hand = np.mean((np.maximum(grid, 0) - grid**2) ** 2)
     assert snap.errors["true"][0] == pytest.approx(by_hand, rel=1e-6)
     np.testing.assert_allclose(snap.predictions["true"][0], np.maximum(grid, 0), atol=1e-6)
 
@@ -264,8 +291,17 @@ def test_loss_epochs_are_log_spaced_and_end_at_the_last():
 
 # --- whole runs: files, divergence, errors ------------------------------------------
 
-SNAPSHOT_COLUMNS = ["lr", "epochs", "seed", "train_loss", "true_error", "heldout_error",
-                    "diverged", "diverged_epoch", "seconds"]
+SNAPSHOT_COLUMNS = [
+    "lr",
+    "epochs",
+    "seed",
+    "train_loss",
+    "true_error",
+    "heldout_error",
+    "diverged",
+    "diverged_epoch",
+    "seconds",
+]
 
 
 def test_epoch_sweep_writes_the_contract_files(tmp_path):
@@ -316,13 +352,25 @@ def test_custom_search_picks_the_best_validation_setting(tmp_path):
     ctx = context(tmp_path, "fit.custom", tiny_custom_params())
     summary = fit.run_custom(ctx)
     search = pd.read_csv(ctx.dir / "search.csv")
-    assert list(search.columns) == ["lr", "epochs", "width", "seed", "train_loss", "val_error",
-                                    "true_error", "diverged"]
+    assert list(search.columns) == [
+        "lr",
+        "epochs",
+        "width",
+        "seed",
+        "train_loss",
+        "val_error",
+        "true_error",
+        "diverged",
+    ]
     assert len(search) == 2 * 2 * 2 * 2
     means = search.groupby(["lr", "epochs", "width"])["val_error"].mean()
     best_lr, best_epochs, best_width = means.idxmin()
-    assert summary["chosen"] == {"lr": best_lr, "epochs": best_epochs, "width": best_width,
-                                 "hidden": [best_width, best_width]}
+    assert summary["chosen"] == {
+        "lr": best_lr,
+        "epochs": best_epochs,
+        "width": best_width,
+        "hidden": [best_width, best_width],
+    }
     assert best_lr == 0.03  # lr 1e-7 barely moves from the initial weights
     snapshots = pd.read_csv(ctx.dir / "snapshots.csv")
     assert list(snapshots.columns) == ["label", *SNAPSHOT_COLUMNS]
@@ -332,20 +380,23 @@ def test_custom_search_picks_the_best_validation_setting(tmp_path):
     chosen = snapshots[snapshots["label"] == "chosen"]
     assert summary["chosen_true_error"]["mean"] == pytest.approx(chosen["true_error"].mean())
     assert summary["improvement"] == pytest.approx(
-        summary["baseline"]["true_error"]["mean"] / summary["chosen_true_error"]["mean"])
+        summary["baseline"]["true_error"]["mean"] / summary["chosen_true_error"]["mean"]
+    )
 
 
 def test_choose_breaks_ties_towards_the_cheaper_setting():
-    table = pd.DataFrame({
-        "lr": [0.01, 0.01, 0.03, 0.03, 0.01, 0.01],
-        "epochs": [100, 100, 100, 100, 50, 50],
-        "width": [8, 8, 8, 8, 8, 8],
-        "seed": [1, 2, 1, 2, 1, 2],
-        "train_loss": [1.0] * 6,
-        "val_error": [1.0, 3.0, 0.5, 0.5, 2.0, 2.0],
-        "true_error": [1.0] * 6,
-        "diverged": [0, 0, 1, 0, 0, 0],
-    })
+    table = pd.DataFrame(
+        {
+            "lr": [0.01, 0.01, 0.03, 0.03, 0.01, 0.01],
+            "epochs": [100, 100, 100, 100, 50, 50],
+            "width": [8, 8, 8, 8, 8, 8],
+            "seed": [1, 2, 1, 2, 1, 2],
+            "train_loss": [1.0] * 6,
+            "val_error": [1.0, 3.0, 0.5, 0.5, 2.0, 2.0],
+            "true_error": [1.0] * 6,
+            "diverged": [0, 0, 1, 0, 0, 0],
+        }
+    )
     # lr 0.03 has the lowest mean but a diverged seed; (0.01, 100) ties (0.01, 50): cheaper wins
     assert tuning.choose(table, 2)["epochs"] == 50
     assert tuning.choose(table, 2)["lr"] == 0.01
@@ -363,8 +414,7 @@ def test_loss_behaviour_flags_a_climbing_loss_and_stops_at_divergence():
     steady = np.linspace(10, 1, 50)
     climbing = np.concatenate([np.linspace(10, 1, 25), np.full(25, 4.0)])
     exploding = np.concatenate([np.linspace(10, 5, 10), [np.inf], np.full(39, np.nan)])
-    trajectory = training.Trajectory([0.01, 0.1, 1.0], [1, 1, 1],
-                                np.stack([steady, climbing, exploding], axis=1))
+    trajectory = training.Trajectory([0.01, 0.1, 1.0], [1, 1, 1], np.stack([steady, climbing, exploding], axis=1))
     steady_fact, climbing_fact, exploding_fact = tables.loss_behaviour(trajectory)
     assert steady_fact["rise_fraction"] == 0 and steady_fact["rebound"] < 1
     assert climbing_fact["rebound"] == pytest.approx(4.0)
@@ -373,12 +423,18 @@ def test_loss_behaviour_flags_a_climbing_loss_and_stops_at_divergence():
 
 
 def test_search_facts_report_the_validation_noise_and_the_best_true_error():
-    table = pd.DataFrame({
-        "lr": [0.01, 0.01, 0.03, 0.03], "epochs": [100] * 4, "width": [8] * 4,
-        "seed": [1, 2, 1, 2], "train_loss": [1.0] * 4,
-        "val_error": [9.0, 11.0, 10.5, 10.5], "true_error": [2.0, 2.0, 1.0, 1.0],
-        "diverged": [0] * 4,
-    })
+    table = pd.DataFrame(
+        {
+            "lr": [0.01, 0.01, 0.03, 0.03],
+            "epochs": [100] * 4,
+            "width": [8] * 4,
+            "seed": [1, 2, 1, 2],
+            "train_loss": [1.0] * 4,
+            "val_error": [9.0, 11.0, 10.5, 10.5],
+            "true_error": [2.0, 2.0, 1.0, 1.0],
+            "diverged": [0] * 4,
+        }
+    )
     chosen = tuning.choose(table, 2)
     facts = tuning.search_facts(table, chosen)
     assert chosen["lr"] == 0.01 and facts["chosen_search_true_error"] == 2.0

@@ -2,6 +2,7 @@
 
 Each case drives the real `labreport` command in a subprocess on a tiny lab.
 """
+
 from __future__ import annotations
 
 import errno
@@ -30,8 +31,11 @@ def snapshot(folder: Path) -> dict[str, str]:
     """Every file under `folder` with a hash of its bytes (to prove nothing changed)."""
     if not folder.exists():
         return {}
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 def records(lab: Path, name: str) -> list[dict]:
@@ -55,8 +59,9 @@ def cifar_after_first_checkpoint(lab: Path):
 
 def same_cifar_numbers(lab: Path, reference: Path, columns: list[str]) -> None:
     labreport(reference, "run", *LONG_CIFAR, check=0)
-    pd.testing.assert_frame_equal(table(lab, "cifar", "epochs.csv")[columns],
-                                  table(reference, "cifar", "epochs.csv")[columns])
+    pd.testing.assert_frame_equal(
+        table(lab, "cifar", "epochs.csv")[columns], table(reference, "cifar", "epochs.csv")[columns]
+    )
 
 
 def table(lab: Path, name: str, filename: str) -> pd.DataFrame:
@@ -73,6 +78,7 @@ def twin(tiny_lab: Path, tmp_path_factory) -> Path:
 
 
 # --- kill and resume -----------------------------------------------------------------
+
 
 def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
     every = {CHECKPOINT_EPOCHS_ENV: "1000"}
@@ -92,8 +98,10 @@ def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
     uninterrupted = labreport(reference, "run", *LONG_FIT, check=0)
     assert "resumed" not in uninterrupted.stdout
     for filename in ("snapshots.csv", "curves.csv", "loss.csv"):
-        pd.testing.assert_frame_equal(table(tiny_lab, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
-                                      table(reference, "fit.epochs", filename).drop(columns="seconds", errors="ignore"))
+        pd.testing.assert_frame_equal(
+            table(tiny_lab, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
+            table(reference, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
+        )
 
 
 def test_sigkill_in_the_middle_of_a_cifar_epoch_resumes_to_the_same_numbers(tiny_lab, tmp_path_factory):
@@ -103,8 +111,9 @@ def test_sigkill_in_the_middle_of_a_cifar_epoch_resumes_to_the_same_numbers(tiny
     assert [r["status"] for r in records(tiny_lab, "cifar")] == ["partial"]
     resumed = labreport(tiny_lab, "run", *LONG_CIFAR, check=0)
     assert "done" in resumed.stdout
-    same_cifar_numbers(tiny_lab, twin(tiny_lab, tmp_path_factory),
-                       ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc"])
+    same_cifar_numbers(
+        tiny_lab, twin(tiny_lab, tmp_path_factory), ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
+    )
 
 
 @pytest.mark.parametrize("victim, args", [("snapshots.csv", LONG_FIT[:2]), ("epochs.csv", LONG_CIFAR)])
@@ -132,6 +141,7 @@ def test_ctrl_c_finishes_the_write_says_how_to_resume_and_exits_130(tiny_lab):
 
 
 # --- a damaged store -------------------------------------------------------------------
+
 
 def damage_truncate(folder: Path):
     path = folder / "snapshots.csv"
@@ -179,11 +189,15 @@ def test_a_partial_cifar_run_without_its_checkpoint_starts_over(tiny_lab, tmp_pa
 
 # --- the file system -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("out, message", [
-    ("missing-folder/lab13.pdf", "does not exist; create it or choose another"),
-    ("/proc/lab13.pdf", "is not writable; choose another --out"),
-    ("reports/lab13.docx", "the report is a PDF"),
-])
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("missing-folder/lab13.pdf", "does not exist; create it or choose another"),
+        ("/proc/lab13.pdf", "is not writable; choose another --out"),
+        ("reports/lab13.docx", "the report is a PDF"),
+    ],
+)
 def test_bad_output_is_refused_before_any_training(tiny_lab, out, message):
     result = labreport(tiny_lab, "build", "--out", out, check=2)
     assert message in result.stderr
@@ -211,6 +225,7 @@ def test_an_unwritable_store_is_refused(tiny_lab):
 
 # --- two processes ------------------------------------------------------------------------
 
+
 def test_a_second_process_on_the_same_store_exits_with_a_message(tiny_lab):
     first = start_labreport(tiny_lab, "run", *LONG_CIFAR, hold="cifar:start")
     held_pid, _ = wait_until_held(first)
@@ -223,6 +238,7 @@ def test_a_second_process_on_the_same_store_exits_with_a_message(tiny_lab):
 
 
 # --- bad input: one line naming what is wrong, exit 2, nothing in the store changes ----------
+
 
 def corrupt_archive(lab: Path) -> list[str]:
     archive = lab / "broken.tar.gz"
@@ -296,22 +312,58 @@ BAD_INPUT = [
     ("missing --config", ["--config", "nope.toml"], "nope.toml: no such declaration file"),
     ("bad --device", ["--device", "tpu"], "--device 'tpu': choose auto, cpu or cuda"),
     # the data
-    ("no data, no download", ["--only", "cifar", "--data", "nowhere", "--no-download"], "nowhere does not exist; put cifar-10-python.tar.gz"),
+    (
+        "no data, no download",
+        ["--only", "cifar", "--data", "nowhere", "--no-download"],
+        "nowhere does not exist; put cifar-10-python.tar.gz",
+    ),
     ("corrupt archive", corrupt_archive, "broken.tar.gz is not a .tar.gz/.tgz/.tar archive (corrupt"),
     ("wrong layout", wrong_layout, "no CIFAR-10 data in {lab}/odd; put cifar-10-python.tar.gz"),
     ("wrong image size", wrong_size, "0000.png is 28x28 pixels; CIFAR-10 images are 32x32"),
     ("missing class", missing_class, "train/ lacks images of the classes truck"),
     ("archive missing a class", tarball_missing_class, "cifar/train/ lacks images of the classes cat"),
     # the function
-    ("code injection", ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"], "is not allowed: attribute access"),
+    (
+        "code injection",
+        ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"],
+        "is not allowed: attribute access",
+    ),
     ("attribute access", ["--only", "fit.custom", "--set", "fit.custom.function=x.__class__"], "is not allowed"),
-    ("huge exponent", ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"], "'2**2' at column 10 of 'x**2**2**2**2' is not allowed: power towers"),
-    ("huge literal", ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"], "'1e400' at column 3 of 'x*1e400' is not allowed: numbers larger than"),
-    ("unknown function", ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"], "'gamma' at column 1 of 'gamma(x)' is not allowed: unknown function"),
-    ("empty function", ["--only", "fit.custom", "--set", "fit.custom.function=''"], "fit.custom.function: must not be empty"),
-    ("lambda", ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"], "fit.custom.function: 'lambda: 1' at column 2 of '(lambda: 1)()' is not allowed: lambda"),
-    ("not finite on the range", ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"], "fit.custom.function: 'log(x)' is not finite (NaN or infinite) at x = -5"),
-    ("course function broken", ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"], "fit.function: 'sqrt(x)' is not finite (NaN or infinite) at x = -5"),
+    (
+        "huge exponent",
+        ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"],
+        "'2**2' at column 10 of 'x**2**2**2**2' is not allowed: power towers",
+    ),
+    (
+        "huge literal",
+        ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"],
+        "'1e400' at column 3 of 'x*1e400' is not allowed: numbers larger than",
+    ),
+    (
+        "unknown function",
+        ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"],
+        "'gamma' at column 1 of 'gamma(x)' is not allowed: unknown function",
+    ),
+    (
+        "empty function",
+        ["--only", "fit.custom", "--set", "fit.custom.function=''"],
+        "fit.custom.function: must not be empty",
+    ),
+    (
+        "lambda",
+        ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"],
+        "fit.custom.function: 'lambda: 1' at column 2 of '(lambda: 1)()' is not allowed: lambda",
+    ),
+    (
+        "not finite on the range",
+        ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"],
+        "fit.custom.function: 'log(x)' is not finite (NaN or infinite) at x = -5",
+    ),
+    (
+        "course function broken",
+        ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"],
+        "fit.function: 'sqrt(x)' is not finite (NaN or infinite) at x = -5",
+    ),
 ]
 
 
@@ -348,6 +400,7 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(lab_with_a_result, tmp_
 
 # --- divergence --------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, str]:
     """The tiny lab built end to end by the real command: (the lab, the PDF's text, spaces normalised)."""
@@ -373,8 +426,10 @@ def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(built):
     assert not snapshots[snapshots.lr == 0.01].diverged.any()
     assert "1e+06 — — — 2/2" in text  # its table row: no means, both seeds diverged
     first = int(wild.diverged_epoch.min())
-    assert ("lr = 1e+06: steps too large, divergence. " in text
-            and f"infinite or NaN at epoch {first} (2 of 2 seeds diverged)" in text)
+    assert (
+        "lr = 1e+06: steps too large, divergence. " in text
+        and f"infinite or NaN at epoch {first} (2 of 2 seeds diverged)" in text
+    )
 
 
 def test_the_report_quotes_the_numbers_its_runs_wrote(built):

@@ -1,4 +1,5 @@
 """The report: facts from fixture runs, answers, and the rendered PDF read back with pypdf."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,10 @@ from lab.report import analysis, build, fonts
 from lab.report.answers import build_answers
 from lab.report.wording import num, pct, signed
 
-HEADINGS = {"zh": ["1 实验概览", "2 实验环境", "3 实验过程", "4 实验体会", "附录 A", "附录 B"],
-            "en": ["1 Overview", "2 Environment", "3 Procedure", "4 Reflections", "Appendix A", "Appendix B"]}
+HEADINGS = {
+    "zh": ["1 实验概览", "2 实验环境", "3 实验过程", "4 实验体会", "附录 A", "附录 B"],
+    "en": ["1 Overview", "2 Environment", "3 Procedure", "4 Reflections", "Appendix A", "Appendix B"],
+}
 FORBIDDEN = ["normal distribution", "正态分布", "minimum step larger", "最小步长更大", "exponential", "指数"]
 
 
@@ -48,6 +51,7 @@ def runs(tmp_path_factory):
 def zh_report(tmp_path_factory, runs):
     def reflections(folder):
         (folder / "reflections.md").write_text("这次实验让我体会到**学习率**的重要性。\n", encoding="utf-8")
+
     return render(tmp_path_factory.mktemp("zh"), runs, "zh", setup=reflections)
 
 
@@ -56,17 +60,19 @@ def en_report(tmp_path_factory, runs):
     def own_answer(folder):
         (folder / "answers").mkdir()
         (folder / "answers" / "2B.md").write_text("My *own* words: the accuracy went up sharply.\n", encoding="utf-8")
+
     return render(tmp_path_factory.mktemp("en"), runs, "en", setup=own_answer)
 
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     runs = trim_to_quick(write_fixture_store(tmp_path_factory.mktemp("quickstore"), quick=True))
-    runs["cifar"], runs["fit.custom"] = None, None     # fewer figures: this report checks marks, not plots
+    runs["cifar"], runs["fit.custom"] = None, None  # fewer figures: this report checks marks, not plots
     return render(tmp_path_factory.mktemp("quick"), runs, "en", quick=True, missing={"cifar": "failed"})
 
 
 # --- facts -------------------------------------------------------------------------------
+
 
 def test_fit_facts_follow_the_fixture(runs):
     lab = analysis.analyse(runs)
@@ -89,7 +95,7 @@ def test_cifar_facts_follow_the_fixture(runs):
     epochs = pd.read_csv(runs["cifar"].dir / "epochs.csv")
     assert facts.drop.test_jump == pytest.approx(epochs.test_acc[5] - epochs.test_acc[4])
     assert facts.drop.train_jump == pytest.approx(epochs.train_acc[5] - epochs.train_acc[4])
-    assert facts.drop.gain_after < facts.drop.test_jump / 10          # flattens after the jump
+    assert facts.drop.gain_after < facts.drop.test_jump / 10  # flattens after the jump
     assert facts.worst_class[0] == "cat" and facts.best_class[0] == "automobile"
     assert facts.epochs_test_above_train == int((epochs.train_acc < epochs.test_acc).sum())
 
@@ -100,7 +106,7 @@ def test_partial_data_gives_partial_facts(tmp_path):
     assert lab.epoch_facts.epochs == [100, 1000] and lab.epoch_facts.true_error_rose is False
     assert lab.cifar.facts.drop.gain_after is None and lab.cifar.facts.drop.gain_before is None
     settings = lab.lr.settings
-    assert settings["true_error_std"].isna().all()     # one seed: no spread to report
+    assert settings["true_error_std"].isna().all()  # one seed: no spread to report
     for lang in ("zh", "en"):
         texts = build_answers(lab, lang, lambda key: key, None)
         assert all(a.source == "generated" for a in texts.values())
@@ -149,6 +155,7 @@ def test_generated_answers_avoid_the_known_mistakes(runs, lang):
 
 # --- the rendered report ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["zh_report", "en_report"])
 def test_report_has_every_section_question_and_the_student(request, name):
     report = request.getfixturevalue(name)
@@ -160,7 +167,7 @@ def test_report_has_every_section_question_and_the_student(request, name):
         zh, en = texts["zh"], texts["en"]
         assert squeeze(f"{qid}. {zh if lang == 'zh' else en}")[:40] in text
     assert "李小明" in text and "2024123456" in text
-    assert squeeze("def evaluate(") in text                       # 2A: the real evaluation code
+    assert squeeze("def evaluate(") in text  # 2A: the real evaluation code
     meta = PdfReader(report["pdf"]).metadata
     assert "李小明" in meta.author and ("Lab" in meta.title or "实验" in meta.title)
 
@@ -172,7 +179,7 @@ def test_numbers_in_the_report_match_the_metrics(request, runs, name):
     assert pct(epochs.test_acc[5]) in text and pct(epochs.test_acc.iloc[-1]) in text
     snapshots = pd.read_csv(runs["fit.epochs"].dir / "snapshots.csv")
     assert num(snapshots[snapshots.epochs == 50000].true_error.mean()) in text
-    assert squeeze("2/3") in text                                  # lr = 1 diverged in two of three seeds
+    assert squeeze("2/3") in text  # lr = 1 diverged in two of three seeds
 
 
 def test_jump_at_the_drop_is_quoted_as_measured(zh_report, runs):
@@ -207,7 +214,7 @@ def test_outputs_beside_the_pdf(zh_report, runs):
     assert {p.name for p in tables.iterdir()} >= {"fit_epochs.csv", "fit_lr.csv", "fit_custom_search.csv"}
     html = zh_report["html"]
     assert html.count("data:image/svg+xml;base64,") == 12
-    assert not re.search(r'(src|href)="(?!data:|#)', html)          # self-contained
+    assert not re.search(r'(src|href)="(?!data:|#)', html)  # self-contained
 
 
 def test_quick_build_is_marked_on_every_page(quick_report, zh_report):
@@ -224,10 +231,14 @@ def test_missing_run_is_said_in_the_report(quick_report):
 
 # --- errors the user can cause ---------------------------------------------------------------
 
-@pytest.mark.parametrize("template, message", [
-    ("<html>\n<p>\n{% if %}\n</html>\n", r"report\.html\.j2:3: template syntax error"),
-    ("<html>\n{{ title }}\n{{ no_such_value }}\n</html>\n", r"report\.html\.j2:3: 'no_such_value' is undefined"),
-])
+
+@pytest.mark.parametrize(
+    "template, message",
+    [
+        ("<html>\n<p>\n{% if %}\n</html>\n", r"report\.html\.j2:3: template syntax error"),
+        ("<html>\n{{ title }}\n{{ no_such_value }}\n</html>\n", r"report\.html\.j2:3: 'no_such_value' is undefined"),
+    ],
+)
 def test_template_errors_name_file_and_line(tmp_path, runs, monkeypatch, template, message):
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "report.html.j2").write_text(template)
@@ -254,6 +265,7 @@ def test_cjk_font_is_found_here():
 def test_evaluation_source_comes_from_the_loaded_module(monkeypatch):
     def evaluate(model, loader):
         return "a monkeypatched evaluation"
+
     monkeypatch.setitem(sys.modules, "lab.exercises.cifar.train", types.SimpleNamespace(evaluate=evaluate))
     assert "a monkeypatched evaluation" in build.evaluation_source()
 
@@ -276,7 +288,9 @@ def test_largest_lr_wording_depends_on_the_measurement(runs):
 
 def test_unknown_pdf_variant_is_a_clear_error(tmp_path, runs):
     with pytest.raises(UserError, match=r"'pdf/zz'.*pdf/a-3b"):
-        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en", pdf_variant="pdf/zz")
+        build.build_report(
+            fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en", pdf_variant="pdf/zz"
+        )
 
 
 def test_small_jump_is_not_called_a_jump(runs):
@@ -290,8 +304,9 @@ def test_small_jump_is_not_called_a_jump(runs):
 
 def test_chinese_figure_text_is_set_in_the_cjk_font_and_stays_text(runs, zh_report):
     from lab.exercises.cifar import figures
+
     svg = figures.cifar_curves(analysis.analyse(runs).cifar, "zh")
     families = set(re.findall(r"font-family: '([^']+)'", svg))
     assert families and all(family.startswith("Noto Sans CJK") for family in families)
-    assert "交叉熵损失" in svg                                  # the axis label, as text
+    assert "交叉熵损失" in svg  # the axis label, as text
     assert "交叉熵损失" in squeeze("".join(zh_report["pages"]))  # and so searchable in the PDF

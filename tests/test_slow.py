@@ -2,6 +2,7 @@
 
 They run the packaged default declaration, as a student's first build would.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,19 @@ def test_a_full_build_on_the_real_cifar(tmp_path):
 
     from lab.report.answers import pct
 
-    labreport(tmp_path, "build", "--data", data, "--no-download", "--lang", "en",
-              "--out", "reports/lab13.pdf", timeout=4 * 3600, check=0)
+    labreport(
+        tmp_path,
+        "build",
+        "--data",
+        data,
+        "--no-download",
+        "--lang",
+        "en",
+        "--out",
+        "reports/lab13.pdf",
+        timeout=4 * 3600,
+        check=0,
+    )
     for name in FIT:
         assert [r["status"] for r in records(tmp_path, name)] in (["done"], ["diverged"])
     [cifar] = records(tmp_path, "cifar")
@@ -67,7 +79,8 @@ def test_a_full_build_on_the_real_cifar(tmp_path):
     assert cifar["status"] == "done" and summary["epochs"] == 10
     assert (summary["train_images"], summary["test_images"]) == (50000, 10000)
     assert summary["final_test_acc"] > 75  # ResNet-20, 10 epochs: far above chance (10%)
-    text = " ".join(" ".join(page.extract_text() for page in PdfReader(
-        tmp_path / "reports" / "lab13.pdf").pages).split())
+    text = " ".join(
+        " ".join(page.extract_text() for page in PdfReader(tmp_path / "reports" / "lab13.pdf").pages).split()
+    )
     assert pct(summary["final_test_acc"]) in text
     assert "QUICK BUILD" not in text and "not available" not in text

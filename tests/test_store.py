@@ -1,4 +1,5 @@
 """The run store and the runner, with a toy experiment: caching, resume, damage, lock."""
+
 import json
 
 import pandas as pd
@@ -11,7 +12,7 @@ from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
 from lab.core.store import RunContext, Store
 
-calls: list[int] = []      # epochs the toy experiment computed, across all calls
+calls: list[int] = []  # epochs the toy experiment computed, across all calls
 stop_after: list[int] = []  # simulate a kill after this epoch
 
 

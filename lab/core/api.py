@@ -9,6 +9,7 @@ A *lab* is a package under ``lab/labs/`` (or any importable module) whose
 ``LAB`` object is a `Lab`: its title, the exercises it uses and its default
 declaration. The declaration names the lab (``lab = "lab13"``, the default).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -55,10 +56,10 @@ class NullProgress:
 class Inputs:
     """Where input data lives: settings that do not change results (never part of a key)."""
 
-    folder: Path                 # the declaration's folder: relative paths resolve here
-    cache_dir: Path              # decoded data sets are kept here
-    data: str | None = None      # --data or LABREPORT_DATA, overriding the declaration
-    download: bool = True        # False with --no-download
+    folder: Path  # the declaration's folder: relative paths resolve here
+    cache_dir: Path  # decoded data sets are kept here
+    data: str | None = None  # --data or LABREPORT_DATA, overriding the declaration
+    download: bool = True  # False with --no-download
 
     def resolve(self, relative: str) -> Path:
         path = Path(relative).expanduser()
@@ -68,13 +69,13 @@ class Inputs:
 class Exercise:
     """One exercise: subclass it, set the class attributes, override the hooks it needs."""
 
-    name: str = ""                        # its declaration section, e.g. [name]
-    runs: dict[str, str] = {}             # run name -> "module:function" computing it
-    schema: dict[str, Any] = {}           # rules for its section (lab.core.schema)
-    side_by_side: bool = False            # short single-threaded runs: share the CPU cores
-    needs_data: bool = False              # prepare() finds data the run keys depend on
-    data_label: str = "data"              # how progress and `doctor` name that data
-    report: str = ""                      # module with its report parts (facts, figures, tables, answers)
+    name: str = ""  # its declaration section, e.g. [name]
+    runs: dict[str, str] = {}  # run name -> "module:function" computing it
+    schema: dict[str, Any] = {}  # rules for its section (lab.core.schema)
+    side_by_side: bool = False  # short single-threaded runs: share the CPU cores
+    needs_data: bool = False  # prepare() finds data the run keys depend on
+    data_label: str = "data"  # how progress and `doctor` name that data
+    report: str = ""  # module with its report parts (facts, figures, tables, answers)
 
     @property
     def folder(self) -> Path:
@@ -116,14 +117,14 @@ class Lab:
     """A lab of the course: which exercises, in which order, its questions and default declaration."""
 
     name: str
-    title: dict[str, str]                     # by language
-    exercises: list[str]                      # a package name under lab.exercises, or a module path
-    declaration: Path                         # the default declaration (every default value)
-    questions: dict[str, str] = field(default_factory=dict)   # question id -> the run answering it
+    title: dict[str, str]  # by language
+    exercises: list[str]  # a package name under lab.exercises, or a module path
+    declaration: Path  # the default declaration (every default value)
+    questions: dict[str, str] = field(default_factory=dict)  # question id -> the run answering it
     question_texts: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> language -> text
-    template: str = "report.html.j2"          # the report's page template
+    template: str = "report.html.j2"  # the report's page template
     section_titles: dict[str, dict[str, str]] = field(default_factory=dict)  # exercise -> language -> title
-    folder: Path | None = None                # the lab's own templates (overview.html.j2)
+    folder: Path | None = None  # the lab's own templates (overview.html.j2)
 
     @classmethod
     def from_manifest(cls, path: Path) -> Lab:
@@ -134,12 +135,17 @@ class Lab:
             import tomli as tomllib
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         questions = data.get("questions", {})
-        return cls(name=data["name"], title=data["title"], exercises=list(data["exercises"]),
-                   declaration=path.parent / data["declaration"],
-                   questions={qid: q["run"] for qid, q in questions.items()},
-                   question_texts={qid: {k: v for k, v in q.items() if k != "run"} for qid, q in questions.items()},
-                   template=data.get("template", "report.html.j2"),
-                   section_titles=data.get("sections", {}), folder=path.parent)
+        return cls(
+            name=data["name"],
+            title=data["title"],
+            exercises=list(data["exercises"]),
+            declaration=path.parent / data["declaration"],
+            questions={qid: q["run"] for qid, q in questions.items()},
+            question_texts={qid: {k: v for k, v in q.items() if k != "run"} for qid, q in questions.items()},
+            template=data.get("template", "report.html.j2"),
+            section_titles=data.get("sections", {}),
+            folder=path.parent,
+        )
 
     def question_text(self, qid: str, lang: str) -> str:
         return self.question_texts.get(qid, {}).get(lang, "")
@@ -165,8 +171,10 @@ def _import(kind: str, name: str, home: str, attribute: str) -> Any:
             return getattr(module, attribute)
         except AttributeError:
             raise UserError(f"{kind} {name!r}: {module_name} defines no {attribute}") from None
-    raise UserError(f"{kind} {name!r}: not found (no module {' or '.join(candidates)}); "
-                    "check the name, or that its package is installed")
+    raise UserError(
+        f"{kind} {name!r}: not found (no module {' or '.join(candidates)}); "
+        "check the name, or that its package is installed"
+    )
 
 
 def load_exercise(name: str) -> Exercise:

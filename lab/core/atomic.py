@@ -1,5 +1,6 @@
 """Atomic file I/O: every write goes to a temporary file first and is renamed into place,
 so a killed process leaves either the old file or the new one, never half of one."""
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         write_or_raise(path, data)
     except OSError as error:
-        raise UserError(f"{path}: cannot write ({error.strerror or error}); free some space or "
-                        "fix the folder's permissions, then run again: finished runs are kept") from error
+        raise UserError(
+            f"{path}: cannot write ({error.strerror or error}); free some space or "
+            "fix the folder's permissions, then run again: finished runs are kept"
+        ) from error
 
 
 def write_or_raise(path: Path, data: bytes) -> None:

@@ -9,6 +9,7 @@ parameters). So editing one exercise's training code or a module it imports make
 only that exercise's runs stale; report code is never imported by a run and
 makes none stale.
 """
+
 from __future__ import annotations
 
 import ast
@@ -68,8 +69,7 @@ def imported_names(tree: ast.AST, module: str) -> set[str]:
 
 
 def belongs(name: str, top: str) -> bool:
-    return name.split(".")[0] == top and not any(
-        name == core or name.startswith(core + ".") for core in INFRASTRUCTURE)
+    return name.split(".")[0] == top and not any(name == core or name.startswith(core + ".") for core in INFRASTRUCTURE)
 
 
 @functools.cache

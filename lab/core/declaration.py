@@ -6,6 +6,7 @@ everything else replaces), overrides are applied, and the result is checked
 against the schema assembled from the core's sections and the lab's exercises:
 every problem is one line naming the file, the key path and what to do.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,7 +32,10 @@ CORE_SCHEMA: dict[str, Any] = {
     "lab": text(optional=True),
     "student": {"name": text(), "id": text(), "class": text()},
     "report": {
-        "lang": text("zh", "en"), "out": text(), "reflections": text(), "answers": text(),
+        "lang": text("zh", "en"),
+        "out": text(),
+        "reflections": text(),
+        "answers": text(),
         "title": text(optional=True),
     },
 }
@@ -43,11 +47,12 @@ def schema_of(exercises: list[Exercise]) -> dict[str, Any]:
 
 # --- loading ---------------------------------------------------------------------
 
+
 @dataclass
 class Declaration:
     values: dict
-    path: Path                    # the user's file, or the lab's default
-    folder: Path                  # where relative paths in it resolve
+    path: Path  # the user's file, or the lab's default
+    folder: Path  # where relative paths in it resolve
     quick: bool = False
     overrides: list[str] = field(default_factory=list)
     lab: Lab | None = None
@@ -96,8 +101,9 @@ def read_toml(path: Path) -> dict:
         raise UserError(f"{path}: cannot read the declaration ({error})") from error
 
 
-def load(config: Path | None = None, overrides: list[str] | tuple = (), quick: bool = False,
-         cwd: Path | None = None) -> Declaration:
+def load(
+    config: Path | None = None, overrides: list[str] | tuple = (), quick: bool = False, cwd: Path | None = None
+) -> Declaration:
     path, folder = find_file(config, cwd)
     user = read_toml(path) if path is not None else {}
     lab = lab_of(user, path)
@@ -116,8 +122,9 @@ def load(config: Path | None = None, overrides: list[str] | tuple = (), quick: b
 def lab_of(user: dict, path: Path | None) -> Lab:
     name = user.get("lab", DEFAULT_LAB)
     if not isinstance(name, str) or not name.strip():
-        raise UserError(f"{display(path) if path else 'declaration'}: lab: expected the name of a lab, "
-                        f'e.g. lab = "{DEFAULT_LAB}"')
+        raise UserError(
+            f'{display(path) if path else "declaration"}: lab: expected the name of a lab, e.g. lab = "{DEFAULT_LAB}"'
+        )
     return load_lab(name)
 
 
@@ -141,6 +148,7 @@ def merge(base: dict, top: dict) -> dict:
 
 
 # --- --set KEY=VALUE -----------------------------------------------------------
+
 
 def parse_value(raw: str) -> Any:
     """TOML syntax for the value (numbers, lists, booleans…), else the plain string."""

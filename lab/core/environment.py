@@ -1,4 +1,5 @@
 """What machine and software this is: for run records and the report's Environment section."""
+
 from __future__ import annotations
 
 import os
@@ -61,8 +62,13 @@ def gpu_name() -> str | None:
         return None
     if torch is None and shutil.which("nvidia-smi"):
         try:
-            names = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                   capture_output=True, text=True, timeout=10, check=False).stdout.split("\n")
+            names = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            ).stdout.split("\n")
         except (OSError, subprocess.SubprocessError):
             return None
         names = [n.strip() for n in names if n.strip()]
@@ -81,6 +87,13 @@ def describe_os() -> str:
 
 
 def current_environment() -> Environment:
-    return Environment(os=describe_os(), cpu=cpu_model(), cores=os.cpu_count() or 1, memory_gb=memory_gb(),
-                       gpu=gpu_name(), python=platform.python_version(), torch=version("torch"),
-                       torchvision=version("torchvision"))
+    return Environment(
+        os=describe_os(),
+        cpu=cpu_model(),
+        cores=os.cpu_count() or 1,
+        memory_gb=memory_gb(),
+        gpu=gpu_name(),
+        python=platform.python_version(),
+        torch=version("torch"),
+        torchvision=version("torchvision"),
+    )

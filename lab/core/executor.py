@@ -7,6 +7,7 @@ process-wide torch state (thread count, denormal flushing) that must not leak
 into a neighbour. Workers are spawned, not forked, so no OpenMP state is
 inherited; their progress is relayed to this process's display.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,10 +37,11 @@ from lab.core.store import RunContext, Store
 
 POLL_S = 0.1
 
+
 @dataclass
 class Outcome:
     spec: RunSpec
-    status: str          # done / diverged / failed / cached
+    status: str  # done / diverged / failed / cached
     seconds: float
     message: str = ""
 
@@ -56,8 +58,9 @@ def device_name(device: str) -> str:
 def git_commit() -> str | None:
     """The commit of the labreport code that computed a run, if it lives in git."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                                capture_output=True, text=True, timeout=5)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
@@ -72,8 +75,15 @@ def execute(store: Store, spec: RunSpec, device: str, reporter: Tasks) -> Outcom
     hold_if_asked(f"{spec.name}:start")
     began = time.monotonic()
     with reporter.task(spec.name) as progress:
-        ctx = RunContext(spec.name, spec.key, spec.params, store.run_dir(spec.name, spec.key),
-                         device=device, options=spec.options, progress=progress)
+        ctx = RunContext(
+            spec.name,
+            spec.key,
+            spec.params,
+            store.run_dir(spec.name, spec.key),
+            device=device,
+            options=spec.options,
+            progress=progress,
+        )
         try:
             fail_if_asked(spec.name)
             summary = function(ctx)
@@ -93,9 +103,13 @@ def execute(store: Store, spec: RunSpec, device: str, reporter: Tasks) -> Outcom
             return Outcome(spec, "failed", seconds, message)
     seconds = time.monotonic() - began
     status = "diverged" if (summary or {}).get("status") == "diverged" else "done"
-    record.update(status=status, finished=now_iso(),
-                  duration_s=round(record.pop("seconds_before") + seconds, 3),
-                  summary=summary or {}, files=store.checksums(spec.name, spec.key))
+    record.update(
+        status=status,
+        finished=now_iso(),
+        duration_s=round(record.pop("seconds_before") + seconds, 3),
+        summary=summary or {},
+        files=store.checksums(spec.name, spec.key),
+    )
     store.write_record(spec.name, spec.key, record)
     return Outcome(spec, status, seconds)
 
@@ -104,23 +118,30 @@ def base_record(spec: RunSpec, device: str, previous: dict) -> dict:
     import torch
 
     return {
-        "name": spec.name, "key": spec.key, "status": "partial", "code_version": spec.code_version,
+        "name": spec.name,
+        "key": spec.key,
+        "status": "partial",
+        "code_version": spec.code_version,
         "code": codehash.sources(spec.entry) if spec.entry else {},
-        "params": spec.params, "quick": bool(spec.params.get("quick")),
+        "params": spec.params,
+        "quick": bool(spec.params.get("quick")),
         "seed": spec.params.get("seed", spec.params.get("seeds")),
-        "started": previous.get("started") or now_iso(), "finished": None,
+        "started": previous.get("started") or now_iso(),
+        "finished": None,
         "seconds_before": float(previous.get("seconds_before") or 0.0),
-        "device": device, "device_name": device_name(device),
-        "torch": torch.__version__, "python": platform.python_version(),
-        "platform": platform.platform(), "git_commit": git_commit(),
+        "device": device,
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": git_commit(),
     }
-
 
 
 # --- worker processes --------------------------------------------------------------
 
 _events: Any = None  # set in each worker: the queue progress events go to
-_parent_pid = None   # the labreport process that started the worker
+_parent_pid = None  # the labreport process that started the worker
 
 
 class RelayedTask:
@@ -162,14 +183,17 @@ def _execute_in_worker(store_root: str, spec: RunSpec, device: str) -> Outcome:
     return execute(Store(store_root), spec, device, RelayingReporter())
 
 
-def run_in_workers(store: Store, specs: list[RunSpec], device: str, reporter: Reporter,
-                   workers: int) -> list[Outcome]:
+def run_in_workers(store: Store, specs: list[RunSpec], device: str, reporter: Reporter, workers: int) -> list[Outcome]:
     """Execute `specs` in `workers` processes; show their progress here."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
-    with reporter.session(), contextlib.ExitStack() as open_tasks, ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker,
-            initargs=(events, os.getpid())) as pool:
+    with (
+        reporter.session(),
+        contextlib.ExitStack() as open_tasks,
+        ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(events, os.getpid())
+        ) as pool,
+    ):
         tasks: dict[str, object] = {}
         futures = [pool.submit(_execute_in_worker, str(store.root), spec, device) for spec in specs]
         try:
@@ -183,8 +207,7 @@ def run_in_workers(store: Store, specs: list[RunSpec], device: str, reporter: Re
         return [future.result() for future in futures]
 
 
-def relay(events, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Reporter,
-          timeout: float) -> None:
+def relay(events, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Reporter, timeout: float) -> None:
     """Replay every waiting progress event on this process's tasks."""
     while True:
         try:

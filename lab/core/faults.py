@@ -11,6 +11,7 @@ A held process prints ``HELD_LINE <point> (pid N)`` on stderr and waits until it
 gets SIGUSR1 (go on), SIGINT (as Ctrl-C would) or SIGKILL. A held worker whose
 parent died stops as if interrupted, so no test leaves a process behind.
 """
+
 from __future__ import annotations
 
 import os

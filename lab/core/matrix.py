@@ -1,4 +1,5 @@
 """Declaration → the list of runs, each with its resolved parameters and key."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,14 +17,13 @@ class RunSpec:
     params: dict
     key: str
     options: dict = field(default_factory=dict, compare=False)  # not part of the key
-    entry: str = field(default="", compare=False)              # "module:function" computing it
-    code_version: str = field(default="", compare=False)       # part of the key
-    side_by_side: bool = field(default=False, compare=False)   # may share the CPU cores with others
+    entry: str = field(default="", compare=False)  # "module:function" computing it
+    code_version: str = field(default="", compare=False)  # part of the key
+    side_by_side: bool = field(default=False, compare=False)  # may share the CPU cores with others
 
 
 def run_key(name: str, params: dict, version: str) -> str:
-    canonical = json.dumps({"name": name, "version": version, "params": params},
-                           sort_keys=True, ensure_ascii=False)
+    canonical = json.dumps({"name": name, "version": version, "params": params}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -43,8 +43,9 @@ def select(decl: Declaration, only: list[str] | None) -> list[str]:
     return [n for n in names if n in chosen]
 
 
-def expand(decl: Declaration, names: list[str], prepared: dict[str, dict | None] | None = None,
-           inputs: Inputs | None = None) -> list[RunSpec]:
+def expand(
+    decl: Declaration, names: list[str], prepared: dict[str, dict | None] | None = None, inputs: Inputs | None = None
+) -> list[RunSpec]:
     """The runs for `names`. An exercise that needs data is left out until `prepared` has its entry."""
     from lab.core import codehash
 
@@ -60,6 +61,7 @@ def expand(decl: Declaration, names: list[str], prepared: dict[str, dict | None]
                 continue
             params = exercise.params(name, section, decl.quick, **(prepared.get(exercise.name) or {}))
             version = codehash.version(entry)
-            specs.append(RunSpec(name, params, run_key(name, params, version), options, entry, version,
-                                 exercise.side_by_side))
+            specs.append(
+                RunSpec(name, params, run_key(name, params, version), options, entry, version, exercise.side_by_side)
+            )
     return specs

@@ -1,4 +1,5 @@
 """Progress for long steps: rich bars with ETA on a terminal, plain lines elsewhere."""
+
 from __future__ import annotations
 
 import contextlib
@@ -65,8 +66,10 @@ class LineTask:
             self.last = now
             elapsed = now - self.began
             eta = elapsed / max(self.done, 1) * (self.total - self.done)
-            self.console.print(f"{self.label}: {100 * self.done / self.total:.0f}% "
-                               f"({self.done}/{self.total}), ETA {format_seconds(eta)}")
+            self.console.print(
+                f"{self.label}: {100 * self.done / self.total:.0f}% "
+                f"({self.done}/{self.total}), ETA {format_seconds(eta)}"
+            )
 
     def log(self, message: str) -> None:
         self.console.print(f"{self.label}: {message}")
@@ -86,8 +89,14 @@ class Reporter:
         if not self.live or self.display is not None:
             yield
             return
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=self.console) as self.display:
             try:
                 yield

@@ -3,6 +3,7 @@
 The runner decides what to compute and in what order; `lab.core.executor` carries
 each run out, here or in worker processes.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,9 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
-def run_all(store: Store, specs: list[RunSpec], *, device: str, force: bool = False,
-            reporter: Reporter | None = None) -> list[Outcome]:
+def run_all(
+    store: Store, specs: list[RunSpec], *, device: str, force: bool = False, reporter: Reporter | None = None
+) -> list[Outcome]:
     reporter = reporter or Reporter()
     outcomes: dict[tuple[str, str], Outcome] = {}  # by (name, key)
     pending = []
@@ -38,8 +40,10 @@ def run_all(store: Store, specs: list[RunSpec], *, device: str, force: bool = Fa
             continue
         if status == "damaged" or (force and status in FINISHED):
             kept = store.set_aside(spec.name, spec.key)
-            reporter.console.print(f"{spec.name}: {'damaged run ' if status == 'damaged' else ''}"
-                                   f"previous result moved to {kept}; recomputing")
+            reporter.console.print(
+                f"{spec.name}: {'damaged run ' if status == 'damaged' else ''}"
+                f"previous result moved to {kept}; recomputing"
+            )
         pending.append(spec)
     together = [spec for spec in pending if spec.side_by_side] if device == "cpu" else []
     workers = min(len(together), os.cpu_count() or 1)

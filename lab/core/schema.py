@@ -3,6 +3,7 @@
 The core owns the rules and the checks; each exercise writes its section's schema
 with them, and the core assembles the declaration's schema from its lab's exercises.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,12 @@ from lab.core.errors import UserError
 class Rule:
     """What one value may be."""
 
-    kind: type | tuple                       # str, int, float, bool, list, "table"
+    kind: type | tuple  # str, int, float, bool, list, "table"
     low: float | None = None
     high: float | None = None
-    low_open: bool = False                   # low itself is not allowed
+    low_open: bool = False  # low itself is not allowed
     choices: tuple = ()
-    items: Any = None                        # Rule for list items, or a dict schema
+    items: Any = None  # Rule for list items, or a dict schema
     min_items: int = 0
     max_items: int | None = None
     optional: bool = False
@@ -46,11 +47,14 @@ def listof(item, low=1, high=None, *, optional=False) -> Rule:
 
 # --- validation ------------------------------------------------------------------
 
+
 def validate(values: dict, schema: dict, filename: str, prefix: str = "") -> None:
     for key in values:
         if key not in schema:
-            raise UserError(f"{filename}: {prefix}{key}: unknown key; "
-                            f"expected one of: {', '.join(schema)}{did_you_mean(key, schema)}")
+            raise UserError(
+                f"{filename}: {prefix}{key}: unknown key; "
+                f"expected one of: {', '.join(schema)}{did_you_mean(key, schema)}"
+            )
     for key, rule in schema.items():
         path = f"{prefix}{key}"
         if key not in values:
@@ -111,8 +115,11 @@ def check_text(value: Any, rule: Rule, where: str) -> None:
 
 def check_number(value: Any, rule: Rule, where: str) -> None:
     wanted = "an integer" if rule.kind is int else "a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            rule.kind is int and not isinstance(value, int)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (rule.kind is int and not isinstance(value, int))
+    ):
         raise UserError(f"{where}: expected {wanted}, got {describe(value)}")
     if not math.isfinite(value):
         raise UserError(f"{where}: expected a finite number, got {value}")
@@ -125,6 +132,5 @@ def check_number(value: Any, rule: Rule, where: str) -> None:
 
 
 def describe(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "a table"}
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}
     return f"{names.get(type(value), type(value).__name__)} ({json.dumps(value, default=str)[:40]})"

@@ -7,6 +7,7 @@ killed process leaves either the old file or the new one, never half of one.
 A run counts as finished only when its record says so and every file still
 matches its checksum.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,6 +32,7 @@ FINISHED = ("done", "diverged")
 
 
 # --- the context an experiment runs in ---------------------------------------
+
 
 @dataclass
 class RunContext:
@@ -83,6 +85,7 @@ class RunContext:
 
 
 # --- runs on disk ------------------------------------------------------------
+
 
 @dataclass
 class LoadedRun:
@@ -148,9 +151,11 @@ class Store:
         folder = self.root / name
         if not folder.is_dir():
             return []
-        return sorted(p.name for p in folder.iterdir()
-                      if p.is_dir() and p.name != key and not p.name.startswith(".")
-                      and (p / RECORD).exists())
+        return sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.is_dir() and p.name != key and not p.name.startswith(".") and (p / RECORD).exists()
+        )
 
     def why_stale(self, spec) -> str:
         """Why the newest other run of this name is not current: its parameters, or its code (which files)."""
@@ -177,9 +182,12 @@ class Store:
             return None
         damaged = self.damaged_files(name, key, record)
         if damaged:
-            warnings.warn(f"run {name} ({self.run_dir(name, key)}): "
-                          f"{', '.join(damaged)} missing or changed since it was written; "
-                          "it will be recomputed", stacklevel=2)
+            warnings.warn(
+                f"run {name} ({self.run_dir(name, key)}): "
+                f"{', '.join(damaged)} missing or changed since it was written; "
+                "it will be recomputed",
+                stacklevel=2,
+            )
             return None
         return LoadedRun(name, key, record.get("params", {}), self.run_dir(name, key), record)
 
@@ -201,10 +209,14 @@ class Store:
 
     def checksums(self, name: str, key: str) -> dict[str, str]:
         folder = self.run_dir(name, key)
-        return {str(p.relative_to(folder)): sha256_file(p)
-                for p in sorted(folder.rglob("*"))
-                if p.is_file() and p.name != RECORD and not p.name.startswith(".")
-                and "checkpoints" not in p.relative_to(folder).parts}
+        return {
+            str(p.relative_to(folder)): sha256_file(p)
+            for p in sorted(folder.rglob("*"))
+            if p.is_file()
+            and p.name != RECORD
+            and not p.name.startswith(".")
+            and "checkpoints" not in p.relative_to(folder).parts
+        }
 
     def set_aside(self, name: str, key: str) -> Path | None:
         """Move an existing run folder out of the way (kept as <key>.previous)."""
@@ -223,22 +235,25 @@ class Store:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise UserError(f"{self.root}: cannot create the run store ({error.strerror}); "
-                            "choose a writable folder with --store") from error
+            raise UserError(
+                f"{self.root}: cannot create the run store ({error.strerror}); choose a writable folder with --store"
+            ) from error
         path = self.root / ".lock"
         try:
             handle = open(path, "a+")
         except OSError as error:
-            raise UserError(f"{path}: cannot open the store lock ({error.strerror}); "
-                            "make the folder writable") from error
+            raise UserError(
+                f"{path}: cannot open the store lock ({error.strerror}); make the folder writable"
+            ) from error
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise UserError(f"{self.root}: the run store is in use by labreport ({holder}); "
-                            "wait for it to finish, then run again") from None
+            raise UserError(
+                f"{self.root}: the run store is in use by labreport ({holder}); wait for it to finish, then run again"
+            ) from None
         try:
             handle.seek(0)
             handle.truncate()

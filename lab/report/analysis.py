@@ -5,6 +5,7 @@ Each exercise's report module (``Exercise.report``) reads its own runs
 figure or an answer of one exercise reads ``lab.cifar`` or ``lab.epoch_facts``
 as before.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,8 +22,8 @@ def report_module(exercise: Exercise) -> ModuleType:
 
 @dataclass
 class LabAnalysis:
-    parts: dict[str, Any]                       # exercise name -> what its runs established
-    missing: dict[str, str] = field(default_factory=dict)   # run name -> reason
+    parts: dict[str, Any]  # exercise name -> what its runs established
+    missing: dict[str, str] = field(default_factory=dict)  # run name -> reason
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("parts", "missing"):

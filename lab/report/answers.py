@@ -1,5 +1,6 @@
 """Each question of the lab -> its answer: the student's own Markdown, a note that the run is missing,
 or the words its exercise's template for it generates from its facts (a template per language)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,14 @@ def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Ma
     if repeated:
         text = msg(lang, "answer_missing_again", run=code(run))
     else:
-        text = msg(lang, "answer_missing", run=code(run), reason=escape(reason),
-                   command=code(f"labreport run --only {run}"), build=code("labreport build"))
+        text = msg(
+            lang,
+            "answer_missing",
+            run=code(run),
+            reason=escape(reason),
+            command=code(f"labreport run --only {run}"),
+            build=code("labreport build"),
+        )
     return Markup(f"<p>{text}</p>")
 
 
@@ -48,8 +55,14 @@ def student_answer(path: Path) -> Markup:
     return Markup(markdown.markdown(text, extensions=["extra", "sane_lists"]))
 
 
-def build_answers(lab: LabAnalysis, lang: str, ref: Ref, answers_dir: Path | None,
-                  manifest: Lab | None = None, env: jinja2.Environment | None = None) -> dict[str, Answer]:
+def build_answers(
+    lab: LabAnalysis,
+    lang: str,
+    ref: Ref,
+    answers_dir: Path | None,
+    manifest: Lab | None = None,
+    env: jinja2.Environment | None = None,
+) -> dict[str, Answer]:
     """One Answer per question: the student's Markdown if present, else generated from the facts."""
     manifest = manifest or load_lab()
     env = env or template_environment(lab_template_folders(manifest))
@@ -71,8 +84,18 @@ def build_answers(lab: LabAnalysis, lang: str, ref: Ref, answers_dir: Path | Non
 
 
 # Number formats an answer template may use (an exercise's report module can add its own).
-TEMPLATE_HELPERS = {"num": num, "pm": pm, "pct": pct, "signed": signed, "lr_text": lr_text, "seconds_text": seconds_text,
-                    "count": count, "plural": plural, "join_values": join_values, "code": code}
+TEMPLATE_HELPERS = {
+    "num": num,
+    "pm": pm,
+    "pct": pct,
+    "signed": signed,
+    "lr_text": lr_text,
+    "seconds_text": seconds_text,
+    "count": count,
+    "plural": plural,
+    "join_values": join_values,
+    "code": code,
+}
 
 
 def answer_template(env: jinja2.Environment | None, name: str) -> jinja2.Template | None:
@@ -93,5 +116,7 @@ def generated(exercise, qid: str, facts, lang: str, ref: Ref, env: jinja2.Enviro
         helpers = {**TEMPLATE_HELPERS, **getattr(report_module(exercise), "TEMPLATE_HELPERS", {})}
         text = template.render(facts=facts, ref=lambda key: Markup(ref(key)), lang=lang, **helpers)
         return Markup(text) if suffix == "html" else Markup(markdown.markdown(text, extensions=["extra", "sane_lists"]))
-    raise UserError(f"question {qid}: exercise {exercise.name} has no answer template "
-                    f"({exercise.folder.name}/answers/{qid}.{lang}.html.j2 or .md.j2)")
+    raise UserError(
+        f"question {qid}: exercise {exercise.name} has no answer template "
+        f"({exercise.folder.name}/answers/{qid}.{lang}.html.j2 or .md.j2)"
+    )

@@ -6,6 +6,7 @@ content of the runs they draw and the code that draws them, so re-rendering is q
 The lab (from the declaration) says which exercises, in which order; each
 exercise's report module (``Exercise.report``) gives its parts.
 """
+
 from __future__ import annotations
 
 import time
@@ -46,7 +47,10 @@ def lab_of(decl) -> Lab:
 
 # --- figures and tables as document items --------------------------------------------
 
-def make_figures(lab: LabAnalysis, runs: dict, lang: str, cache: FigureCache, exercises: list[Exercise]) -> dict[str, Item]:
+
+def make_figures(
+    lab: LabAnalysis, runs: dict, lang: str, cache: FigureCache, exercises: list[Exercise]
+) -> dict[str, Item]:
     items = {}
     for exercise in exercises:
         part = lab.parts[exercise.name]
@@ -59,19 +63,28 @@ def make_figures(lab: LabAnalysis, runs: dict, lang: str, cache: FigureCache, ex
             if svg is None:
                 svg = spec.draw(part, lang)
                 cache.put(key, svg)
-            items[spec.key] = Item(spec.key, "figure", in_language(spec.caption, lang), html=svg_html(svg),
-                                   css_class=spec.key.split(":")[1])
+            items[spec.key] = Item(
+                spec.key,
+                "figure",
+                in_language(spec.caption, lang),
+                html=svg_html(svg),
+                css_class=spec.key.split(":")[1],
+            )
     return items
 
 
 def environment_table(lang: str) -> Table:
     env = current_environment()
     memory = f"{env.memory_gb:.0f} GB" if env.memory_gb else "—"
-    rows = [[msg(lang, "operating_system"), env.os],
-            [msg(lang, "cpu"), msg(lang, "cpu_value", cpu=env.cpu, cores=env.cores)],
-            [msg(lang, "memory"), memory],
-            ["GPU", env.gpu or msg(lang, "none_or_not_detected")],
-            ["Python", env.python], ["PyTorch", env.torch], ["torchvision", env.torchvision]]
+    rows = [
+        [msg(lang, "operating_system"), env.os],
+        [msg(lang, "cpu"), msg(lang, "cpu_value", cpu=env.cpu, cores=env.cores)],
+        [msg(lang, "memory"), memory],
+        ["GPU", env.gpu or msg(lang, "none_or_not_detected")],
+        ["Python", env.python],
+        ["PyTorch", env.torch],
+        ["torchvision", env.torchvision],
+    ]
     return Table([msg(lang, "item"), msg(lang, "value")], rows, [False, False])
 
 
@@ -86,10 +99,16 @@ def runs_table(runs: dict, missing: dict[str, str], lang: str, titles: dict[str,
             continue
         record = run.record
         device = str(record.get("device", "—"))
-        rows.append([title, device, str(record.get("torch", "—")), seconds_text(record.get("duration_s"), lang),
-                     str(record.get("finished", "—"))[:19].replace("T", " ")])
-    columns = [msg(lang, "experiment"), msg(lang, "device"), "PyTorch", msg(lang, "wall_time"),
-               msg(lang, "finished")]
+        rows.append(
+            [
+                title,
+                device,
+                str(record.get("torch", "—")),
+                seconds_text(record.get("duration_s"), lang),
+                str(record.get("finished", "—"))[:19].replace("T", " "),
+            ]
+        )
+    columns = [msg(lang, "experiment"), msg(lang, "device"), "PyTorch", msg(lang, "wall_time"), msg(lang, "finished")]
     return Table(columns, rows, [False, False, False, True, False])
 
 
@@ -108,21 +127,31 @@ def run_titles(exercises: list[Exercise]) -> dict[str, tuple[str, str]]:
 
 
 def make_tables(lab: LabAnalysis, runs: dict, lang: str, exercises: list[Exercise]) -> dict[str, Item]:
-    made = {"tab:environment": environment_table(lang),
-            "tab:runs": runs_table(runs, lab.missing, lang, run_titles(exercises))}
-    items = {key: Item(key, "table", in_language(CORE_CAPTIONS[key], lang), html=table.html(), css_class=key.split(":")[1])
-             for key, table in made.items()}
+    made = {
+        "tab:environment": environment_table(lang),
+        "tab:runs": runs_table(runs, lab.missing, lang, run_titles(exercises)),
+    }
+    items = {
+        key: Item(key, "table", in_language(CORE_CAPTIONS[key], lang), html=table.html(), css_class=key.split(":")[1])
+        for key, table in made.items()
+    }
     for exercise in exercises:
         part = lab.parts[exercise.name]
         for key, (make, run, caption) in getattr(report_module(exercise), "TABLES", {}).items():
             if run is not None and run in lab.missing:
                 continue
-            items[key] = Item(key, "table", in_language(caption, lang), html=make(part, runs, lang).html(),
-                              css_class=key.split(":")[1])
+            items[key] = Item(
+                key,
+                "table",
+                in_language(caption, lang),
+                html=make(part, runs, lang).html(),
+                css_class=key.split(":")[1],
+            )
     return items
 
 
 # --- numbering: the order items appear in the document --------------------------------
+
 
 def document_order(exercises: list[Exercise]) -> list[str]:
     return CORE_ORDER + [key for exercise in exercises for key in getattr(report_module(exercise), "ORDER", [])]
@@ -146,10 +175,12 @@ def reference(items: dict[str, Item], lang: str) -> Callable[[str], str]:
             return msg(lang, "appendix_a")
         item = items[key]
         return f'<a href="#{item.key.replace(":", "-")}">{item.label}</a>'
+
     return ref
 
 
 # --- the evaluation code (2A) ------------------------------------------------------------
+
 
 def evaluation_source(exercises: list[Exercise] | None = None) -> str:
     """The source of the function an exercise shows in the appendix (its ``EVALUATION``)."""
@@ -162,6 +193,7 @@ def evaluation_source(exercises: list[Exercise] | None = None) -> str:
 
 # --- context, template, outputs --------------------------------------------------------------
 
+
 def today(lang: str) -> str:
     d = date.today()
     return msg(lang, "date", year=d.year, month=d.month, day=d.day, month_name=d.strftime("%B"))
@@ -169,6 +201,7 @@ def today(lang: str) -> str:
 
 def markdown_file(path: Path) -> Markup | None:
     import markdown
+
     if not path.is_file():
         return None
     try:
@@ -178,10 +211,16 @@ def markdown_file(path: Path) -> Markup | None:
 
 
 def provenance(decl, runs: dict, command: str, names: list[str]) -> dict:
-    commits = sorted({str(r.record.get("git_commit")) for r in runs.values() if r is not None and r.record.get("git_commit")})
-    return {"runs": [(name, runs[name].key if runs.get(name) else None) for name in names],
-            "declaration": str(decl.path), "sha256": decl.sha256, "commits": commits,
-            "command": command or f"labreport build --config {decl.path}"}
+    commits = sorted(
+        {str(r.record.get("git_commit")) for r in runs.values() if r is not None and r.record.get("git_commit")}
+    )
+    return {
+        "runs": [(name, runs[name].key if runs.get(name) else None) for name in names],
+        "declaration": str(decl.path),
+        "sha256": decl.sha256,
+        "commits": commits,
+        "command": command or f"labreport build --config {decl.path}",
+    }
 
 
 def parameters(lab: LabAnalysis, lang: str, exercises: list[Exercise]) -> dict[str, list[tuple[str, str]]]:
@@ -201,8 +240,9 @@ def write_tables(lab: LabAnalysis, out: Path, manifest: Lab | None = None) -> li
     return paths
 
 
-def build_context(decl, lab: LabAnalysis, runs: dict, lang: str, command: str, items: dict[str, Item],
-                  answers: dict[str, Answer]) -> dict:
+def build_context(
+    decl, lab: LabAnalysis, runs: dict, lang: str, command: str, items: dict[str, Item], answers: dict[str, Answer]
+) -> dict:
     manifest = lab_of(decl)
     exercises = manifest.loaded()
     report = decl.values.get("report", {})
@@ -217,24 +257,42 @@ def build_context(decl, lab: LabAnalysis, runs: dict, lang: str, command: str, i
     quick = bool(decl.quick) or lab.quick
     titles = run_titles(exercises)
     return {
-        "lang": lang, "title": report.get("title") or manifest.title.get(lang, manifest.name),
+        "lang": lang,
+        "title": report.get("title") or manifest.title.get(lang, manifest.name),
         "student": {"name": student.get("name", ""), "id": student.get("id", ""), "class": student.get("class", "")},
-        "date": today(lang), "quick": quick, "items": items, "answers": answers,
-        "missing": lab.missing, "run_titles": {k: in_language(v, lang) for k, v in titles.items()},
+        "date": today(lang),
+        "quick": quick,
+        "items": items,
+        "answers": answers,
+        "missing": lab.missing,
+        "run_titles": {k: in_language(v, lang) for k, v in titles.items()},
         "parameters": parameters(lab, lang, exercises),
-        "exercises": exercises, "lab_name": manifest.folder.name if manifest.folder else manifest.name,
+        "exercises": exercises,
+        "lab_name": manifest.folder.name if manifest.folder else manifest.name,
         "exercise_titles": {name: titles.get(lang, name) for name, titles in manifest.section_titles.items()}
         | {e.name: manifest.section_titles.get(e.name, {}).get(lang, e.name) for e in exercises},
-        "reflections": markdown_file(reflections_path), "reflections_path": str(reflections_path),
-        "evaluation_code": highlighted(source) if source else None, "evaluation_error": source_error,
-        "code_css": Markup(code_style()), "css": Markup(stylesheet()),
+        "reflections": markdown_file(reflections_path),
+        "reflections_path": str(reflections_path),
+        "evaluation_code": highlighted(source) if source else None,
+        "evaluation_error": source_error,
+        "code_css": Markup(code_style()),
+        "css": Markup(stylesheet()),
         "provenance": provenance(decl, runs, command, list(titles)),
     }
 
 
-def build_report(decl, runs: dict, out: Path, *, lang: str, pdf_variant: str | None = None, command: str = "",
-                 missing: dict[str, str] | None = None, timings: dict | None = None,
-                 figure_cache: Path | None = None) -> list[Path]:
+def build_report(
+    decl,
+    runs: dict,
+    out: Path,
+    *,
+    lang: str,
+    pdf_variant: str | None = None,
+    command: str = "",
+    missing: dict[str, str] | None = None,
+    timings: dict | None = None,
+    figure_cache: Path | None = None,
+) -> list[Path]:
     """Write the PDF at ``out``, the HTML beside it and the tables as CSV; return the paths written.
 
     ``timings`` (if given) receives the seconds spent on figures, HTML and PDF;

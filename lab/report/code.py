@@ -1,4 +1,5 @@
 """Source code shown in the report, read from the modules that really run it, highlighted."""
+
 from __future__ import annotations
 
 import ast
@@ -26,7 +27,7 @@ def function_source(module_name: str, function: str) -> str:
     for node in ast.parse(source).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            return "\n".join(source.splitlines()[start - 1:node.end_lineno]) + "\n"
+            return "\n".join(source.splitlines()[start - 1 : node.end_lineno]) + "\n"
     raise AttributeError(f"{module_name} has no function {function}")
 
 
@@ -36,7 +37,7 @@ def highlighted(source: str) -> Markup:
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
     except ImportError:
-        return Markup("<pre class=\"code\">{}</pre>").format(source)
+        return Markup('<pre class="code">{}</pre>').format(source)
     return Markup(highlight(source, PythonLexer(), HtmlFormatter(cssclass="code", nowrap=False)))
 
 

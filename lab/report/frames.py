@@ -1,4 +1,5 @@
 """Reading run tables and summarising them: what every exercise's facts are built from."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Numbered figures and tables: what an exercise contributes to the report, and the figure cache."""
+
 from __future__ import annotations
 
 import base64
@@ -25,20 +26,20 @@ class Item:
     """A numbered figure or table."""
 
     key: str
-    kind: str                 # "figure" | "table"
+    kind: str  # "figure" | "table"
     caption: str
     number: int = 0
     html: Markup = Markup("")
-    label: str = ""           # "Table 2", in the report's language
+    label: str = ""  # "Table 2", in the report's language
     css_class: str = ""
 
 
 @dataclass
 class FigureSpec:
     key: str
-    run: str                  # the run it draws
-    draw: Callable[[Any, str], str]        # (the exercise's analysis, lang) -> SVG
-    caption: tuple[str, str]               # zh, en
+    run: str  # the run it draws
+    draw: Callable[[Any, str], str]  # (the exercise's analysis, lang) -> SVG
+    caption: tuple[str, str]  # zh, en
     available: Callable[[Any], bool] = lambda analysis: True
 
 
@@ -97,7 +98,7 @@ class FigureCache:
         try:
             write_text_atomic(self.folder / f"{key}.svg", svg)
         except UserError:
-            pass   # a read-only store only costs speed
+            pass  # a read-only store only costs speed
 
 
 def cache_folder(runs: dict) -> Path | None:
@@ -113,7 +114,7 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     numeric: list[bool]
-    highlight: set[int] = field(default_factory=set)     # row indexes to emphasise
+    highlight: set[int] = field(default_factory=set)  # row indexes to emphasise
 
     def html(self) -> Markup:
         head = "".join(f'<th class="{"num" if n else ""}">{escape(c)}</th>' for c, n in zip(self.columns, self.numeric))
@@ -122,4 +123,3 @@ class Table:
             cells = "".join(f'<td class="{"num" if n else ""}">{escape(v)}</td>' for v, n in zip(row, self.numeric))
             body.append(f'<tr class="{"chosen" if i in self.highlight else ""}">{cells}</tr>')
         return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
-

@@ -6,6 +6,7 @@ Why not gettext: for a hundred strings in two languages, a TOML file per languag
 is read as it is written (no .po -> .mo compile step, no extraction tooling), and
 a teacher can fix a caption in it directly. Report prose lives in templates.
 """
+
 from __future__ import annotations
 
 import functools

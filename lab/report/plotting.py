@@ -4,6 +4,7 @@ One palette, one set of sizes, drawn at the report's text width so a figure is
 never scaled down until its labels are unreadable. Chinese labels need a CJK
 font inside the figure itself: the SVG carries glyph outlines, not font names.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,13 +20,20 @@ import matplotlib.ticker  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-TEXT_WIDTH_IN = 6.3        # A4 minus the report's margins
-MAX_CURVE_POINTS = 250     # per drawn curve: SVG paths stay small, so the PDF renders fast
-RASTER_DPI = 200           # for the few artists drawn as images (scatter points, photos)
+TEXT_WIDTH_IN = 6.3  # A4 minus the report's margins
+MAX_CURVE_POINTS = 250  # per drawn curve: SVG paths stay small, so the PDF renders fast
+RASTER_DPI = 200  # for the few artists drawn as images (scatter points, photos)
 PALETTE = ["#1f5a96", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#3aa6b9", "#8c6d46", "#555555"]
 TRUTH, POINTS, DIVERGED = "#222222", "#b9c0c8", "#c0392b"
-CJK_SANS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei",
-            "Source Han Sans SC", "Source Han Sans CN"]
+CJK_SANS = [
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "WenQuanYi Zen Hei",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+]
+
 
 def tr(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
@@ -49,13 +57,28 @@ def font_families(lang: str) -> list[str]:
 # selectable and searchable in the PDF.
 def style(lang: str) -> dict:
     return {
-        "font.family": font_families(lang), "font.size": 8.5, "axes.titlesize": 9,
-        "axes.labelsize": 8.5, "xtick.labelsize": 7.5, "ytick.labelsize": 7.5, "legend.fontsize": 7.5,
-        "axes.spines.top": False, "axes.spines.right": False, "axes.edgecolor": "#444444",
-        "axes.linewidth": 0.7, "axes.grid": True, "grid.color": "#e3e6ea", "grid.linewidth": 0.6,
-        "axes.axisbelow": True, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
-        "lines.linewidth": 1.5, "legend.frameon": False, "svg.fonttype": "none",
-        "svg.hashsalt": "labreport", "axes.unicode_minus": True, "figure.dpi": 100,
+        "font.family": font_families(lang),
+        "font.size": 8.5,
+        "axes.titlesize": 9,
+        "axes.labelsize": 8.5,
+        "xtick.labelsize": 7.5,
+        "ytick.labelsize": 7.5,
+        "legend.fontsize": 7.5,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": "#444444",
+        "axes.linewidth": 0.7,
+        "axes.grid": True,
+        "grid.color": "#e3e6ea",
+        "grid.linewidth": 0.6,
+        "axes.axisbelow": True,
+        "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        "lines.linewidth": 1.5,
+        "legend.frameon": False,
+        "svg.fonttype": "none",
+        "svg.hashsalt": "labreport",
+        "axes.unicode_minus": True,
+        "figure.dpi": 100,
     }
 
 

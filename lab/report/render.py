@@ -1,4 +1,5 @@
 """HTML from the Jinja2 templates (the student's copies in ./templates first), then the PDF."""
+
 from __future__ import annotations
 
 import traceback
@@ -15,9 +16,17 @@ from lab.core.errors import UserError
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 # In a wheel the templates ship inside the package; in a checkout they sit at the top.
-PACKAGED_TEMPLATES = next((folder for folder in (Path(lab.__file__).resolve().parent / "templates",
-                                                 Path(lab.__file__).resolve().parent.parent / "templates")
-                           if folder.is_dir()), Path(lab.__file__).resolve().parent.parent / "templates")
+PACKAGED_TEMPLATES = next(
+    (
+        folder
+        for folder in (
+            Path(lab.__file__).resolve().parent / "templates",
+            Path(lab.__file__).resolve().parent.parent / "templates",
+        )
+        if folder.is_dir()
+    ),
+    Path(lab.__file__).resolve().parent.parent / "templates",
+)
 
 
 def css_string(value) -> Markup:
@@ -29,8 +38,13 @@ def css_string(value) -> Markup:
 def template_environment(extra_folders: list[Path] = ()) -> jinja2.Environment:
     """./templates, then the packaged ones, then the lab's and its exercises' folders."""
     folders = [Path.cwd() / "templates", PACKAGED_TEMPLATES, *extra_folders]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(f) for f in folders]),
-                             undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["css_string"] = css_string
     return env
 
@@ -56,30 +70,42 @@ def render_html(context: dict, env: jinja2.Environment | None = None, template_n
     try:
         template = env.get_template(template_name)
     except jinja2.TemplateSyntaxError as error:
-        raise UserError(f"{error.filename or template_name}:{error.lineno}: template syntax error: {error.message}; "
-                        "fix the template, or delete it to use the default") from None
+        raise UserError(
+            f"{error.filename or template_name}:{error.lineno}: template syntax error: {error.message}; "
+            "fix the template, or delete it to use the default"
+        ) from None
     except jinja2.TemplateNotFound:
-        raise UserError(f"{template_name}: template not found in ./templates or {PACKAGED_TEMPLATES}; reinstall labreport") from None
+        raise UserError(
+            f"{template_name}: template not found in ./templates or {PACKAGED_TEMPLATES}; reinstall labreport"
+        ) from None
     try:
         return template.render(**context)
     except jinja2.UndefinedError as error:
         filename, line = template_line(error)
-        raise UserError(f"{filename}:{line}: {error.message}; the template uses a value the report does not "
-                        "provide: fix the template, or delete it to use the default") from None
+        raise UserError(
+            f"{filename}:{line}: {error.message}; the template uses a value the report does not "
+            "provide: fix the template, or delete it to use the default"
+        ) from None
     except jinja2.TemplateError as error:
         filename, line = template_line(error)
-        raise UserError(f"{filename}:{line}: template error: {error}; fix the template, or delete it to use the default") from None
+        raise UserError(
+            f"{filename}:{line}: template error: {error}; fix the template, or delete it to use the default"
+        ) from None
 
 
 def check_pdf_variant(pdf_variant: str | None) -> None:
     from weasyprint.pdf import VARIANTS
+
     if pdf_variant and pdf_variant not in VARIANTS:
-        raise UserError(f"--pdf-variant {pdf_variant!r} is not a PDF variant WeasyPrint knows; "
-                        f"choose one of {', '.join(VARIANTS)} (e.g. pdf/a-3b) or leave it out")
+        raise UserError(
+            f"--pdf-variant {pdf_variant!r} is not a PDF variant WeasyPrint knows; "
+            f"choose one of {', '.join(VARIANTS)} (e.g. pdf/a-3b) or leave it out"
+        )
 
 
 def write_pdf(html: str, out: Path, pdf_variant: str | None) -> None:
     import weasyprint
+
     options = {"pdf_variant": pdf_variant} if pdf_variant else {}
     # Atomic, like every result: a killed render never leaves half a PDF to hand in.
     write_atomic(out, weasyprint.HTML(string=html, base_url=str(out.parent)).write_pdf(**options))

@@ -1,4 +1,5 @@
 """The words of answers: number formats shared with the tables and the answer templates, and the Answer."""
+
 from __future__ import annotations
 
 import math
@@ -14,6 +15,7 @@ msg = Messages(Path(__file__).parent)
 
 # --- number formatting (shared with the tables) ----------------------------------
 
+
 def num(value, digits: int = 3) -> str:
     """A measured quantity to ``digits`` significant figures; '—' when not finite."""
     if value is None or not math.isfinite(value):
@@ -21,7 +23,7 @@ def num(value, digits: int = 3) -> str:
     if value == 0:
         return "0"
     magnitude = abs(value)
-    if magnitude >= 10 ** digits:
+    if magnitude >= 10**digits:
         return f"{value:,.0f}"
     if magnitude < 1e-3:
         return f"{value:.2e}"
@@ -33,7 +35,7 @@ def pm(mean, std) -> str:
     """mean ± std; the std alone when it is meaningful (two seeds or more)."""
     if std is None or not math.isfinite(std) or not math.isfinite(mean):
         return num(mean)
-    if std <= 1e-9 * max(abs(mean), 1.0):   # identical values up to rounding
+    if std <= 1e-9 * max(abs(mean), 1.0):  # identical values up to rounding
         std = 0.0
     return f"{num(mean)} ± {num(std, 2)}"
 
@@ -78,16 +80,17 @@ def join_values(values, lang: str) -> str:
 
 # --- the answer object -----------------------------------------------------------
 
+
 @dataclass
 class Answer:
     id: str
     question: str
     body: Markup
-    source: str                   # "generated" | "student" | "missing"
+    source: str  # "generated" | "student" | "missing"
     student_file: Path | None = None
 
 
-Ref = Callable[[str], str]        # figure/table key -> its numbered label, as a link
+Ref = Callable[[str], str]  # figure/table key -> its numbered label, as a link
 
 
 def code(text) -> Markup:

@@ -4,6 +4,7 @@ Its section of the declaration is ``[cifar]``; its one run, cifar, is
 `train.run`. The data set's checksum is part of the run's parameters, so
 another copy of CIFAR-10 makes another run.
 """
+
 from __future__ import annotations
 
 from lab.core.api import Exercise, Inputs, Progress
@@ -22,35 +23,48 @@ class Cifar(Exercise):
     data_label = "CIFAR-10 data"
     schema = {
         "phases": listof({"lr": LEARNING_RATE, "epochs": integer(1, 1000)}, 1, 10),
-        "batch_size": integer(1, 8192), "weight_decay": number(0, 1), "momentum": number(0, 0.999),
-        "data": text(), "download": Rule(bool), "seed": integer(0, 2**32 - 1),
+        "batch_size": integer(1, 8192),
+        "weight_decay": number(0, 1),
+        "momentum": number(0, 0.999),
+        "data": text(),
+        "download": Rule(bool),
+        "seed": integer(0, 2**32 - 1),
         "precision": text("auto", "fp32", "bf16"),
         "train_subset": integer(10, 50_000, optional=True),
         "test_subset": integer(10, 10_000, optional=True),
     }
 
     def scale_down(self, section: dict) -> dict:
-        return {**section, "phases": [{**phase, "epochs": 1} for phase in section["phases"]],
-                "train_subset": min(section.get("train_subset") or QUICK_TRAIN, QUICK_TRAIN),
-                "test_subset": min(section.get("test_subset") or QUICK_TEST, QUICK_TEST)}
+        return {
+            **section,
+            "phases": [{**phase, "epochs": 1} for phase in section["phases"]],
+            "train_subset": min(section.get("train_subset") or QUICK_TRAIN, QUICK_TRAIN),
+            "test_subset": min(section.get("test_subset") or QUICK_TEST, QUICK_TEST),
+        }
 
     def prepare(self, section: dict, inputs: Inputs, progress: Progress) -> dict:
         """Find, check and (the first time) decode CIFAR-10; its checksum keys the run."""
         from lab.exercises.cifar import data
 
         options = self.options(section, inputs)
-        fingerprint = data.preflight(options["data"], options["cache_dir"], options["download"],
-                                     progress=progress)
+        fingerprint = data.preflight(options["data"], options["cache_dir"], options["download"], progress=progress)
         return {"data_fingerprint": fingerprint}
 
     def params(self, run: str, section: dict, quick: bool, data_fingerprint: str = "") -> dict:
-        return {**{key: section[key] for key in HASHED}, "data_fingerprint": data_fingerprint,
-                "train_subset": section.get("train_subset"), "test_subset": section.get("test_subset"),
-                "quick": quick}
+        return {
+            **{key: section[key] for key in HASHED},
+            "data_fingerprint": data_fingerprint,
+            "train_subset": section.get("train_subset"),
+            "test_subset": section.get("test_subset"),
+            "quick": quick,
+        }
 
     def options(self, section: dict, inputs: Inputs) -> dict:
-        return {"data": inputs.data or str(inputs.resolve(section["data"])),
-                "download": section["download"] and inputs.download, "cache_dir": str(inputs.cache_dir)}
+        return {
+            "data": inputs.data or str(inputs.resolve(section["data"])),
+            "download": section["download"] and inputs.download,
+            "cache_dir": str(inputs.cache_dir),
+        }
 
     def stand_in(self, store, run: str, section: dict, quick: bool):
         """With the data gone, a finished run with the same settings still renders."""

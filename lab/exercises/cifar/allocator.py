@@ -7,6 +7,7 @@ with getrusage). Fixed thresholds keep it for reuse: about 10 % less time per
 batch on a 2-core CPU (bench/cifar_epoch.py). The price is that the process
 holds on to its peak memory until it exits, which a training run does anyway.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -20,9 +21,9 @@ M_ARENA_MAX = -8
 
 SETTINGS = (
     (M_MMAP_THRESHOLD, 32 << 20),  # glibc's maximum: every activation comes from the heap
-    (M_TRIM_THRESHOLD, 1 << 34),   # never shrink the heap ...
-    (M_TOP_PAD, 256 << 20),        # ... and grow it in large steps
-    (M_ARENA_MAX, 1),              # one heap to reuse, not one per thread
+    (M_TRIM_THRESHOLD, 1 << 34),  # never shrink the heap ...
+    (M_TOP_PAD, 256 << 20),  # ... and grow it in large steps
+    (M_ARENA_MAX, 1),  # one heap to reuse, not one per thread
 )
 
 

@@ -1,4 +1,5 @@
 """Exercise 2's facts: the CIFAR run on disk -> tables and the named facts the answers cite."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import pandas as pd
 from lab.report.frames import read_csv
 
 # --- Exercise 2: CIFAR ---------------------------------------------------------
+
 
 @dataclass
 class DropFacts:
@@ -25,10 +27,10 @@ class DropFacts:
     train_after: float
     test_loss_before: float
     test_loss_after: float
-    gain_before: float | None    # test acc gained per epoch over the epochs just before the drop
-    gain_after: float | None     # test acc gained per epoch after the first epoch at the new lr
+    gain_before: float | None  # test acc gained per epoch over the epochs just before the drop
+    gain_after: float | None  # test acc gained per epoch after the first epoch at the new lr
     test_final: float
-    epochs_after: int            # epochs run at the lower rate
+    epochs_after: int  # epochs run at the lower rate
 
     @property
     def test_jump(self) -> float:
@@ -42,12 +44,12 @@ class DropFacts:
 @dataclass
 class CifarFacts:
     epochs: int
-    phases: list[tuple[float, int]]    # (lr, epochs run)
+    phases: list[tuple[float, int]]  # (lr, epochs run)
     final_test: float
     final_train: float
     best_test: float
     best_test_epoch: int
-    final_gap: float                   # train - test, percentage points
+    final_gap: float  # train - test, percentage points
     largest_gap: float
     largest_gap_epoch: int
     epochs_test_above_train: int
@@ -56,15 +58,15 @@ class CifarFacts:
     test_seconds: float
     best_class: tuple[str, float] | None = None
     worst_class: tuple[str, float] | None = None
-    top_confusion: tuple[str, str, int] | None = None   # (true, predicted, count)
+    top_confusion: tuple[str, str, int] | None = None  # (true, predicted, count)
 
 
 @dataclass
 class Cifar:
     params: dict
-    epochs: pd.DataFrame               # epochs.csv plus gap
+    epochs: pd.DataFrame  # epochs.csv plus gap
     per_class: pd.DataFrame | None
-    confusion: pd.DataFrame | None     # rows true class, columns predicted class
+    confusion: pd.DataFrame | None  # rows true class, columns predicted class
     misclassified: dict | None
     facts: CifarFacts
     record: dict
@@ -86,25 +88,39 @@ def drop_facts(epochs: pd.DataFrame) -> DropFacts | None:
         return None
     before, after = phases[0].iloc[-1], phases[1].iloc[0]
     return DropFacts(
-        epoch_before=int(before["epoch"]), epoch_after=int(after["epoch"]),
-        lr_before=float(before["lr"]), lr_after=float(after["lr"]),
-        test_before=float(before["test_acc"]), test_after=float(after["test_acc"]),
-        train_before=float(before["train_acc"]), train_after=float(after["train_acc"]),
-        test_loss_before=float(before["test_loss"]), test_loss_after=float(after["test_loss"]),
+        epoch_before=int(before["epoch"]),
+        epoch_after=int(after["epoch"]),
+        lr_before=float(before["lr"]),
+        lr_after=float(after["lr"]),
+        test_before=float(before["test_acc"]),
+        test_after=float(after["test_acc"]),
+        train_before=float(before["train_acc"]),
+        train_after=float(after["train_acc"]),
+        test_loss_before=float(before["test_loss"]),
+        test_loss_after=float(after["test_loss"]),
         gain_before=gain_per_epoch(phases[0]["test_acc"].tail(3)),
         gain_after=gain_per_epoch(phases[1]["test_acc"]),
-        test_final=float(phases[1]["test_acc"].iloc[-1]), epochs_after=len(phases[1]))
+        test_final=float(phases[1]["test_acc"].iloc[-1]),
+        epochs_after=len(phases[1]),
+    )
 
 
 def confusion_tables(confusion: pd.DataFrame, classes: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    matrix = confusion.pivot_table(index="true_class", columns="predicted_class", values="count",
-                                   aggfunc="sum", fill_value=0)
+    matrix = confusion.pivot_table(
+        index="true_class", columns="predicted_class", values="count", aggfunc="sum", fill_value=0
+    )
     order = classes or sorted(set(matrix.index) | set(matrix.columns))
     matrix = matrix.reindex(index=order, columns=order, fill_value=0).astype(int)
     totals = matrix.sum(axis=1)
     correct = pd.Series(np.diag(matrix.to_numpy()), index=matrix.index)
-    per_class = pd.DataFrame({"class": order, "correct": correct.to_numpy(), "total": totals.to_numpy(),
-                              "accuracy": (100 * correct / totals.replace(0, np.nan)).to_numpy()})
+    per_class = pd.DataFrame(
+        {
+            "class": order,
+            "correct": correct.to_numpy(),
+            "total": totals.to_numpy(),
+            "accuracy": (100 * correct / totals.replace(0, np.nan)).to_numpy(),
+        }
+    )
     return matrix, per_class
 
 
@@ -116,18 +132,25 @@ def read_misclassified(folder: Path) -> dict | None:
         return {key: npz[key] for key in npz.files}
 
 
-def cifar_facts(epochs: pd.DataFrame, per_class: pd.DataFrame | None,
-                matrix: pd.DataFrame | None) -> CifarFacts:
+def cifar_facts(epochs: pd.DataFrame, per_class: pd.DataFrame | None, matrix: pd.DataFrame | None) -> CifarFacts:
     last = epochs.iloc[-1]
     best = epochs.loc[epochs["test_acc"].idxmax()]
     widest = epochs.loc[epochs["gap"].idxmax()]
     facts = CifarFacts(
-        epochs=len(epochs), phases=[(float(p["lr"].iloc[0]), len(p)) for p in phases_of(epochs)],
-        final_test=float(last["test_acc"]), final_train=float(last["train_acc"]),
-        best_test=float(best["test_acc"]), best_test_epoch=int(best["epoch"]),
-        final_gap=float(last["gap"]), largest_gap=float(widest["gap"]), largest_gap_epoch=int(widest["epoch"]),
-        epochs_test_above_train=int((epochs["gap"] < 0).sum()), drop=drop_facts(epochs),
-        train_seconds=float(epochs["train_seconds"].sum()), test_seconds=float(epochs["test_seconds"].sum()))
+        epochs=len(epochs),
+        phases=[(float(p["lr"].iloc[0]), len(p)) for p in phases_of(epochs)],
+        final_test=float(last["test_acc"]),
+        final_train=float(last["train_acc"]),
+        best_test=float(best["test_acc"]),
+        best_test_epoch=int(best["epoch"]),
+        final_gap=float(last["gap"]),
+        largest_gap=float(widest["gap"]),
+        largest_gap_epoch=int(widest["epoch"]),
+        epochs_test_above_train=int((epochs["gap"] < 0).sum()),
+        drop=drop_facts(epochs),
+        train_seconds=float(epochs["train_seconds"].sum()),
+        test_seconds=float(epochs["test_seconds"].sum()),
+    )
     if per_class is not None and per_class["accuracy"].notna().any():
         ranked = per_class.dropna(subset=["accuracy"]).sort_values("accuracy")
         facts.worst_class = (str(ranked["class"].iloc[0]), float(ranked["accuracy"].iloc[0]))
@@ -147,8 +170,15 @@ def read_cifar(run) -> Cifar:
     classes = [str(c) for c in misclassified["classes"]] if misclassified is not None else None
     confusion = read_csv(run.dir, "confusion.csv")
     matrix, per_class = confusion_tables(confusion, classes) if confusion is not None else (None, None)
-    return Cifar(params=run.params, epochs=epochs, per_class=per_class, confusion=matrix,
-                 misclassified=misclassified, facts=cifar_facts(epochs, per_class, matrix), record=run.record)
+    return Cifar(
+        params=run.params,
+        epochs=epochs,
+        per_class=per_class,
+        confusion=matrix,
+        misclassified=misclassified,
+        facts=cifar_facts(epochs, per_class, matrix),
+        record=run.record,
+    )
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """Exercise 2's figures: its facts -> matplotlib figures as SVG strings."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +17,7 @@ msg = Messages(Path(__file__).parent)
 
 # --- Exercise 2 ------------------------------------------------------------------
 
+
 def mark_phases(ax, epochs, lang: str) -> None:
     """Shade each learning-rate phase and label it with its rate."""
     change = (epochs["lr"].diff().fillna(0) != 0).cumsum()
@@ -25,8 +27,16 @@ def mark_phases(ax, epochs, lang: str) -> None:
             ax.axvspan(start, end, color="#eef1f5", lw=0)
         if k:
             ax.axvline(start, color="#555555", lw=0.9, ls="--")
-        ax.text((start + end) / 2, 1.0, f"lr = {phase['lr'].iloc[0]:g}", transform=ax.get_xaxis_transform(),
-                ha="center", va="bottom", fontsize=7.5, color="#333333")
+        ax.text(
+            (start + end) / 2,
+            1.0,
+            f"lr = {phase['lr'].iloc[0]:g}",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+            color="#333333",
+        )
 
 
 def cifar_curves(cifar: Cifar, lang: str) -> str:
@@ -34,13 +44,27 @@ def cifar_curves(cifar: Cifar, lang: str) -> str:
     with styled(lang):
         fig = new_figure(2.6)
         loss_ax, acc_ax = fig.subplots(1, 2)
-        for ax, metric, ylabel in ((loss_ax, "loss", msg(lang, "cross_entropy_loss")),
-                                   (acc_ax, "acc", msg(lang, "accuracy"))):
+        for ax, metric, ylabel in (
+            (loss_ax, "loss", msg(lang, "cross_entropy_loss")),
+            (acc_ax, "acc", msg(lang, "accuracy")),
+        ):
             mark_phases(ax, epochs, lang)
-            ax.plot(epochs["epoch"], epochs[f"train_{metric}"], marker="o", ms=3, color=PALETTE[1],
-                    label=msg(lang, "train_augmented_epoch_mean"))
-            ax.plot(epochs["epoch"], epochs[f"test_{metric}"], marker="s", ms=3, color=PALETTE[0],
-                    label=msg(lang, "test_end_of_epoch_eval_mode"))
+            ax.plot(
+                epochs["epoch"],
+                epochs[f"train_{metric}"],
+                marker="o",
+                ms=3,
+                color=PALETTE[1],
+                label=msg(lang, "train_augmented_epoch_mean"),
+            )
+            ax.plot(
+                epochs["epoch"],
+                epochs[f"test_{metric}"],
+                marker="s",
+                ms=3,
+                color=PALETTE[0],
+                label=msg(lang, "test_end_of_epoch_eval_mode"),
+            )
             ax.set_xlabel(msg(lang, "epoch_axis"))
             ax.set_ylabel(ylabel)
             ax.set_xticks(epochs["epoch"])
@@ -60,9 +84,18 @@ def confusion_matrix(cifar: Cifar, lang: str) -> str:
         ax = fig.subplots()
         ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
         for (i, j), count in np.ndenumerate(counts):
-            ax.text(j, i, f"{count}", ha="center", va="center", fontsize=6.5,
-                    color="white" if rates[i, j] > 0.5 else "#222222")
-        ax.set_xticks(range(len(names)), names, rotation=45 if lang != "zh" else 0, ha="right" if lang != "zh" else "center")
+            ax.text(
+                j,
+                i,
+                f"{count}",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if rates[i, j] > 0.5 else "#222222",
+            )
+        ax.set_xticks(
+            range(len(names)), names, rotation=45 if lang != "zh" else 0, ha="right" if lang != "zh" else "center"
+        )
         ax.set_yticks(range(len(names)), names)
         ax.grid(False)
         ax.set_xlabel(msg(lang, "predicted_class"))
@@ -97,12 +130,16 @@ def misclassified_grid(cifar: Cifar, lang: str, limit: int = 16) -> str:
         height = 1.15 * rows + 0.1
         fig = Figure(figsize=(TEXT_WIDTH_IN, height))
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
-        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.32 / height, bottom=0.01, wspace=0.08,
-                            hspace=0.32 / 0.8)
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.32 / height, bottom=0.01, wspace=0.08, hspace=0.32 / 0.8)
         for ax in axes:
             ax.axis("off")
         for ax, image, true, pred in zip(axes, images, data["true"], data["pred"]):
             ax.imshow(image, interpolation="nearest")
-            ax.set_title(f"{class_name(classes[int(true)], lang)}\n→ {class_name(classes[int(pred)], lang)}",
-                         fontsize=7, color="#222222", pad=2, linespacing=1.1)
+            ax.set_title(
+                f"{class_name(classes[int(true)], lang)}\n→ {class_name(classes[int(pred)], lang)}",
+                fontsize=7,
+                color="#222222",
+                pad=2,
+                linespacing=1.1,
+            )
         return to_svg(fig)

@@ -31,7 +31,7 @@ class BasicBlock(nn.Module):
             # them to ordinary tensors and back costs more than this.
             first = self.channel_padding[0]
             selection = torch.zeros(out_channels, in_channels, 1, 1)
-            selection[first:first + in_channels, :, 0, 0] = torch.eye(in_channels)
+            selection[first : first + in_channels, :, 0, 0] = torch.eye(in_channels)
             self.register_buffer("selection", selection, persistent=False)
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:

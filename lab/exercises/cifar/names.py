@@ -1,4 +1,5 @@
 """CIFAR-10's class names in the report's language (figures and answer templates)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 Its answers (2A, 2B, 2C) are templates: answers/<QID>.<lang>.html.j2.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,37 +23,72 @@ TEMPLATE_HELPERS = {"class_name": class_name}
 EVALUATION = ("lab.exercises.cifar.train", "evaluate")
 
 FIGURES = [
-    FigureSpec("fig:cifar_curves", "cifar", lambda a, lang: figures.cifar_curves(a.cifar, lang),
-               msg.text("resnet_20_on_cifar_10_loss_and_accuracy")),
-    FigureSpec("fig:per_class", "cifar", lambda a, lang: figures.per_class_bars(a.cifar, lang),
-               msg.text("test_accuracy_per_class_after_the_last_e"),
-               lambda a: a.cifar.per_class is not None),
-    FigureSpec("fig:confusion", "cifar", lambda a, lang: figures.confusion_matrix(a.cifar, lang),
-               msg.text("confusion_matrix_on_the_test_set_rows_tr"),
-               lambda a: a.cifar.confusion is not None),
-    FigureSpec("fig:misclassified", "cifar", lambda a, lang: figures.misclassified_grid(a.cifar, lang),
-               msg.text("misclassified_test_images_top_true_class"),
-               lambda a: a.cifar.misclassified is not None and len(a.cifar.misclassified.get("images", [])) > 0),
+    FigureSpec(
+        "fig:cifar_curves",
+        "cifar",
+        lambda a, lang: figures.cifar_curves(a.cifar, lang),
+        msg.text("resnet_20_on_cifar_10_loss_and_accuracy"),
+    ),
+    FigureSpec(
+        "fig:per_class",
+        "cifar",
+        lambda a, lang: figures.per_class_bars(a.cifar, lang),
+        msg.text("test_accuracy_per_class_after_the_last_e"),
+        lambda a: a.cifar.per_class is not None,
+    ),
+    FigureSpec(
+        "fig:confusion",
+        "cifar",
+        lambda a, lang: figures.confusion_matrix(a.cifar, lang),
+        msg.text("confusion_matrix_on_the_test_set_rows_tr"),
+        lambda a: a.cifar.confusion is not None,
+    ),
+    FigureSpec(
+        "fig:misclassified",
+        "cifar",
+        lambda a, lang: figures.misclassified_grid(a.cifar, lang),
+        msg.text("misclassified_test_images_top_true_class"),
+        lambda a: a.cifar.misclassified is not None and len(a.cifar.misclassified.get("images", [])) > 0,
+    ),
 ]
 
 
 def cifar_table(lab: CifarAnalysis, lang: str) -> Table:
     rows = []
     for _, r in lab.cifar.epochs.iterrows():
-        rows.append([str(int(r["epoch"])), lr_text(r["lr"]), num(r["train_loss"], 4), pct(r["train_acc"]),
-                     num(r["test_loss"], 4), pct(r["test_acc"]), signed(r["gap"]),
-                     f"{r['train_seconds'] + r['test_seconds']:.1f}"])
-    columns = [msg(lang, "epoch"), msg(lang, "lr"), msg(lang, "train_loss"),
-               msg(lang, "train_acc"), msg(lang, "test_loss"), msg(lang, "test_acc"),
-               msg(lang, "gap_pp"), msg(lang, "time_s")]
+        rows.append(
+            [
+                str(int(r["epoch"])),
+                lr_text(r["lr"]),
+                num(r["train_loss"], 4),
+                pct(r["train_acc"]),
+                num(r["test_loss"], 4),
+                pct(r["test_acc"]),
+                signed(r["gap"]),
+                f"{r['train_seconds'] + r['test_seconds']:.1f}",
+            ]
+        )
+    columns = [
+        msg(lang, "epoch"),
+        msg(lang, "lr"),
+        msg(lang, "train_loss"),
+        msg(lang, "train_acc"),
+        msg(lang, "test_loss"),
+        msg(lang, "test_acc"),
+        msg(lang, "gap_pp"),
+        msg(lang, "time_s"),
+    ]
     drop = lab.cifar.facts.drop
     highlight = {drop.epoch_after - int(lab.cifar.epochs["epoch"].iloc[0])} if drop else set()
     return Table(columns, rows, [True] * 8, highlight)
 
 
 TABLES = {
-    "tab:cifar_epochs": (lambda lab, runs, lang: cifar_table(lab, lang), "cifar",
-                         msg.text("per_epoch_training_and_test_results_gap")),
+    "tab:cifar_epochs": (
+        lambda lab, runs, lang: cifar_table(lab, lang),
+        "cifar",
+        msg.text("per_epoch_training_and_test_results_gap"),
+    ),
 }
 
 ORDER = ["fig:cifar_curves", "tab:cifar_epochs", "fig:per_class", "fig:confusion", "fig:misclassified"]
@@ -69,16 +105,30 @@ def parameters(lab: CifarAnalysis, lang: str) -> list[tuple[str, str]] | None:
         if summary.get("precision") and summary.get("precision") != precision:
             precision = f"{precision} → {summary['precision']}"
         schedule = msg(lang, "then").join(
-            msg(lang, "phase", lr=lr_text(ph["lr"]), epochs=ph["epochs"])
-            for ph in p.get("phases", []))
+            msg(lang, "phase", lr=lr_text(ph["lr"]), epochs=ph["epochs"]) for ph in p.get("phases", [])
+        )
         subset = p.get("train_subset") or p.get("test_subset")
         params["cifar"] = [
             (msg(lang, "model"), msg(lang, "model_value", size=size)),
-            (msg(lang, "data"), msg(lang, "cifar_10_50_000_training_and_10_000_test")
-             + (msg(lang, "subset", train=p.get("train_subset") or msg(lang, "all"),
-                    test=p.get("test_subset") or msg(lang, "all")) if subset else "")),
+            (
+                msg(lang, "data"),
+                msg(lang, "cifar_10_50_000_training_and_10_000_test")
+                + (
+                    msg(
+                        lang,
+                        "subset",
+                        train=p.get("train_subset") or msg(lang, "all"),
+                        test=p.get("test_subset") or msg(lang, "all"),
+                    )
+                    if subset
+                    else ""
+                ),
+            ),
             (msg(lang, "augmentation"), msg(lang, "random_crop_32_padding_4_random_horizont")),
-            (msg(lang, "optimiser"), f"SGD, momentum {p.get('momentum')}, weight decay {p.get('weight_decay')}, batch {p.get('batch_size')}"),
+            (
+                msg(lang, "optimiser"),
+                f"SGD, momentum {p.get('momentum')}, weight decay {p.get('weight_decay')}, batch {p.get('batch_size')}",
+            ),
             (msg(lang, "schedule"), schedule),
             (msg(lang, "precision_seed"), f"{precision} / {p.get('seed')}"),
         ]

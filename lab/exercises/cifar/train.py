@@ -32,8 +32,17 @@ TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
 
 MISCLASSIFIED_LIMIT = 36
 CHECKPOINT_KEYS = {"epoch", "rows", "numerics", "model", "optimizer", "scaler"}
-EPOCH_COLUMNS = ["epoch", "phase", "lr", "train_loss", "train_acc", "test_loss",
-                 "test_acc", "train_seconds", "test_seconds"]
+EPOCH_COLUMNS = [
+    "epoch",
+    "phase",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    "train_seconds",
+    "test_seconds",
+]
 
 
 # --- numerics ---------------------------------------------------------------
@@ -44,10 +53,10 @@ class Numerics:
     """How tensors are computed: "fp32" changes nothing; the rest trade exact
     fp32 arithmetic for speed."""
 
-    name: str                    # "fp32" | "bf16" | "fp16"
+    name: str  # "fp32" | "bf16" | "fp16"
     autocast_dtype: torch.dtype | None  # mixed precision by autocast (CUDA)
-    layout: str                  # activations: "contiguous", "channels_last" or "onednn"
-    grad_scaler: bool            # fp16 needs loss scaling; bf16 has fp32's range
+    layout: str  # activations: "contiguous", "channels_last" or "onednn"
+    grad_scaler: bool  # fp16 needs loss scaling; bf16 has fp32's range
 
     @property
     def label(self) -> str:
@@ -109,8 +118,9 @@ def choose_numerics(precision: str, device: str) -> Numerics:
     into the convolutions.
     """
     if precision not in ("auto", "fp32", "bf16"):
-        raise UserError(f"cifar params.precision = {precision!r} is not one of "
-                        "'auto', 'fp32', 'bf16'; pick one of those")
+        raise UserError(
+            f"cifar params.precision = {precision!r} is not one of 'auto', 'fp32', 'bf16'; pick one of those"
+        )
     if precision == "fp32":
         return Numerics("fp32", None, "contiguous", grad_scaler=False)
     if device == "cuda":
@@ -120,8 +130,9 @@ def choose_numerics(precision: str, device: str) -> Numerics:
     if cpu_has_native_bf16() or (precision == "bf16" and cpu_supports_bf16()):
         return Numerics("bf16", None, "onednn", grad_scaler=False)
     if precision == "bf16":
-        raise UserError("cifar params.precision = 'bf16' but this CPU has no bf16 "
-                        "support; set precision to 'auto' or 'fp32'")
+        raise UserError(
+            "cifar params.precision = 'bf16' but this CPU has no bf16 support; set precision to 'auto' or 'fp32'"
+        )
     return Numerics("fp32", None, "channels_last", grad_scaler=False)
 
 
@@ -145,8 +156,9 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 # --- one epoch of training, one pass of evaluation ---------------------------
 
 
-def train_one_epoch(model, optimizer, scaler, images, labels, batch_size,
-                    generator, prepare, autocast, on_batch=lambda: None):
+def train_one_epoch(
+    model, optimizer, scaler, images, labels, batch_size, generator, prepare, autocast, on_batch=lambda: None
+):
     """Shuffled, augmented minibatch SGD over `images` (uint8, on the CPU).
 
     Returns the loss and accuracy (percent) averaged over every image of the
@@ -156,7 +168,7 @@ def train_one_epoch(model, optimizer, scaler, images, labels, batch_size,
     order = torch.randperm(len(images), generator=generator)
     loss_sum, correct = 0.0, 0
     for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         inputs = prepare(cifar_data.augment(images[batch], generator))
         targets = labels[batch].to(inputs.device, non_blocking=True)
         with autocast():
@@ -183,8 +195,8 @@ def evaluate(model, images, labels, batch_size, prepare, autocast=nullcontext):
     test_loss, correct, predictions = 0.0, 0, []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            inputs = prepare(images[start:start + batch_size])
-            targets = labels[start:start + batch_size].to(inputs.device)
+            inputs = prepare(images[start : start + batch_size])
+            targets = labels[start : start + batch_size].to(inputs.device)
             with autocast():
                 outputs = model(inputs)
             test_loss += criterion(outputs.float(), targets).item()
@@ -204,7 +216,8 @@ def confusion_table(labels, predictions, classes) -> pd.DataFrame:
     counts = torch.bincount(labels * n + predictions, minlength=n * n).reshape(n, n)
     return pd.DataFrame(
         [(classes[t], classes[p], int(counts[t, p])) for t in range(n) for p in range(n)],
-        columns=["true_class", "predicted_class", "count"])
+        columns=["true_class", "predicted_class", "count"],
+    )
 
 
 def per_class_accuracy(labels, predictions, classes) -> dict[str, float]:
@@ -236,7 +249,8 @@ def misclassified_npz(images, labels, predictions, classes) -> bytes:
         images=images[chosen].permute(0, 2, 3, 1).numpy().astype(np.uint8),
         true=labels[chosen].numpy().astype(np.int64),
         pred=predictions[chosen].numpy().astype(np.int64),
-        classes=np.array(list(classes), dtype=str))
+        classes=np.array(list(classes), dtype=str),
+    )
     return buffer.getvalue()
 
 
@@ -246,11 +260,16 @@ def phase_boundaries(rows: list[dict]) -> list[dict]:
     boundaries = []
     for before, after in zip(rows, rows[1:]):
         if after["phase"] != before["phase"]:
-            boundaries.append({
-                "epoch_before": before["epoch"], "epoch_after": after["epoch"],
-                "lr_before": before["lr"], "lr_after": after["lr"],
-                "test_acc_jump": after["test_acc"] - before["test_acc"],
-                "train_acc_jump": after["train_acc"] - before["train_acc"]})
+            boundaries.append(
+                {
+                    "epoch_before": before["epoch"],
+                    "epoch_after": after["epoch"],
+                    "lr_before": before["lr"],
+                    "lr_after": after["lr"],
+                    "test_acc_jump": after["test_acc"] - before["test_acc"],
+                    "train_acc_jump": after["train_acc"] - before["train_acc"],
+                }
+            )
     return boundaries
 
 
@@ -266,16 +285,21 @@ def validate_params(params: dict) -> None:
 
 def load_data(ctx):
     params, options = ctx.params, ctx.options
-    data = cifar_data.load(options["data"], cache_dir=options.get("cache_dir"),
-                           download=options.get("download", True), progress=ctx.progress)
+    data = cifar_data.load(
+        options["data"],
+        cache_dir=options.get("cache_dir"),
+        download=options.get("download", True),
+        progress=ctx.progress,
+    )
     expected = params.get("data_fingerprint")
     if expected and expected != data.fingerprint:
-        raise UserError(f"CIFAR-10 data at {options['data']} has fingerprint "
-                        f"{data.fingerprint}, not the {expected} this run was declared "
-                        "with; re-run so the runs are planned for this data")
+        raise UserError(
+            f"CIFAR-10 data at {options['data']} has fingerprint "
+            f"{data.fingerprint}, not the {expected} this run was declared "
+            "with; re-run so the runs are planned for this data"
+        )
     if params.get("train_subset") is not None or params.get("test_subset") is not None:
-        data = cifar_data.subset(data, params.get("train_subset"),
-                                 params.get("test_subset"), params["seed"])
+        data = cifar_data.subset(data, params.get("train_subset"), params.get("test_subset"), params["seed"])
     return data
 
 
@@ -293,8 +317,9 @@ def build_training(params: dict, numerics: Numerics, device: str, num_classes: i
     retain_freed_memory()
     model = resnet20(num_classes, seed=params["seed"]).to(device, memory_format=numerics.memory_format())
     first_lr = epoch_schedule(params["phases"])[0][1]
-    optimizer = torch.optim.SGD(model.parameters(), lr=first_lr,
-                                momentum=params["momentum"], weight_decay=params["weight_decay"])
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=first_lr, momentum=params["momentum"], weight_decay=params["weight_decay"]
+    )
     return model, optimizer, torch.amp.GradScaler(device, enabled=numerics.grad_scaler)
 
 
@@ -317,8 +342,9 @@ def train(ctx, data, numerics: Numerics) -> dict:
 
     rows = resume(ctx, model, optimizer, scaler, numerics)
     batches_per_epoch = -(-len(data.train_images) // batch_size)
-    ctx.progress.start(batches_per_epoch * len(schedule),
-                       f"ResNet-20 on CIFAR-10, {len(schedule)} epochs, {numerics.label}")
+    ctx.progress.start(
+        batches_per_epoch * len(schedule), f"ResNet-20 on CIFAR-10, {len(schedule)} epochs, {numerics.label}"
+    )
     ctx.progress.update(batches_per_epoch * len(rows))
 
     predictions = None
@@ -327,26 +353,48 @@ def train(ctx, data, numerics: Numerics) -> dict:
         set_lr(optimizer, lr)
         started = time.perf_counter()
         train_loss, train_acc = train_one_epoch(
-            model, optimizer, scaler, data.train_images, data.train_labels, batch_size,
-            epoch_generator(seed, epoch), prepare, autocast, ctx.progress.advance)
+            model,
+            optimizer,
+            scaler,
+            data.train_images,
+            data.train_labels,
+            batch_size,
+            epoch_generator(seed, epoch),
+            prepare,
+            autocast,
+            ctx.progress.advance,
+        )
         trained = time.perf_counter()
         test_loss, test_acc, predictions = evaluate(
-            model, data.test_images, data.test_labels, batch_size, prepare, autocast)
-        row = {"epoch": epoch, "phase": phase, "lr": lr,
-               "train_loss": train_loss, "train_acc": train_acc,
-               "test_loss": test_loss, "test_acc": test_acc,
-               "train_seconds": trained - started,
-               "test_seconds": time.perf_counter() - trained}
+            model, data.test_images, data.test_labels, batch_size, prepare, autocast
+        )
+        row = {
+            "epoch": epoch,
+            "phase": phase,
+            "lr": lr,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "train_seconds": trained - started,
+            "test_seconds": time.perf_counter() - trained,
+        }
         rows.append(row)
         ctx.write_table("epochs.csv", pd.DataFrame(rows, columns=EPOCH_COLUMNS))
-        ctx.save_checkpoint({"epoch": epoch, "rows": rows, "numerics": numerics.label,
-                             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                             "scaler": scaler.state_dict()})
+        ctx.save_checkpoint(
+            {
+                "epoch": epoch,
+                "rows": rows,
+                "numerics": numerics.label,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict(),
+            }
+        )
         ctx.progress.log(epoch_line(row, len(schedule)))
 
     if predictions is None:  # resumed after the last epoch's checkpoint
-        _, _, predictions = evaluate(model, data.test_images, data.test_labels,
-                                     batch_size, prepare, autocast)
+        _, _, predictions = evaluate(model, data.test_images, data.test_labels, batch_size, prepare, autocast)
     return finish(ctx, data, rows, predictions, model, numerics)
 
 
@@ -362,24 +410,27 @@ def resume(ctx, model, optimizer, scaler, numerics) -> list[dict]:
     optimizer.load_state_dict(state["optimizer"])
     scaler.load_state_dict(state["scaler"])
     if state["numerics"] != numerics.label:
-        ctx.progress.log(f"resuming a run checkpointed with {state['numerics']} "
-                         f"numerics using {numerics.label}: results will differ slightly")
+        ctx.progress.log(
+            f"resuming a run checkpointed with {state['numerics']} "
+            f"numerics using {numerics.label}: results will differ slightly"
+        )
     ctx.progress.log(f"resuming after epoch {state['epoch']}")
     return list(state["rows"])
 
 
 def epoch_line(row: dict, total_epochs: int) -> str:
-    return (f"epoch {row['epoch']}/{total_epochs}  lr {row['lr']:g}  "
-            f"train loss {row['train_loss']:.3f} acc {row['train_acc']:.2f}%  "
-            f"test loss {row['test_loss']:.3f} acc {row['test_acc']:.2f}%  "
-            f"{row['train_seconds']:.1f}+{row['test_seconds']:.1f} s")
+    return (
+        f"epoch {row['epoch']}/{total_epochs}  lr {row['lr']:g}  "
+        f"train loss {row['train_loss']:.3f} acc {row['train_acc']:.2f}%  "
+        f"test loss {row['test_loss']:.3f} acc {row['test_acc']:.2f}%  "
+        f"{row['train_seconds']:.1f}+{row['test_seconds']:.1f} s"
+    )
 
 
 def finish(ctx, data, rows, predictions, model, numerics) -> dict:
     labels, classes = data.test_labels, list(data.classes)
     ctx.write_table("confusion.csv", confusion_table(labels, predictions, classes))
-    ctx.write_bytes("misclassified.npz",
-                    misclassified_npz(data.test_images, labels, predictions, classes))
+    ctx.write_bytes("misclassified.npz", misclassified_npz(data.test_images, labels, predictions, classes))
     train_seconds = sum(row["train_seconds"] for row in rows)
     return {
         "final_test_acc": rows[-1]["test_acc"],

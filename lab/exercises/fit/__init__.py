@@ -4,6 +4,7 @@ Its section of the declaration is ``[fit]``; its runs are fit.epochs, fit.lr
 (one batched trajectory each, `train.run`) and fit.custom (a tuning search,
 `train.run_custom`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,25 +14,32 @@ from lab.core.schema import Rule, integer, listof, number, text
 
 X_RANGE = listof(number(-1e4, 1e4), 2, 2)
 LEARNING_RATE = number(0, 1e6, low_open=True)
-COMMON = ("function", "x_range", "samples", "noise_std", "seeds", "hidden", "grid_points",
-          "heldout_samples")
+COMMON = ("function", "x_range", "samples", "noise_std", "seeds", "hidden", "grid_points", "heldout_samples")
 
 
 class Fit(Exercise):
     name = "fit"
     report = "lab.exercises.fit.report"
-    runs = {"fit.epochs": "lab.exercises.fit.train:run", "fit.lr": "lab.exercises.fit.train:run",
-            "fit.custom": "lab.exercises.fit.train:run_custom"}
+    runs = {
+        "fit.epochs": "lab.exercises.fit.train:run",
+        "fit.lr": "lab.exercises.fit.train:run",
+        "fit.custom": "lab.exercises.fit.train:run_custom",
+    }
     side_by_side = True  # single-threaded and short: on a CPU they share the cores
     schema = {
-        "function": text(), "samples": integer(10, 100_000), "x_range": X_RANGE,
-        "noise_std": number(0, 1e3), "seeds": listof(integer(0, 2**32 - 1), 1, 20),
-        "hidden": listof(integer(1, 1024), 1, 6), "grid_points": integer(10, 100_000),
+        "function": text(),
+        "samples": integer(10, 100_000),
+        "x_range": X_RANGE,
+        "noise_std": number(0, 1e3),
+        "seeds": listof(integer(0, 2**32 - 1), 1, 20),
+        "hidden": listof(integer(1, 1024), 1, 6),
+        "grid_points": integer(10, 100_000),
         "heldout_samples": integer(10, 100_000),
         "epochs": {"values": listof(integer(1, 1_000_000), 1, 8), "lr": LEARNING_RATE},
         "lr": {"values": listof(LEARNING_RATE, 1, 8), "epochs": integer(1, 1_000_000)},
         "custom": {
-            "function": text(), "validation_fraction": number(0.05, 0.5),
+            "function": text(),
+            "validation_fraction": number(0.05, 0.5),
             "x_range": Rule(list, items=number(-1e4, 1e4), min_items=2, max_items=2, optional=True),
             "samples": integer(10, 100_000, optional=True),
             "noise_std": number(0, 1e3, optional=True),
@@ -60,8 +68,11 @@ class Fit(Exercise):
         checks = {"fit.function": (section["function"], section["x_range"], "fit.x_range")}
         if "fit.custom" in runs:
             custom = section["custom"]
-            checks["fit.custom.function"] = (custom["function"], custom.get("x_range", section["x_range"]),
-                                             "fit.custom.x_range" if "x_range" in custom else "fit.x_range")
+            checks["fit.custom.function"] = (
+                custom["function"],
+                custom.get("x_range", section["x_range"]),
+                "fit.custom.x_range" if "x_range" in custom else "fit.x_range",
+            )
         for key, (function, (lo, hi), range_key) in checks.items():
             parsed = expr.parse(function, source=f"{source}: {key}")
             expr.check_domain(parsed, lo, hi, source=f"{source}: {key}", range_source=f"{source}: {range_key}")
@@ -69,19 +80,24 @@ class Fit(Exercise):
     def params(self, run: str, section: dict, quick: bool) -> dict:
         common = {**{key: section[key] for key in COMMON}, "quick": quick}
         if run == "fit.epochs":
-            return {"sweep": "epochs", **common, "lrs": [section["epochs"]["lr"]],
-                    "epochs": sorted(section["epochs"]["values"])}
+            return {
+                "sweep": "epochs",
+                **common,
+                "lrs": [section["epochs"]["lr"]],
+                "epochs": sorted(section["epochs"]["values"]),
+            }
         if run == "fit.lr":
-            return {"sweep": "lr", **common, "lrs": list(section["lr"]["values"]),
-                    "epochs": [section["lr"]["epochs"]]}
+            return {"sweep": "lr", **common, "lrs": list(section["lr"]["values"]), "epochs": [section["lr"]["epochs"]]}
         custom = section["custom"]
         for key in ("x_range", "samples", "noise_std"):
             if key in custom:
                 common[key] = custom[key]
-        common.update(function=custom["function"], validation_fraction=custom["validation_fraction"],
-                      search=dict(custom["search"]),
-                      baseline={"lr": section["epochs"]["lr"], "epochs": section["lr"]["epochs"],
-                                "hidden": section["hidden"]})
+        common.update(
+            function=custom["function"],
+            validation_fraction=custom["validation_fraction"],
+            search=dict(custom["search"]),
+            baseline={"lr": section["epochs"]["lr"], "epochs": section["lr"]["epochs"], "hidden": section["hidden"]},
+        )
         return common
 
 

@@ -16,6 +16,7 @@ up to NaN/inf poisons only its own row.
 Weights are stored transposed, ``[M, fan_in, fan_out]``, so a layer is
 ``h @ W + b`` without transposes in the forward pass.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,7 +58,7 @@ def initial_parameters(hidden: list[int], generator: torch.Generator) -> list[Te
 @dataclass
 class Layer:
     weight: Tensor  # [M, fan_in, fan_out]  (a view into the flat buffer)
-    bias: Tensor    # [M, 1, fan_out]
+    bias: Tensor  # [M, 1, fan_out]
 
 
 def _layer_views(flat: Tensor, models: int, hidden: list[int]) -> list[Layer]:
@@ -65,9 +66,9 @@ def _layer_views(flat: Tensor, models: int, hidden: list[int]) -> list[Layer]:
     layers, offset = [], 0
     for fan_in, fan_out in layer_shapes(hidden):
         size = models * fan_in * fan_out
-        weight = flat[offset:offset + size].view(models, fan_in, fan_out)
+        weight = flat[offset : offset + size].view(models, fan_in, fan_out)
         offset += size
-        bias = flat[offset:offset + models * fan_out].view(models, 1, fan_out)
+        bias = flat[offset : offset + models * fan_out].view(models, 1, fan_out)
         offset += models * fan_out
         layers.append(Layer(weight, bias))
     return layers
@@ -106,7 +107,7 @@ class BatchedMLP:
         for fan_in, fan_out in layer_shapes(self.hidden):
             for per_model in (fan_in * fan_out, fan_out):
                 size = self.models * per_model
-                owner[offset:offset + size] = torch.arange(self.models).repeat_interleave(per_model)
+                owner[offset : offset + size] = torch.arange(self.models).repeat_interleave(per_model)
                 offset += size
         return owner
 
@@ -135,8 +136,7 @@ class BatchedMLP:
         # [M, 1, N] as a row vector times h^T: MKL is slow at the one-column
         # product h @ w, fast at the one-row one
         last = self.layers[-1]
-        return torch.baddbmm(last.bias, last.weight.transpose(1, 2), h.transpose(1, 2),
-                             out=out).transpose(1, 2)
+        return torch.baddbmm(last.bias, last.weight.transpose(1, 2), h.transpose(1, 2), out=out).transpose(1, 2)
 
     def _workspace(self, count: int) -> _Workspace:
         if self._buffers is None or self._buffers.count != count:
@@ -207,8 +207,9 @@ class BatchedAdam:
     back to the same update written with tensor ops (about 4x slower).
     """
 
-    def __init__(self, model: BatchedMLP, lrs: list[float],
-                 betas: tuple[float, float] = ADAM_BETAS, eps: float = ADAM_EPS):
+    def __init__(
+        self, model: BatchedMLP, lrs: list[float], betas: tuple[float, float] = ADAM_BETAS, eps: float = ADAM_EPS
+    ):
         if len(lrs) != model.models:
             raise ValueError(f"{len(lrs)} learning rates for {model.models} models")
         self.model = model
@@ -218,17 +219,25 @@ class BatchedAdam:
         self.exp_avg_sq = torch.zeros_like(model.flat)
         self.step_count = torch.zeros((), dtype=torch.float32)
         self.groups = [
-            (lr, [_slice_views(views, start, stop)
-                  for views in (model.layers, model.grads, self._state_views(self.exp_avg),
-                                self._state_views(self.exp_avg_sq))])
+            (
+                lr,
+                [
+                    _slice_views(views, start, stop)
+                    for views in (
+                        model.layers,
+                        model.grads,
+                        self._state_views(self.exp_avg),
+                        self._state_views(self.exp_avg_sq),
+                    )
+                ],
+            )
             for lr, start, stop in _runs(lrs)
         ]
         self.lr_per_element = torch.tensor(lrs, dtype=torch.float32)[model.model_slices()]
         self.fused = hasattr(torch, "_fused_adam_")
 
     def state(self) -> dict:
-        return {"exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone(),
-                "step": self.step_count.clone()}
+        return {"exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone(), "step": self.step_count.clone()}
 
     def load_state(self, state: dict) -> None:
         """Copy a ``state()`` back in place (the per-learning-rate views share the buffers)."""
@@ -244,17 +253,28 @@ class BatchedAdam:
         if self.fused:
             for lr, (params, grads, exp_avgs, exp_avg_sqs) in self.groups:
                 torch._fused_adam_(
-                    params, grads, exp_avgs, exp_avg_sqs, [], [self.step_count] * len(params),
-                    lr=lr, beta1=self.beta1, beta2=self.beta2, weight_decay=0.0, eps=self.eps,
-                    amsgrad=False, maximize=False)
+                    params,
+                    grads,
+                    exp_avgs,
+                    exp_avg_sqs,
+                    [],
+                    [self.step_count] * len(params),
+                    lr=lr,
+                    beta1=self.beta1,
+                    beta2=self.beta2,
+                    weight_decay=0.0,
+                    eps=self.eps,
+                    amsgrad=False,
+                    maximize=False,
+                )
         else:
             self._step_unfused()
 
     def _step_unfused(self) -> None:
         steps = float(self.step_count)
         grad = self.model.grad
-        bias1 = 1 - self.beta1 ** steps
-        bias2 = 1 - self.beta2 ** steps
+        bias1 = 1 - self.beta1**steps
+        bias2 = 1 - self.beta2**steps
         self.exp_avg.lerp_(grad, 1 - self.beta1)
         self.exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
         denom = self.exp_avg_sq.sqrt().div_(math.sqrt(bias2)).add_(self.eps)

@@ -100,10 +100,7 @@ REJECTED_NODES = {
     ast.Starred: "starred arguments",
 }
 
-ALLOWED_HINT = (
-    "use only x, numbers, pi, e, + - * / **, parentheses and the functions "
-    + ", ".join(FUNCTIONS)
-)
+ALLOWED_HINT = "use only x, numbers, pi, e, + - * / **, parentheses and the functions " + ", ".join(FUNCTIONS)
 
 
 class Expression:
@@ -190,8 +187,7 @@ def _syntax_tree(text: str, source: str) -> ast.Expression:
         if error.offset and error.lineno and error.lineno > 1:
             where = f" at line {error.lineno}, column {error.offset}"
         raise UserError(
-            f"{source}: {text!r} is not a valid formula: {error.msg}{where}; "
-            "write it like '(x+1)**2 + sin(x)'"
+            f"{source}: {text!r} is not a valid formula: {error.msg}{where}; write it like '(x+1)**2 + sin(x)'"
         ) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise UserError(f"{source}: {_shorten(text)!r} cannot be read as a formula ({error})") from None
@@ -305,16 +301,11 @@ class _Builder:
             self.reject(node, "power towers like 2**2**2; write the exponent as a number", hint=False)
         value = float(exponent(torch.tensor(0.0, dtype=torch.float64)))
         if not math.isfinite(value) or abs(value) > MAX_CONSTANT_EXPONENT:
-            self.reject(
-                node, f"a constant exponent of {value:g} (at most {MAX_CONSTANT_EXPONENT} in size)", hint=False
-            )
+            self.reject(node, f"a constant exponent of {value:g} (at most {MAX_CONSTANT_EXPONENT} in size)", hint=False)
 
     def reject(self, node: ast.AST, reason: str, hint: bool = True):
         snippet = ast.get_source_segment(self.text, node) or self.text
-        message = (
-            f"{self.source}: {snippet!r} at {self.position(node)} of {self.text!r} "
-            f"is not allowed: {reason}"
-        )
+        message = f"{self.source}: {snippet!r} at {self.position(node)} of {self.text!r} is not allowed: {reason}"
         if hint:
             message += f"; {ALLOWED_HINT}"
         raise UserError(message)

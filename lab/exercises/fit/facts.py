@@ -4,6 +4,7 @@ Every number in the report's prose and tables comes from here, so the two never
 disagree. Facts tolerate partial data (a quick build with one seed and two epochs):
 a comparison that the data cannot support is ``None``, never a guess.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,11 +21,12 @@ METRICS = ("train_loss", "true_error", "heldout_error")
 # monotonically (wobbles of a few percent); these thresholds separate that from
 # bouncing and from stalling. The rebound rule matches lab.exercises.fit.tables, whose
 # run summary (from every epoch, not the thinned loss.csv) is preferred when present.
-STALLED_FRACTION = 0.8          # final loss above 80 % of the first: not decreasing
-STILL_FALLING_FRACTION = 0.9    # final loss below 90 % of the mid-run loss: still converging
+STALLED_FRACTION = 0.8  # final loss above 80 % of the first: not decreasing
+STILL_FALLING_FRACTION = 0.9  # final loss below 90 % of the mid-run loss: still converging
 
 
 # --- Exercise 1: sweeps --------------------------------------------------------
+
 
 def setting_table(snapshots: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per setting: mean and std over seeds of each metric, diverged count, time."""
@@ -62,10 +64,17 @@ class Sweep:
 
 def read_sweep(run) -> Sweep:
     snapshots = read_csv(run.dir, "snapshots.csv")
-    return Sweep(name=run.name, params=run.params, snapshots=snapshots,
-                 loss=read_csv(run.dir, "loss.csv"), curves=read_csv(run.dir, "curves.csv"),
-                 data=read_csv(run.dir, "data.csv"), grid=read_csv(run.dir, "grid.csv"),
-                 settings=setting_table(snapshots, ["lr", "epochs"]), record=run.record)
+    return Sweep(
+        name=run.name,
+        params=run.params,
+        snapshots=snapshots,
+        loss=read_csv(run.dir, "loss.csv"),
+        curves=read_csv(run.dir, "curves.csv"),
+        data=read_csv(run.dir, "data.csv"),
+        grid=read_csv(run.dir, "grid.csv"),
+        settings=setting_table(snapshots, ["lr", "epochs"]),
+        record=run.record,
+    )
 
 
 @dataclass
@@ -80,18 +89,18 @@ class EpochFacts:
     shortest: int
     shortest_true_error: float
     shortest_train_loss: float
-    underfit_ratio: float               # true error at the shortest run / at the best
+    underfit_ratio: float  # true error at the shortest run / at the best
     longest: int
     longest_true_error: float
     longest_train_loss: float
-    previous: int | None = None         # the setting before the longest
+    previous: int | None = None  # the setting before the longest
     previous_true_error: float | None = None
     previous_train_loss: float | None = None
     true_error_rose: bool | None = None  # longest vs previous; None with one setting
     train_loss_fell: bool | None = None
-    seeds_rose: int = 0                 # seeds whose own true error rose
+    seeds_rose: int = 0  # seeds whose own true error rose
     seeds: int = 0
-    train_below_noise: bool = False     # longest training loss < noise variance: fitting the noise
+    train_below_noise: bool = False  # longest training loss < noise variance: fitting the noise
     diverged_settings: list[int] = field(default_factory=list)
 
     # What the answer to 1A may claim (answers/1A.<lang>.html.j2 words it).
@@ -122,15 +131,21 @@ def epoch_facts(sweep: Sweep) -> EpochFacts:
     best = finite_rows.loc[finite_rows["true_error_mean"].idxmin()] if len(finite_rows) else settings.iloc[-1]
     at = lambda e, metric: metric_at(settings, "epochs", e, metric)  # noqa: E731
     facts = EpochFacts(
-        lr=float(settings["lr"].iloc[0]), epochs=epochs,
+        lr=float(settings["lr"].iloc[0]),
+        epochs=epochs,
         noise_variance=float(sweep.params.get("noise_std", float("nan"))) ** 2,
-        best_epochs=int(best["epochs"]), best_true_error=float(best["true_error_mean"]),
-        shortest=epochs[0], shortest_true_error=at(epochs[0], "true_error"),
+        best_epochs=int(best["epochs"]),
+        best_true_error=float(best["true_error_mean"]),
+        shortest=epochs[0],
+        shortest_true_error=at(epochs[0], "true_error"),
         shortest_train_loss=at(epochs[0], "train_loss"),
         underfit_ratio=at(epochs[0], "true_error") / float(best["true_error_mean"]),
-        longest=epochs[-1], longest_true_error=at(epochs[-1], "true_error"),
-        longest_train_loss=at(epochs[-1], "train_loss"), seeds=len(sweep.seeds),
-        diverged_settings=[int(e) for e in settings.loc[settings["diverged"] > 0, "epochs"]])
+        longest=epochs[-1],
+        longest_true_error=at(epochs[-1], "true_error"),
+        longest_train_loss=at(epochs[-1], "train_loss"),
+        seeds=len(sweep.seeds),
+        diverged_settings=[int(e) for e in settings.loc[settings["diverged"] > 0, "epochs"]],
+    )
     facts.train_below_noise = bool(facts.longest_train_loss < facts.noise_variance)
     if len(epochs) > 1:
         facts.previous = epochs[-2]
@@ -152,7 +167,7 @@ class LrBehaviour:
     """How training went at one learning rate, judged from its loss curves."""
 
     lr: float
-    status: str                 # diverged | oscillating | stalled | slow | converged
+    status: str  # diverged | oscillating | stalled | slow | converged
     seeds: int
     diverged_seeds: int
     diverged_epoch: int | None  # earliest over seeds
@@ -177,7 +192,7 @@ class LrFacts:
     """1B: how the fit changes with the learning rate (fixed epochs)."""
 
     epochs: int
-    lrs: list[float]                       # largest first, as in the question
+    lrs: list[float]  # largest first, as in the question
     behaviour: dict[float, LrBehaviour]
     best_lr: float | None
     best_true_error: float | None
@@ -200,8 +215,12 @@ class LrFacts:
         """The smallest rate fit the true function best while fitting the points least (its
         training loss above every other converged rate's): slow convergence as early stopping."""
         others = self.steady_others
-        return (self.best_lr is not None and self.best_lr == self.smallest and bool(others)
-                and self.behaviour[self.smallest].train_loss > max(b.train_loss for b in others))
+        return (
+            self.best_lr is not None
+            and self.best_lr == self.smallest
+            and bool(others)
+            and self.behaviour[self.smallest].train_loss > max(b.train_loss for b in others)
+        )
 
 
 def curve_shape(losses: np.ndarray) -> str:
@@ -257,11 +276,18 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         status = "converged"
     true_error, _ = mean_std(rows["true_error"])
     train_loss, _ = mean_std(rows["train_loss"])
-    return LrBehaviour(lr=lr, status=status, seeds=seeds, diverged_seeds=diverged,
-                       diverged_epoch=int(epochs.min()) if epochs.size else None,
-                       oscillating_seeds=shapes.count("oscillating"), stalled_seeds=shapes.count("stalled"),
-                       still_falling_seeds=shapes.count("still_falling"),
-                       true_error=true_error, train_loss=train_loss)
+    return LrBehaviour(
+        lr=lr,
+        status=status,
+        seeds=seeds,
+        diverged_seeds=diverged,
+        diverged_epoch=int(epochs.min()) if epochs.size else None,
+        oscillating_seeds=shapes.count("oscillating"),
+        stalled_seeds=shapes.count("stalled"),
+        still_falling_seeds=shapes.count("still_falling"),
+        true_error=true_error,
+        train_loss=train_loss,
+    )
 
 
 def lr_facts(sweep: Sweep) -> LrFacts:
@@ -270,13 +296,19 @@ def lr_facts(sweep: Sweep) -> LrFacts:
     healthy = settings[(settings["diverged"] == 0) & np.isfinite(settings["true_error_mean"])]
     best = healthy.loc[healthy["true_error_mean"].idxmin()] if len(healthy) else None
     best_lr = float(best["lr"]) if best is not None else None
-    return LrFacts(epochs=int(settings["epochs"].iloc[0]), lrs=lrs,
-                   behaviour={lr: lr_behaviour(sweep, lr, best_lr) for lr in lrs},
-                   best_lr=best_lr, best_true_error=float(best["true_error_mean"]) if best is not None else None,
-                   largest=lrs[0], smallest=lrs[-1])
+    return LrFacts(
+        epochs=int(settings["epochs"].iloc[0]),
+        lrs=lrs,
+        behaviour={lr: lr_behaviour(sweep, lr, best_lr) for lr in lrs},
+        best_lr=best_lr,
+        best_true_error=float(best["true_error_mean"]) if best is not None else None,
+        largest=lrs[0],
+        smallest=lrs[-1],
+    )
 
 
 # --- Exercise 1C ---------------------------------------------------------------
+
 
 @dataclass
 class CustomFacts:
@@ -293,15 +325,15 @@ class CustomFacts:
     baseline_hidden: list[int]
     baseline_true_error: float
     baseline_true_error_std: float
-    improvement: float              # baseline true error / chosen true error
-    depth: int                      # hidden layers (the search varies their width)
+    improvement: float  # baseline true error / chosen true error
+    depth: int  # hidden layers (the search varies their width)
 
 
 @dataclass
 class Custom:
     params: dict
-    search: pd.DataFrame            # per configuration, means over seeds
-    comparison: pd.DataFrame        # chosen vs baseline, per label
+    search: pd.DataFrame  # per configuration, means over seeds
+    comparison: pd.DataFrame  # chosen vs baseline, per label
     snapshots: pd.DataFrame
     curves: pd.DataFrame
     data: pd.DataFrame
@@ -328,10 +360,19 @@ def search_table(search: pd.DataFrame) -> pd.DataFrame:
     for (lr, epochs, width), group in search.groupby(["lr", "epochs", "width"], sort=True):
         val, val_std = mean_std(group["val_error"])
         true, true_std = mean_std(group["true_error"])
-        rows.append({"lr": lr, "epochs": int(epochs), "width": int(width),
-                     "val_error_mean": val, "val_error_std": val_std,
-                     "true_error_mean": true, "true_error_std": true_std,
-                     "diverged": int(group["diverged"].fillna(0).sum()), "seeds": int(group["seed"].nunique())})
+        rows.append(
+            {
+                "lr": lr,
+                "epochs": int(epochs),
+                "width": int(width),
+                "val_error_mean": val,
+                "val_error_std": val_std,
+                "true_error_mean": true,
+                "true_error_std": true_std,
+                "diverged": int(group["diverged"].fillna(0).sum()),
+                "seeds": int(group["seed"].nunique()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -349,13 +390,19 @@ def read_custom(run) -> Custom:
     comparison = setting_table(snapshots, ["label", "lr", "epochs"])
     chosen = chosen_setting(run, search)
     baseline = run.params.get("baseline", {})
-    row = search[(np.isclose(search["lr"], chosen["lr"])) & (search["epochs"] == chosen["epochs"])
-                 & (search["width"] == chosen["width"])]
+    row = search[
+        (np.isclose(search["lr"], chosen["lr"]))
+        & (search["epochs"] == chosen["epochs"])
+        & (search["width"] == chosen["width"])
+    ]
     chosen_true = comparison[comparison["label"] == "chosen"]
     baseline_true = comparison[comparison["label"] == "baseline"]
     facts = CustomFacts(
-        function=str(run.params.get("function", "")), configurations=len(search),
-        chosen_lr=chosen["lr"], chosen_epochs=chosen["epochs"], chosen_width=chosen["width"],
+        function=str(run.params.get("function", "")),
+        configurations=len(search),
+        chosen_lr=chosen["lr"],
+        chosen_epochs=chosen["epochs"],
+        chosen_width=chosen["width"],
         chosen_val_error=float(row["val_error_mean"].iloc[0]) if len(row) else float("nan"),
         chosen_true_error=float(chosen_true["true_error_mean"].iloc[0]),
         chosen_true_error_std=float(chosen_true["true_error_std"].iloc[0]),
@@ -365,13 +412,23 @@ def read_custom(run) -> Custom:
         baseline_true_error=float(baseline_true["true_error_mean"].iloc[0]),
         baseline_true_error_std=float(baseline_true["true_error_std"].iloc[0]),
         improvement=float(baseline_true["true_error_mean"].iloc[0] / chosen_true["true_error_mean"].iloc[0]),
-        depth=len(run.params.get("hidden", [64, 64])))
+        depth=len(run.params.get("hidden", [64, 64])),
+    )
     grid = read_csv(run.dir, "grid.csv")
-    if "label" in grid:   # the same grid once per label
+    if "label" in grid:  # the same grid once per label
         grid = grid[grid["label"] == grid["label"].iloc[0]].drop(columns="label")
-    return Custom(params=run.params, search=search, comparison=comparison, snapshots=snapshots,
-                  curves=read_csv(run.dir, "curves.csv"), data=read_csv(run.dir, "data.csv"),
-                  grid=grid, loss=read_csv(run.dir, "loss.csv"), facts=facts, record=run.record)
+    return Custom(
+        params=run.params,
+        search=search,
+        comparison=comparison,
+        snapshots=snapshots,
+        curves=read_csv(run.dir, "curves.csv"),
+        data=read_csv(run.dir, "data.csv"),
+        grid=grid,
+        loss=read_csv(run.dir, "loss.csv"),
+        facts=facts,
+        record=run.record,
+    )
 
 
 @dataclass
@@ -392,9 +449,13 @@ class FitAnalysis:
 def analyse(runs: dict) -> FitAnalysis:
     epochs = read_sweep(runs["fit.epochs"]) if runs.get("fit.epochs") else None
     lr = read_sweep(runs["fit.lr"]) if runs.get("fit.lr") else None
-    return FitAnalysis(epochs=epochs, epoch_facts=epoch_facts(epochs) if epochs else None,
-                       lr=lr, lr_facts=lr_facts(lr) if lr else None,
-                       custom=read_custom(runs["fit.custom"]) if runs.get("fit.custom") else None)
+    return FitAnalysis(
+        epochs=epochs,
+        epoch_facts=epoch_facts(epochs) if epochs else None,
+        lr=lr,
+        lr_facts=lr_facts(lr) if lr else None,
+        custom=read_custom(runs["fit.custom"]) if runs.get("fit.custom") else None,
+    )
 
 
 def csv_tables(fit: FitAnalysis) -> dict[str, pd.DataFrame]:

@@ -1,4 +1,5 @@
 """Exercise 1's figures: its facts -> matplotlib figures as SVG strings."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,6 +35,7 @@ def setting_label(column: str, value, lang: str) -> str:
 
 # --- Exercise 1 ------------------------------------------------------------------
 
+
 def first_seed_points(data, seed):
     points = data[data["seed"] == seed] if "seed" in data else data
     return points["x"].to_numpy(), points["y"].to_numpy()
@@ -42,19 +44,25 @@ def first_seed_points(data, seed):
 def draw_fit(ax, grid, data, curves, seed, lang: str, color=PALETTE[0]) -> None:
     """Training points, the true curve and the mean learnt curve with a min-max band over seeds."""
     x, y = first_seed_points(data, seed)
-    ax.scatter(x, y, s=4, color=POINTS, lw=0, rasterized=True,
-               label=msg(lang, "training_points_one_seed"))
+    ax.scatter(x, y, s=4, color=POINTS, lw=0, rasterized=True, label=msg(lang, "training_points_one_seed"))
     grid = thinned(grid)
     ax.plot(grid["x"], grid["y_true"], color=TRUTH, lw=1.1, ls="--", label=msg(lang, "true_f_x"))
     if curves is None or curves.empty:
         return
     wide = thinned(curves.pivot_table(index="x", columns="seed", values="y_pred", aggfunc="first"))
     values = wide.to_numpy(dtype=float)
-    values = values[:, np.isfinite(values).all(axis=0)]   # a seed whose weights blew up has no curve
+    values = values[:, np.isfinite(values).all(axis=0)]  # a seed whose weights blew up has no curve
     if values.shape[1] == 0:
         return
-    ax.fill_between(wide.index, np.nanmin(values, 1), np.nanmax(values, 1), color=color, alpha=0.22, lw=0,
-                    label=msg(lang, "min_max_over_seeds"))
+    ax.fill_between(
+        wide.index,
+        np.nanmin(values, 1),
+        np.nanmax(values, 1),
+        color=color,
+        alpha=0.22,
+        lw=0,
+        label=msg(lang, "min_max_over_seeds"),
+    )
     ax.plot(wide.index, np.nanmean(values, 1), color=color, lw=1.4, label=msg(lang, "learnt_curve_mean"))
 
 
@@ -95,13 +103,23 @@ def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
             draw_fit(ax, sweep.grid, sweep.data, curves, seed, lang)
             note = diverged_note(rows_here, lang)
             if note:
-                ax.text(0.5, 0.95, note, transform=ax.transAxes, ha="center", va="top", color=DIVERGED,
-                        fontsize=7.5, fontweight="bold", linespacing=1.2,
-                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
+                ax.text(
+                    0.5,
+                    0.95,
+                    note,
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="top",
+                    color=DIVERGED,
+                    fontsize=7.5,
+                    fontweight="bold",
+                    linespacing=1.2,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
+                )
             ax.set_title(setting_label(column, value, lang))
             ax.set_ylim(*ylim)
             ax.set_xlabel("x")
-        for ax in axes[len(values):]:
+        for ax in axes[len(values) :]:
             ax.set_visible(False)
         axes[0].set_ylabel("y")
         handles, labels = axes[0].get_legend_handles_labels()
@@ -131,8 +149,15 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
                 label = (f"lr = {lr:g}" if by_lr else msg(lang, "each_seed")) if j == 0 else None
                 ax.plot(group["epoch"][ok], loss[ok], color=color, lw=1.0, alpha=0.85, label=label)
                 if ok.any() and ((lr, seed) in diverged or not ok.all()):
-                    ax.plot([group["epoch"][ok].iloc[-1]], [loss[ok][-1]], marker="x", color=DIVERGED,
-                            ms=6, mew=1.6, ls="none")
+                    ax.plot(
+                        [group["epoch"][ok].iloc[-1]],
+                        [loss[ok][-1]],
+                        marker="x",
+                        color=DIVERGED,
+                        ms=6,
+                        mew=1.6,
+                        ls="none",
+                    )
         if not by_lr:
             for epochs in sorted(sweep.snapshots["epochs"].unique()):
                 ax.axvline(epochs, color="#999999", lw=0.7, ls=":")
@@ -154,21 +179,39 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
 def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
     """True error, held-out error and training loss per setting, mean ± std over seeds."""
     table = sweep.settings.sort_values(column)
-    series = [("true_error", msg(lang, "true_error_mse_vs_noise_free_f"), PALETTE[0], "o"),
-              ("heldout_error", msg(lang, "held_out_error"), PALETTE[3], "s"),
-              ("train_loss", msg(lang, "training_loss"), PALETTE[1], "^")]
+    series = [
+        ("true_error", msg(lang, "true_error_mse_vs_noise_free_f"), PALETTE[0], "o"),
+        ("heldout_error", msg(lang, "held_out_error"), PALETTE[3], "s"),
+        ("train_loss", msg(lang, "training_loss"), PALETTE[1], "^"),
+    ]
     with styled(lang):
         fig = new_figure(2.6, TEXT_WIDTH_IN * 0.8)
         ax = fig.subplots()
         for metric, label, color, marker in series:
             mean, std = table[f"{metric}_mean"].to_numpy(), table[f"{metric}_std"].to_numpy()
             ok = np.isfinite(mean)
-            ax.errorbar(table[column][ok], mean[ok], yerr=np.nan_to_num(std[ok]), color=color, marker=marker,
-                        ms=4, capsize=3, lw=1.2, label=label)
+            ax.errorbar(
+                table[column][ok],
+                mean[ok],
+                yerr=np.nan_to_num(std[ok]),
+                color=color,
+                marker=marker,
+                ms=4,
+                capsize=3,
+                lw=1.2,
+                label=label,
+            )
         for value in table.loc[table["diverged"] == table["seeds"], column]:
             ax.axvline(value, color=DIVERGED, lw=0.8, ls=":")
-            ax.text(value, 0.97, msg(lang, "diverged_2"), color=DIVERGED, transform=ax.get_xaxis_transform(),
-                    va="top", fontsize=7.5)
+            ax.text(
+                value,
+                0.97,
+                msg(lang, "diverged_2"),
+                color=DIVERGED,
+                transform=ax.get_xaxis_transform(),
+                va="top",
+                fontsize=7.5,
+            )
         noise = float(sweep.params.get("noise_std", 0)) ** 2
         if noise > 0:
             ax.axhline(noise, color=TRUTH, lw=0.8, ls="--", label=msg(lang, "noise_variance"))
@@ -204,14 +247,23 @@ def search_heatmap(custom: Custom, lang: str) -> str:
         fig = new_figure(0.5 + 0.42 * len(lrs) + 0.6)
         axes = np.atleast_1d(fig.subplots(1, len(widths), squeeze=False)).ravel()
         for ax, width in zip(axes, widths):
-            grid = (table[table["width"] == width]
-                    .pivot_table(index="lr", columns="epochs", values="val_error_mean", aggfunc="first")
-                    .reindex(index=lrs, columns=epochs))
+            grid = (
+                table[table["width"] == width]
+                .pivot_table(index="lr", columns="epochs", values="val_error_mean", aggfunc="first")
+                .reindex(index=lrs, columns=epochs)
+            )
             image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis_r", norm=norm, aspect="auto")
             for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
                 text = f"{value:.3g}" if np.isfinite(value) else msg(lang, "div")
-                ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                        color="white" if np.isfinite(value) and norm and norm(value) > 0.55 else "#111111")
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if np.isfinite(value) and norm and norm(value) > 0.55 else "#111111",
+                )
             if width == facts.chosen_width:
                 i, j = lrs.index(facts.chosen_lr), epochs.index(facts.chosen_epochs)
                 ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=DIVERGED, lw=2))
@@ -230,9 +282,10 @@ def search_heatmap(custom: Custom, lang: str) -> str:
 def custom_curves(custom: Custom, lang: str) -> str:
     """Baseline and chosen settings side by side on the student's function."""
     facts = custom.facts
-    titles = {"baseline": msg(lang, "baseline_title", lr=facts.baseline_lr, epochs=facts.baseline_epochs),
-              "chosen": msg(lang, "chosen_title", lr=facts.chosen_lr, epochs=facts.chosen_epochs,
-                            width=facts.chosen_width)}
+    titles = {
+        "baseline": msg(lang, "baseline_title", lr=facts.baseline_lr, epochs=facts.baseline_epochs),
+        "chosen": msg(lang, "chosen_title", lr=facts.chosen_lr, epochs=facts.chosen_epochs, width=facts.chosen_width),
+    }
     seed = int(custom.snapshots["seed"].min())
     with styled(lang):
         fig = new_figure(2.5)

@@ -5,6 +5,7 @@ Everything random is driven by the run's seed, one independent stream per
 purpose, so the training points of seed 2019 are the same whether or not a
 held-out set or a validation split is drawn beside them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,8 +40,9 @@ def seeded_generator(seed: int, stream: str) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]))
 
 
-def noisy_points(f: Function, x_range: tuple[float, float], count: int, noise_std: float,
-                 generator: torch.Generator) -> Points:
+def noisy_points(
+    f: Function, x_range: tuple[float, float], count: int, noise_std: float, generator: torch.Generator
+) -> Points:
     """x ~ U[lo, hi], y = f(x) + N(0, noise_std²)."""
     lo, hi = (float(v) for v in x_range)
     x = lo + (hi - lo) * torch.rand(count, generator=generator, dtype=torch.float64)

@@ -3,6 +3,7 @@
 Its answers (1A, 1B, 1C) are templates: answers/<QID>.<lang>.html.j2, over the facts of
 `lab.exercises.fit.facts` (which also name the claims an answer may make).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,46 +16,91 @@ from lab.report.wording import lr_text, num, pm
 msg = Messages(Path(__file__).parent)
 figures = lazy_module("lab.exercises.fit.figures")
 
-RUN_TITLES = {"fit.epochs": msg.text("exercise_1a_epochs"),
-              "fit.lr": msg.text("exercise_1b_learning_rate"),
-              "fit.custom": msg.text("exercise_1c_own_function")}
+RUN_TITLES = {
+    "fit.epochs": msg.text("exercise_1a_epochs"),
+    "fit.lr": msg.text("exercise_1b_learning_rate"),
+    "fit.custom": msg.text("exercise_1c_own_function"),
+}
 
 FIGURES = [
-    FigureSpec("fig:epochs_panels", "fit.epochs", lambda a, lang: figures.sweep_panels(a.epochs, "epochs", lang),
-               msg.text("learnt_curves_for_each_number_of_epochs")),
-    FigureSpec("fig:epochs_loss", "fit.epochs", lambda a, lang: figures.loss_curves(a.epochs, lang),
-               msg.text("training_loss_over_epochs_log_log_dotted")),
-    FigureSpec("fig:epochs_errors", "fit.epochs", lambda a, lang: figures.error_vs_setting(a.epochs, "epochs", lang),
-               msg.text("true_error_held_out_error_and_training_l")),
-    FigureSpec("fig:lr_panels", "fit.lr", lambda a, lang: figures.sweep_panels(a.lr, "lr", lang),
-               msg.text("learnt_curves_for_each_learning_rate_div")),
-    FigureSpec("fig:lr_loss", "fit.lr", lambda a, lang: figures.loss_curves(a.lr, lang),
-               msg.text("training_loss_curves_per_learning_rate_o")),
-    FigureSpec("fig:lr_errors", "fit.lr", lambda a, lang: figures.error_vs_setting(a.lr, "lr", lang),
-               msg.text("true_error_held_out_error_and_training_l_2")),
-    FigureSpec("fig:custom_search", "fit.custom", lambda a, lang: figures.search_heatmap(a.custom, lang),
-               msg.text("validation_error_of_the_grid_search_mean")),
-    FigureSpec("fig:custom_curves", "fit.custom", lambda a, lang: figures.custom_curves(a.custom, lang),
-               msg.text("own_function_curves_learnt_with_the_base")),
+    FigureSpec(
+        "fig:epochs_panels",
+        "fit.epochs",
+        lambda a, lang: figures.sweep_panels(a.epochs, "epochs", lang),
+        msg.text("learnt_curves_for_each_number_of_epochs"),
+    ),
+    FigureSpec(
+        "fig:epochs_loss",
+        "fit.epochs",
+        lambda a, lang: figures.loss_curves(a.epochs, lang),
+        msg.text("training_loss_over_epochs_log_log_dotted"),
+    ),
+    FigureSpec(
+        "fig:epochs_errors",
+        "fit.epochs",
+        lambda a, lang: figures.error_vs_setting(a.epochs, "epochs", lang),
+        msg.text("true_error_held_out_error_and_training_l"),
+    ),
+    FigureSpec(
+        "fig:lr_panels",
+        "fit.lr",
+        lambda a, lang: figures.sweep_panels(a.lr, "lr", lang),
+        msg.text("learnt_curves_for_each_learning_rate_div"),
+    ),
+    FigureSpec(
+        "fig:lr_loss",
+        "fit.lr",
+        lambda a, lang: figures.loss_curves(a.lr, lang),
+        msg.text("training_loss_curves_per_learning_rate_o"),
+    ),
+    FigureSpec(
+        "fig:lr_errors",
+        "fit.lr",
+        lambda a, lang: figures.error_vs_setting(a.lr, "lr", lang),
+        msg.text("true_error_held_out_error_and_training_l_2"),
+    ),
+    FigureSpec(
+        "fig:custom_search",
+        "fit.custom",
+        lambda a, lang: figures.search_heatmap(a.custom, lang),
+        msg.text("validation_error_of_the_grid_search_mean"),
+    ),
+    FigureSpec(
+        "fig:custom_curves",
+        "fit.custom",
+        lambda a, lang: figures.custom_curves(a.custom, lang),
+        msg.text("own_function_curves_learnt_with_the_base"),
+    ),
 ]
 
 
 def metric_columns(lang: str) -> list[str]:
-    return [msg(lang, "training_loss"), msg(lang, "true_error"),
-            msg(lang, "held_out_error"), msg(lang, "diverged"), msg(lang, "time_s")]
+    return [
+        msg(lang, "training_loss"),
+        msg(lang, "true_error"),
+        msg(lang, "held_out_error"),
+        msg(lang, "diverged"),
+        msg(lang, "time_s"),
+    ]
 
 
 def metric_cells(row) -> list[str]:
-    return [pm(row["train_loss_mean"], row["train_loss_std"]), pm(row["true_error_mean"], row["true_error_std"]),
-            pm(row["heldout_error_mean"], row["heldout_error_std"]), f"{int(row['diverged'])}/{int(row['seeds'])}",
-            num(row["seconds_mean"], 2)]
+    return [
+        pm(row["train_loss_mean"], row["train_loss_std"]),
+        pm(row["true_error_mean"], row["true_error_std"]),
+        pm(row["heldout_error_mean"], row["heldout_error_std"]),
+        f"{int(row['diverged'])}/{int(row['seeds'])}",
+        num(row["seconds_mean"], 2),
+    ]
 
 
 def sweep_table(settings, column: str, lang: str) -> Table:
     first = msg(lang, "epochs") if column == "epochs" else msg(lang, "learning_rate")
     order = settings.sort_values(column, ascending=column != "lr")
-    rows = [[f"{int(r[column]):,}" if column == "epochs" else lr_text(r[column])] + metric_cells(r)
-            for _, r in order.iterrows()]
+    rows = [
+        [f"{int(r[column]):,}" if column == "epochs" else lr_text(r[column])] + metric_cells(r)
+        for _, r in order.iterrows()
+    ]
     return Table([first] + metric_columns(lang), rows, [True] * 6)
 
 
@@ -69,45 +115,88 @@ def search_table(lab: FitAnalysis, lang: str) -> Table:
     for i, r in shown.iterrows():
         if r["width"] == f.chosen_width and r["epochs"] == f.chosen_epochs and abs(r["lr"] - f.chosen_lr) < 1e-12:
             highlight.add(i)
-        rows.append([str(i + 1), lr_text(r["lr"]), f"{int(r['epochs']):,}", str(int(r["width"])),
-                     pm(r["val_error_mean"], r["val_error_std"]), pm(r["true_error_mean"], r["true_error_std"]),
-                     f"{int(r['diverged'])}/{int(r['seeds'])}"])
-    columns = [msg(lang, "rank"), msg(lang, "lr"), msg(lang, "epochs_2"), msg(lang, "width"),
-               msg(lang, "validation_error"), msg(lang, "true_error"), msg(lang, "diverged")]
+        rows.append(
+            [
+                str(i + 1),
+                lr_text(r["lr"]),
+                f"{int(r['epochs']):,}",
+                str(int(r["width"])),
+                pm(r["val_error_mean"], r["val_error_std"]),
+                pm(r["true_error_mean"], r["true_error_std"]),
+                f"{int(r['diverged'])}/{int(r['seeds'])}",
+            ]
+        )
+    columns = [
+        msg(lang, "rank"),
+        msg(lang, "lr"),
+        msg(lang, "epochs_2"),
+        msg(lang, "width"),
+        msg(lang, "validation_error"),
+        msg(lang, "true_error"),
+        msg(lang, "diverged"),
+    ]
     return Table(columns, rows, [True] * 7, highlight)
 
 
 def comparison_table(lab: FitAnalysis, lang: str) -> Table:
     f = lab.custom.facts
     rows = []
-    for label, name, hidden in (("baseline", msg(lang, "baseline"), f.baseline_hidden),
-                                ("chosen", msg(lang, "chosen"), [f.chosen_width] * f.depth)):
+    for label, name, hidden in (
+        ("baseline", msg(lang, "baseline"), f.baseline_hidden),
+        ("chosen", msg(lang, "chosen"), [f.chosen_width] * f.depth),
+    ):
         match = lab.custom.comparison[lab.custom.comparison["label"] == label]
         if match.empty:
             continue
         r = match.iloc[0]
-        rows.append([name, lr_text(r["lr"]), f"{int(r['epochs']):,}", "[" + ", ".join(map(str, hidden)) + "]"]
-                    + metric_cells(r)[:3])
-    columns = [msg(lang, "setting"), msg(lang, "lr"), msg(lang, "epochs_2"),
-               msg(lang, "hidden")] + metric_columns(lang)[:3]
+        rows.append(
+            [name, lr_text(r["lr"]), f"{int(r['epochs']):,}", "[" + ", ".join(map(str, hidden)) + "]"]
+            + metric_cells(r)[:3]
+        )
+    columns = [msg(lang, "setting"), msg(lang, "lr"), msg(lang, "epochs_2"), msg(lang, "hidden")] + metric_columns(
+        lang
+    )[:3]
     return Table(columns, rows, [False, True, True, True, True, True, True])
 
 
 TABLES = {
-    "tab:epochs": (lambda lab, runs, lang: sweep_table(lab.epochs.settings, "epochs", lang), "fit.epochs",
-                   msg.text("results_per_number_of_epochs_mean_std_ov")),
-    "tab:lr": (lambda lab, runs, lang: sweep_table(lab.lr.settings, "lr", lang), "fit.lr",
-               msg.text("results_per_learning_rate_mean_std_over")),
-    "tab:custom_search": (lambda lab, runs, lang: search_table(lab, lang), "fit.custom",
-                          msg.text("search_caption", shown=SEARCH_ROWS_SHOWN)),
-    "tab:custom_comparison": (lambda lab, runs, lang: comparison_table(lab, lang), "fit.custom",
-                              msg.text("chosen_setting_against_the_baseline_mean")),
+    "tab:epochs": (
+        lambda lab, runs, lang: sweep_table(lab.epochs.settings, "epochs", lang),
+        "fit.epochs",
+        msg.text("results_per_number_of_epochs_mean_std_ov"),
+    ),
+    "tab:lr": (
+        lambda lab, runs, lang: sweep_table(lab.lr.settings, "lr", lang),
+        "fit.lr",
+        msg.text("results_per_learning_rate_mean_std_over"),
+    ),
+    "tab:custom_search": (
+        lambda lab, runs, lang: search_table(lab, lang),
+        "fit.custom",
+        msg.text("search_caption", shown=SEARCH_ROWS_SHOWN),
+    ),
+    "tab:custom_comparison": (
+        lambda lab, runs, lang: comparison_table(lab, lang),
+        "fit.custom",
+        msg.text("chosen_setting_against_the_baseline_mean"),
+    ),
 }
 
 # The order figures and tables appear in the document (for their numbers).
-ORDER = ["fig:epochs_panels", "fig:epochs_loss", "fig:epochs_errors", "tab:epochs",
-         "fig:lr_panels", "fig:lr_loss", "fig:lr_errors", "tab:lr",
-         "fig:custom_search", "tab:custom_search", "fig:custom_curves", "tab:custom_comparison"]
+ORDER = [
+    "fig:epochs_panels",
+    "fig:epochs_loss",
+    "fig:epochs_errors",
+    "tab:epochs",
+    "fig:lr_panels",
+    "fig:lr_loss",
+    "fig:lr_errors",
+    "tab:lr",
+    "fig:custom_search",
+    "tab:custom_search",
+    "fig:custom_curves",
+    "tab:custom_comparison",
+]
 
 
 def parameters(lab: FitAnalysis, lang: str) -> list[tuple[str, str]] | None:
@@ -118,13 +207,23 @@ def parameters(lab: FitAnalysis, lang: str) -> list[tuple[str, str]] | None:
         p = sweep.params
         params["fit"] = [
             (msg(lang, "function"), f"f(x) = {p.get('function')}"),
-            (msg(lang, "training_points"),
-             msg(lang, "training_points_value", samples=p.get("samples"), lo=p["x_range"][0], hi=p["x_range"][1],
-                 noise=p.get("noise_std"))),
+            (
+                msg(lang, "training_points"),
+                msg(
+                    lang,
+                    "training_points_value",
+                    samples=p.get("samples"),
+                    lo=p["x_range"][0],
+                    hi=p["x_range"][1],
+                    noise=p.get("noise_std"),
+                ),
+            ),
             (msg(lang, "network"), msg(lang, "network_value", hidden=p.get("hidden"))),
             (msg(lang, "training"), msg(lang, "adam_full_batch_mean_squared_error")),
             (msg(lang, "seeds"), ", ".join(str(s) for s in p.get("seeds", []))),
-            (msg(lang, "evaluation"), msg(lang, "evaluation_value", grid=p.get("grid_points"),
-                                          heldout=p.get("heldout_samples"))),
+            (
+                msg(lang, "evaluation"),
+                msg(lang, "evaluation_value", grid=p.get("grid_points"), heldout=p.get("heldout_samples")),
+            ),
         ]
     return params.get("fit")

@@ -1,4 +1,5 @@
 """Exercise 1's run files (snapshots, loss, curves, data, grid as tables) and the run summary."""
+
 from __future__ import annotations
 
 import math
@@ -13,10 +14,11 @@ from lab.exercises.fit.functions import (
 from lab.exercises.fit.rules import OSCILLATION_REBOUND
 from lab.exercises.fit.training import TRAINING_THREADS, Trajectory
 
-LOSS_CURVE_POINTS = 200     # log-spaced epochs kept in loss.csv (plus the last)
+LOSS_CURVE_POINTS = 200  # log-spaced epochs kept in loss.csv (plus the last)
 
 
 # --- tables ---------------------------------------------------------------------
+
 
 def snapshot_table(trajectory: Trajectory) -> pd.DataFrame:
     """snapshots.csv rows: one per (lr, epochs, seed)."""
@@ -26,15 +28,19 @@ def snapshot_table(trajectory: Trajectory) -> pd.DataFrame:
         for m, (lr, seed) in enumerate(zip(trajectory.lrs, trajectory.seeds)):
             metrics = [snap.train_loss[m], snap.errors["true"][m], snap.errors["heldout"][m]]
             diverged_at = _diverged_epoch(first_bad[m], epochs, metrics)
-            rows.append({
-                "lr": lr, "epochs": epochs, "seed": seed,
-                "train_loss": _finite_or_nan(snap.train_loss[m]),
-                "true_error": _finite_or_nan(snap.errors["true"][m]),
-                "heldout_error": _finite_or_nan(snap.errors["heldout"][m]),
-                "diverged": int(diverged_at is not None),
-                "diverged_epoch": diverged_at,
-                "seconds": round(snap.seconds, 4),
-            })
+            rows.append(
+                {
+                    "lr": lr,
+                    "epochs": epochs,
+                    "seed": seed,
+                    "train_loss": _finite_or_nan(snap.train_loss[m]),
+                    "true_error": _finite_or_nan(snap.errors["true"][m]),
+                    "heldout_error": _finite_or_nan(snap.errors["heldout"][m]),
+                    "diverged": int(diverged_at is not None),
+                    "diverged_epoch": diverged_at,
+                    "seconds": round(snap.seconds, 4),
+                }
+            )
     table = pd.DataFrame(rows)
     table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")
     return table
@@ -68,8 +74,7 @@ def loss_table(trajectory: Trajectory) -> pd.DataFrame:
     for m, (lr, seed) in enumerate(zip(trajectory.lrs, trajectory.seeds)):
         losses = trajectory.losses[epochs - 1, m]
         keep = np.isfinite(losses)
-        frames.append(pd.DataFrame({"lr": lr, "seed": seed, "epoch": epochs[keep],
-                                    "train_loss": losses[keep]}))
+        frames.append(pd.DataFrame({"lr": lr, "seed": seed, "epoch": epochs[keep], "train_loss": losses[keep]}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -79,14 +84,17 @@ def curve_table(trajectory: Trajectory, grid: Points) -> pd.DataFrame:
     frames = []
     for epochs, snap in sorted(trajectory.snapshots.items()):
         for m, (lr, seed) in enumerate(zip(trajectory.lrs, trajectory.seeds)):
-            frames.append(pd.DataFrame({"lr": lr, "epochs": epochs, "seed": seed, "x": x,
-                                        "y_pred": snap.predictions["true"][m]}))
+            frames.append(
+                pd.DataFrame({"lr": lr, "epochs": epochs, "seed": seed, "x": x, "y_pred": snap.predictions["true"][m]})
+            )
     return pd.concat(frames, ignore_index=True)
 
 
 def data_table(training: dict[int, Points]) -> pd.DataFrame:
-    return pd.concat([pd.DataFrame({"seed": seed, "x": p.x.numpy(), "y": p.y.numpy()})
-                      for seed, p in training.items()], ignore_index=True)
+    return pd.concat(
+        [pd.DataFrame({"seed": seed, "x": p.x.numpy(), "y": p.y.numpy()}) for seed, p in training.items()],
+        ignore_index=True,
+    )
 
 
 def grid_table(grid: Points) -> pd.DataFrame:
@@ -94,6 +102,7 @@ def grid_table(grid: Points) -> pd.DataFrame:
 
 
 # --- facts for the summary ------------------------------------------------------
+
 
 def stats(values) -> dict:
     finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
@@ -108,21 +117,27 @@ def setting_summaries(snapshots: pd.DataFrame) -> list[dict]:
     settings = []
     for (lr, epochs), rows in snapshots.groupby(["lr", "epochs"], sort=True):
         fine = rows[rows["diverged"] == 0]
-        settings.append({
-            "lr": float(lr), "epochs": int(epochs),
-            "true_error": stats(fine["true_error"]),
-            "heldout_error": stats(fine["heldout_error"]),
-            "train_loss": stats(fine["train_loss"]),
-            "diverged_seeds": [int(s) for s in rows.loc[rows["diverged"] == 1, "seed"]],
-        })
+        settings.append(
+            {
+                "lr": float(lr),
+                "epochs": int(epochs),
+                "true_error": stats(fine["true_error"]),
+                "heldout_error": stats(fine["heldout_error"]),
+                "train_loss": stats(fine["train_loss"]),
+                "diverged_seeds": [int(s) for s in rows.loc[rows["diverged"] == 1, "seed"]],
+            }
+        )
     return settings
 
 
 def diverged_list(snapshots: pd.DataFrame) -> list[dict]:
     """Each (lr, seed) that diverged, with the epoch (from its longest snapshot)."""
     last = snapshots[snapshots["epochs"] == snapshots["epochs"].max()]
-    return [{"lr": float(r.lr), "seed": int(r.seed), "epoch": int(r.diverged_epoch)}
-            for r in last.itertuples() if r.diverged]
+    return [
+        {"lr": float(r.lr), "seed": int(r.seed), "epoch": int(r.diverged_epoch)}
+        for r in last.itertuples()
+        if r.diverged
+    ]
 
 
 def loss_behaviour(trajectory: Trajectory) -> list[dict]:
@@ -139,9 +154,14 @@ def loss_behaviour(trajectory: Trajectory) -> list[dict]:
             out.append({"lr": lr, "seed": seed, "rise_fraction": None, "rebound": None})
             continue
         best_before = np.minimum.accumulate(finite)[:-1]
-        out.append({"lr": lr, "seed": seed,
-                    "rise_fraction": float(np.mean(np.diff(finite) > 0)),
-                    "rebound": float(np.max(finite[1:] / np.maximum(best_before, 1e-300)))})
+        out.append(
+            {
+                "lr": lr,
+                "seed": seed,
+                "rise_fraction": float(np.mean(np.diff(finite) > 0)),
+                "rebound": float(np.max(finite[1:] / np.maximum(best_before, 1e-300))),
+            }
+        )
     return out
 
 
@@ -158,14 +178,16 @@ def lr_facts(trajectory: Trajectory, snapshots: pd.DataFrame) -> list[dict]:
         rise_mean = float(rise.mean()) if len(rise) else None
         rebound_max = float(rebound.max()) if len(rebound) else None
         rebound_median = float(rebound.median()) if len(rebound) else None
-        facts.append({
-            "lr": float(lr),
-            "diverged_seeds": [int(s) for s in diverged["seed"]],
-            "rise_fraction_mean": rise_mean,
-            "rebound_median": rebound_median,
-            "rebound_max": rebound_max,
-            "oscillating": bool((rebound_median or 0) >= OSCILLATION_REBOUND),
-        })
+        facts.append(
+            {
+                "lr": float(lr),
+                "diverged_seeds": [int(s) for s in diverged["seed"]],
+                "rise_fraction_mean": rise_mean,
+                "rebound_median": rebound_median,
+                "rebound_max": rebound_max,
+                "oscillating": bool((rebound_median or 0) >= OSCILLATION_REBOUND),
+            }
+        )
     return facts
 
 
@@ -184,7 +206,8 @@ def longest_run_facts(snapshots: pd.DataFrame) -> dict | None:
     at = {n: rows[rows["epochs"] == n].set_index(["lr", "seed"]) for n in (longest, previous)}
     true_delta = at[longest]["true_error"] - at[previous]["true_error"]
     facts = {
-        "epochs": longest, "previous_epochs": previous,
+        "epochs": longest,
+        "previous_epochs": previous,
         "true_error": float(at[longest]["true_error"].mean()),
         "previous_true_error": float(at[previous]["true_error"].mean()),
         "train_loss": float(at[longest]["train_loss"].mean()),
@@ -201,9 +224,13 @@ def longest_run_facts(snapshots: pd.DataFrame) -> dict | None:
 def timing(trajectories: list[Trajectory], started: float) -> dict:
     seed_epochs = sum(t.losses.size for t in trajectories)
     train = sum(t.seconds for t in trajectories)
-    return {"train_seconds": round(train, 3), "total_seconds": round(time.perf_counter() - started, 3),
-            "train_cpu_seconds": round(sum(t.cpu_seconds for t in trajectories), 3),
-            "seed_epochs": int(seed_epochs),
-            "seed_epochs_per_second": round(seed_epochs / train, 1) if train > 0 else None,
-            "threads": TRAINING_THREADS, "compute_device": "cpu",
-            "resumed_at_epoch": max(t.resumed_at for t in trajectories)}
+    return {
+        "train_seconds": round(train, 3),
+        "total_seconds": round(time.perf_counter() - started, 3),
+        "train_cpu_seconds": round(sum(t.cpu_seconds for t in trajectories), 3),
+        "seed_epochs": int(seed_epochs),
+        "seed_epochs_per_second": round(seed_epochs / train, 1) if train > 0 else None,
+        "threads": TRAINING_THREADS,
+        "compute_device": "cpu",
+        "resumed_at_epoch": max(t.resumed_at for t in trajectories),
+    }

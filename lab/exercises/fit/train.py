@@ -10,6 +10,7 @@ The parts: problem.py (f, the points, a sweep as one batched model), training.py
 (the batched training loop, snapshots, checkpoints), tables.py (the run files and
 the summary), tuning.py (fit.custom's validation search and choice).
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,10 @@ def run(ctx) -> dict:
     ctx.write_table("data.csv", data_table(problem.training))
     ctx.write_table("grid.csv", grid_table(problem.grid))
     summary = {
-        "sweep": params.get("sweep"), "function": problem.function.text,
-        "settings": setting_summaries(snapshots), "diverged": diverged_list(snapshots),
+        "sweep": params.get("sweep"),
+        "function": problem.function.text,
+        "settings": setting_summaries(snapshots),
+        "diverged": diverged_list(snapshots),
         "lrs": lr_facts(trajectory, snapshots),
         "timings": timing([trajectory], started),
     }
@@ -68,9 +71,11 @@ def run(ctx) -> dict:
     summary["oscillating_lrs"] = [f["lr"] for f in summary["lrs"] if f["oscillating"]]
     if params.get("sweep") == "epochs" or len(epochs) > 1:
         summary["longest"] = longest_run_facts(snapshots)
-    ctx.progress.log(f"{trajectory.losses.size} seed-epochs in {trajectory.seconds:.1f} s; "
-                     f"diverged: {len(summary['diverged'])}, oscillating lrs: "
-                     f"{summary['oscillating_lrs'] or 'none'}")
+    ctx.progress.log(
+        f"{trajectory.losses.size} seed-epochs in {trajectory.seconds:.1f} s; "
+        f"diverged: {len(summary['diverged'])}, oscillating lrs: "
+        f"{summary['oscillating_lrs'] or 'none'}"
+    )
     return _json_safe(summary)
 
 
@@ -82,52 +87,61 @@ def run_custom(ctx) -> dict:
     seeds, depth = ints(params["seeds"]), len(params["hidden"])
     space, baseline = params["search"], params["baseline"]
     ctx.progress.start(custom_total_epochs(params), "search, then chosen and baseline")
-    search_table, search_runs = search(problem, depth, space, seeds,
-                                       float(params["validation_fraction"]), ctx.progress)
+    search_table, search_runs = search(problem, depth, space, seeds, float(params["validation_fraction"]), ctx.progress)
     chosen = choose(search_table, depth)
-    ctx.progress.log(f"chose lr={chosen['lr']:g}, epochs={chosen['epochs']}, "
-                     f"width={chosen['width']} (validation MSE {chosen['val_error']:.4g})")
+    ctx.progress.log(
+        f"chose lr={chosen['lr']:g}, epochs={chosen['epochs']}, "
+        f"width={chosen['width']} (validation MSE {chosen['val_error']:.4g})"
+    )
     final_runs = {
-        "chosen": sweep(problem, chosen["hidden"], [chosen["lr"]], seeds, [chosen["epochs"]],
-                        ctx.progress),
-        "baseline": sweep(problem, ints(baseline["hidden"]), [float(baseline["lr"])], seeds,
-                          [int(baseline["epochs"])], ctx.progress),
+        "chosen": sweep(problem, chosen["hidden"], [chosen["lr"]], seeds, [chosen["epochs"]], ctx.progress),
+        "baseline": sweep(
+            problem, ints(baseline["hidden"]), [float(baseline["lr"])], seeds, [int(baseline["epochs"])], ctx.progress
+        ),
     }
     ctx.write_table("search.csv", search_table)
-    tables = {name: labelled_table(final_runs, problem, name) for name in
-              ("snapshots", "loss", "curves", "data", "grid")}
+    tables = {
+        name: labelled_table(final_runs, problem, name) for name in ("snapshots", "loss", "curves", "data", "grid")
+    }
     for name, table in tables.items():
         ctx.write_table(f"{name}.csv", table)
     snapshots = tables["snapshots"]
-    chosen_error = stats(snapshots.loc[(snapshots["label"] == "chosen") & (snapshots["diverged"] == 0),
-                                        "true_error"])
-    baseline_error = stats(snapshots.loc[(snapshots["label"] == "baseline") & (snapshots["diverged"] == 0),
-                                          "true_error"])
+    chosen_error = stats(snapshots.loc[(snapshots["label"] == "chosen") & (snapshots["diverged"] == 0), "true_error"])
+    baseline_error = stats(
+        snapshots.loc[(snapshots["label"] == "baseline") & (snapshots["diverged"] == 0), "true_error"]
+    )
     summary = {
         "function": problem.function.text,
         "chosen": {k: chosen[k] for k in ("lr", "epochs", "width", "hidden")},
         "chosen_val_error": chosen["val_error"],
         "chosen_true_error": chosen_error,
-        "baseline": {"lr": float(baseline["lr"]), "epochs": int(baseline["epochs"]),
-                     "hidden": ints(baseline["hidden"]), "true_error": baseline_error},
-        "improvement": (baseline_error["mean"] / chosen_error["mean"]
-                        if baseline_error["mean"] and chosen_error["mean"] else None),
-        "search": {**search_facts(search_table, chosen),
-                   "diverged_settings": diverged_settings(search_table),
-                   "space": {"lrs": floats(space["lrs"]), "epochs": ints(space["epochs"]),
-                             "widths": ints(space["widths"])}},
-        "diverged": [dict(d, label=label) for label, run in final_runs.items()
-                     for d in diverged_list(snapshot_table(run))],
+        "baseline": {
+            "lr": float(baseline["lr"]),
+            "epochs": int(baseline["epochs"]),
+            "hidden": ints(baseline["hidden"]),
+            "true_error": baseline_error,
+        },
+        "improvement": (
+            baseline_error["mean"] / chosen_error["mean"] if baseline_error["mean"] and chosen_error["mean"] else None
+        ),
+        "search": {
+            **search_facts(search_table, chosen),
+            "diverged_settings": diverged_settings(search_table),
+            "space": {"lrs": floats(space["lrs"]), "epochs": ints(space["epochs"]), "widths": ints(space["widths"])},
+        },
+        "diverged": [
+            dict(d, label=label) for label, run in final_runs.items() for d in diverged_list(snapshot_table(run))
+        ],
         "timings": timing([*search_runs, *final_runs.values()], started),
     }
     summary["status"] = "diverged" if summary["diverged"] else "done"
     ctx.progress.update(custom_total_epochs(params))  # the chosen run may be shorter than planned
-    ctx.progress.log(f"true error {chosen_error['mean']:.4g} (chosen) vs "
-                     f"{baseline_error['mean']:.4g} (baseline)")
+    ctx.progress.log(f"true error {chosen_error['mean']:.4g} (chosen) vs {baseline_error['mean']:.4g} (baseline)")
     return _json_safe(summary)
 
 
 # --- small helpers -----------------------------------------------------------------
+
 
 def _json_safe(value):
     """NaN/inf → None and numpy scalars → Python, so record.json stays valid JSON."""

@@ -4,6 +4,7 @@ with full-batch Adam, snapshots at chosen epochs, and checkpoints to resume bit 
 Snapshot at N == a separate N-epoch run, bit for bit on CPU: the training step
 does not depend on how long the run is, and evaluation only reads the weights.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,11 +20,11 @@ from lab.exercises.fit.functions import (
     seeded_generator,
 )
 
-PROGRESS_CHUNK = 100        # epochs between progress updates
+PROGRESS_CHUNK = 100  # epochs between progress updates
 # One thread: the matmuls are small (200×64×64), and with OpenMP's spinning
 # threads on a shared 2-core machine a second thread made steps ~5x slower.
 TRAINING_THREADS = 1
-CHECKPOINT_SECONDS = 10.0   # of training between checkpoints of fit.epochs / fit.lr
+CHECKPOINT_SECONDS = 10.0  # of training between checkpoints of fit.epochs / fit.lr
 # Set to N, a checkpoint every N epochs instead (whole progress chunks): tests use
 # it to stop a run at a known epoch. When checkpoints happen never changes a number.
 CHECKPOINT_EPOCHS_ENV = "LABREPORT_FIT_CHECKPOINT_EPOCHS"
@@ -31,12 +32,13 @@ CHECKPOINT_EPOCHS_ENV = "LABREPORT_FIT_CHECKPOINT_EPOCHS"
 
 # --- training a batch of models ------------------------------------------------
 
+
 @dataclass
 class EvalSet:
     """Points every model is scored on: x, y as ``[M or 1, K, 1]``."""
 
-    x: torch.Tensor                        # float32, what the models read
-    y: torch.Tensor                        # float64, the targets as drawn
+    x: torch.Tensor  # float32, what the models read
+    y: torch.Tensor  # float64, the targets as drawn
     keep_predictions: bool = False
 
 
@@ -44,25 +46,24 @@ class EvalSet:
 class Snapshot:
     epochs: int
     seconds: float
-    train_loss: np.ndarray                 # [M]
-    errors: dict[str, np.ndarray]          # eval name -> [M] mean squared error
-    predictions: dict[str, np.ndarray]     # eval name -> [M, K] (only keep_predictions)
+    train_loss: np.ndarray  # [M]
+    errors: dict[str, np.ndarray]  # eval name -> [M] mean squared error
+    predictions: dict[str, np.ndarray]  # eval name -> [M, K] (only keep_predictions)
 
 
 @dataclass
 class Trajectory:
-    lrs: list[float]                       # per model
-    seeds: list[int]                       # per model
-    losses: np.ndarray                     # [E, M] training MSE of each epoch's forward pass
+    lrs: list[float]  # per model
+    seeds: list[int]  # per model
+    losses: np.ndarray  # [E, M] training MSE of each epoch's forward pass
     snapshots: dict[int, Snapshot] = field(default_factory=dict)
-    seconds: float = 0.0                   # wall time of training and snapshots
-    cpu_seconds: float = 0.0               # CPU time of this process meanwhile
-    resumed_at: int = 0                    # the epoch a checkpoint gave back (0: from the start)
+    seconds: float = 0.0  # wall time of training and snapshots
+    cpu_seconds: float = 0.0  # CPU time of this process meanwhile
+    resumed_at: int = 0  # the epoch a checkpoint gave back (0: from the start)
 
     def first_nonfinite_epoch(self) -> list[int | None]:
         bad = ~np.isfinite(self.losses)
-        return [int(np.argmax(bad[:, m])) + 1 if bad[:, m].any() else None
-                for m in range(bad.shape[1])]
+        return [int(np.argmax(bad[:, m])) + 1 if bad[:, m].any() else None for m in range(bad.shape[1])]
 
 
 def stack_models(values: list[torch.Tensor], dtype=torch.float32) -> torch.Tensor:
@@ -80,9 +81,17 @@ class TrainingSoFar:
     cpu_seconds: float = 0.0
 
 
-def train_models(hidden: list[int], lrs: list[float], seeds: list[int], x: torch.Tensor,
-                 y: torch.Tensor, evals: dict[str, EvalSet], snapshot_epochs: list[int],
-                 progress=None, checkpoints: TrainingCheckpoints | None = None) -> Trajectory:
+def train_models(
+    hidden: list[int],
+    lrs: list[float],
+    seeds: list[int],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    evals: dict[str, EvalSet],
+    snapshot_epochs: list[int],
+    progress=None,
+    checkpoints: TrainingCheckpoints | None = None,
+) -> Trajectory:
     """Train one model per (lrs[m], seeds[m]) on its x[m], y[m] (``[M, N, 1]``).
 
     Models with equal learning rates must be consecutive. Each seed's initial
@@ -109,19 +118,22 @@ def train_models(hidden: list[int], lrs: list[float], seeds: list[int], x: torch
                 if progress is not None:
                     progress.advance(chunk)
                 if checkpoints is not None and checkpoints.due(epoch):
-                    checkpoints.save(model, optimizer, sums, TrainingSoFar(
-                        epoch, snapshots, time.perf_counter() - started,
-                        time.process_time() - cpu_started))
+                    checkpoints.save(
+                        model,
+                        optimizer,
+                        sums,
+                        TrainingSoFar(
+                            epoch, snapshots, time.perf_counter() - started, time.process_time() - cpu_started
+                        ),
+                    )
             if target not in snapshots:  # earlier ones may come from a checkpoint
                 snapshots[target] = _snapshot(model, x, y, evals, target, time.perf_counter() - started)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     losses = (sums / x.shape[1]).numpy().astype(np.float64)
-    return Trajectory(list(lrs), list(seeds), losses, snapshots, seconds, cpu_seconds,
-                      so_far.epoch)
+    return Trajectory(list(lrs), list(seeds), losses, snapshots, seconds, cpu_seconds, so_far.epoch)
 
 
-def _snapshot(model: BatchedMLP, x, y, evals: dict[str, EvalSet], epochs: int,
-              seconds: float) -> Snapshot:
+def _snapshot(model: BatchedMLP, x, y, evals: dict[str, EvalSet], epochs: int, seconds: float) -> Snapshot:
     errors, predictions = {}, {}
     for name, points in evals.items():
         predicted = model.forward(points.x)
@@ -155,6 +167,7 @@ def _cpu_settings(threads: int):
 
 # --- checkpoints ------------------------------------------------------------------
 
+
 class TrainingCheckpoints:
     """Saves a training run's state to the run's checkpoint every CHECKPOINT_SECONDS
     of work (or every N epochs, see CHECKPOINT_EPOCHS_ENV) and gives it back after
@@ -176,25 +189,28 @@ class TrainingCheckpoints:
             return epoch - self.saved_epoch >= self.every_epochs
         return time.perf_counter() - self.saved_time >= CHECKPOINT_SECONDS
 
-    def save(self, model: BatchedMLP, optimizer: BatchedAdam, sums: torch.Tensor,
-             so_far: TrainingSoFar) -> None:
-        self.ctx.save_checkpoint({
-            "kind": "fit", "epoch": so_far.epoch,
-            "model": model.state(), "optimizer": optimizer.state(),
-            "losses": sums[:so_far.epoch].clone(),
-            "snapshots": {epochs: asdict(snap) for epochs, snap in so_far.snapshots.items()},
-            "seconds": so_far.seconds, "cpu_seconds": so_far.cpu_seconds})
+    def save(self, model: BatchedMLP, optimizer: BatchedAdam, sums: torch.Tensor, so_far: TrainingSoFar) -> None:
+        self.ctx.save_checkpoint(
+            {
+                "kind": "fit",
+                "epoch": so_far.epoch,
+                "model": model.state(),
+                "optimizer": optimizer.state(),
+                "losses": sums[: so_far.epoch].clone(),
+                "snapshots": {epochs: asdict(snap) for epochs, snap in so_far.snapshots.items()},
+                "seconds": so_far.seconds,
+                "cpu_seconds": so_far.cpu_seconds,
+            }
+        )
         self.saved_time, self.saved_epoch = time.perf_counter(), so_far.epoch
 
-    def restore(self, model: BatchedMLP, optimizer: BatchedAdam,
-                sums: torch.Tensor) -> TrainingSoFar:
+    def restore(self, model: BatchedMLP, optimizer: BatchedAdam, sums: torch.Tensor) -> TrainingSoFar:
         """Load the last checkpoint into model, optimizer and sums; where it stood."""
         state = self.ctx.load_checkpoint()
         if state is None:
             return TrainingSoFar()
         if not _fits(state, model, sums):
-            self.ctx.progress.log("the checkpoint is not one this code wrote for this run; "
-                                  "starting from epoch 1")
+            self.ctx.progress.log("the checkpoint is not one this code wrote for this run; starting from epoch 1")
             return TrainingSoFar()
         model.load_state(state["model"])
         optimizer.load_state(state["optimizer"])
@@ -213,6 +229,8 @@ def _fits(state: dict, model: BatchedMLP, sums: torch.Tensor) -> bool:
     (The run's folder is keyed by the hash of this code, so it was written by it.)"""
     if state.get("kind") != "fit":
         return False
-    return (state["model"]["flat"].shape == model.flat.shape
-            and state["losses"].shape[1:] == sums.shape[1:]
-            and 0 < state["epoch"] <= sums.shape[0])
+    return (
+        state["model"]["flat"].shape == model.flat.shape
+        and state["losses"].shape[1:] == sums.shape[1:]
+        and 0 < state["epoch"] <= sums.shape[0]
+    )

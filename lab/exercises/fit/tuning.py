@@ -1,5 +1,6 @@
 """fit.custom's tuning: every lr × epochs × width scored on a validation split, the choice,
 and what the search can tell apart."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,10 @@ from lab.exercises.fit.training import Trajectory
 
 # --- fit.custom --------------------------------------------------------------------
 
-def search(problem: Problem, hidden_depth: int, space: dict, seeds: list[int],
-           fraction: float, progress=None) -> tuple[pd.DataFrame, list[Trajectory]]:
+
+def search(
+    problem: Problem, hidden_depth: int, space: dict, seeds: list[int], fraction: float, progress=None
+) -> tuple[pd.DataFrame, list[Trajectory]]:
     """Every lr × epochs × width on the fit part of each seed's training points,
     scored on the validation part. One batched model per width; epochs are
     snapshots. Returns the search table (search.csv) and the trajectories."""
@@ -34,8 +37,7 @@ def search(problem: Problem, hidden_depth: int, space: dict, seeds: list[int],
         trajectories.append(trajectory)
         table = snapshot_table(trajectory).rename(columns={"heldout_error": "val_error"})
         table.insert(2, "width", width)
-        rows.append(table[["lr", "epochs", "width", "seed", "train_loss", "val_error",
-                           "true_error", "diverged"]])
+        rows.append(table[["lr", "epochs", "width", "seed", "train_loss", "val_error", "true_error", "diverged"]])
     return pd.concat(rows, ignore_index=True), trajectories
 
 
@@ -49,11 +51,18 @@ def choose(search_table: pd.DataFrame, hidden_depth: int) -> dict:
         cost = int(epochs) * parameter_count([int(width)] * hidden_depth)
         candidates.append((float(rows["val_error"].mean()), cost, float(lr), int(epochs), int(width)))
     if not candidates:
-        raise UserError("fit.custom.search: every setting diverged (NaN/inf loss); add smaller "
-                        "learning rates to fit.custom.search.lrs, or use a function with smaller values")
+        raise UserError(
+            "fit.custom.search: every setting diverged (NaN/inf loss); add smaller "
+            "learning rates to fit.custom.search.lrs, or use a function with smaller values"
+        )
     best = min(candidates)
-    return {"lr": best[2], "epochs": best[3], "width": best[4],
-            "hidden": [best[4]] * hidden_depth, "val_error": best[0]}
+    return {
+        "lr": best[2],
+        "epochs": best[3],
+        "width": best[4],
+        "hidden": [best[4]] * hidden_depth,
+        "val_error": best[0],
+    }
 
 
 def search_facts(search_table: pd.DataFrame, chosen: dict) -> dict:
@@ -67,26 +76,30 @@ def search_facts(search_table: pd.DataFrame, chosen: dict) -> dict:
     """
     settings = search_table[search_table["diverged"] == 0].groupby(["lr", "epochs", "width"])
     means = settings[["val_error", "true_error"]].mean()
-    picked = search_table[(search_table["lr"] == chosen["lr"])
-                          & (search_table["epochs"] == chosen["epochs"])
-                          & (search_table["width"] == chosen["width"])]
-    standard_error = float(picked["val_error"].std(ddof=1) / math.sqrt(len(picked))) \
-        if len(picked) > 1 else None
+    picked = search_table[
+        (search_table["lr"] == chosen["lr"])
+        & (search_table["epochs"] == chosen["epochs"])
+        & (search_table["width"] == chosen["width"])
+    ]
+    standard_error = float(picked["val_error"].std(ddof=1) / math.sqrt(len(picked))) if len(picked) > 1 else None
     lr, epochs, width = means["true_error"].idxmin()
     return {
         "settings": int(len(means)),
         "val_error_range": [float(means["val_error"].min()), float(means["val_error"].max())],
         "chosen_val_standard_error": standard_error,
-        "best_by_true_error": {"lr": float(lr), "epochs": int(epochs), "width": int(width),
-                               "true_error": float(means["true_error"].min())},
+        "best_by_true_error": {
+            "lr": float(lr),
+            "epochs": int(epochs),
+            "width": int(width),
+            "true_error": float(means["true_error"].min()),
+        },
         "chosen_search_true_error": float(picked["true_error"].mean()),
     }
 
 
 def custom_total_epochs(params: dict) -> int:
     space = params["search"]
-    return (max(space["epochs"]) * len(space["widths"]) + int(params["baseline"]["epochs"])
-            + max(space["epochs"]))
+    return max(space["epochs"]) * len(space["widths"]) + int(params["baseline"]["epochs"]) + max(space["epochs"])
 
 
 LABELLED_TABLES = {
@@ -109,5 +122,7 @@ def labelled_table(runs: dict[str, Trajectory], problem: Problem, name: str) -> 
 
 def diverged_settings(search_table: pd.DataFrame) -> list[dict]:
     bad = search_table[search_table["diverged"] == 1]
-    return [{"lr": float(lr), "epochs": int(e), "width": int(w), "seeds": int(len(rows))}
-            for (lr, e, w), rows in bad.groupby(["lr", "epochs", "width"])]
+    return [
+        {"lr": float(lr), "epochs": int(e), "width": int(w), "seeds": int(len(rows))}
+        for (lr, e, w), rows in bad.groupby(["lr", "epochs", "width"])
+    ]

@@ -3,6 +3,7 @@
 ``manifest.toml`` names its exercises and questions; ``lab13.toml`` beside it is
 the one default declaration (the repository's top-level ``lab13.toml`` links to it).
 """
+
 from pathlib import Path
 
 from lab.core.api import Lab

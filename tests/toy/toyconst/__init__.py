@@ -1,4 +1,5 @@
 """A toy exercise: estimate a constant from noisy samples (the plug-in test's exercise)."""
+
 from lab.core.api import Exercise
 from lab.core.schema import integer, number
 

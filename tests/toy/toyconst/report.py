@@ -1,4 +1,5 @@
 """The toy in the report: its facts, one table, its parameters."""
+
 from dataclasses import dataclass
 
 import pandas as pd
@@ -30,8 +31,13 @@ def csv_tables(facts) -> dict:
     return {"constant": pd.DataFrame({"estimate": [facts.estimate]})} if facts else {}
 
 
-TABLES = {"tab:constant": (lambda facts, runs, lang: Table(["estimate"], [[f"{facts.estimate:.3f}"]], [True]),
-                           "constant.fit", ("估计值。", "The estimate."))}
+TABLES = {
+    "tab:constant": (
+        lambda facts, runs, lang: Table(["estimate"], [[f"{facts.estimate:.3f}"]], [True]),
+        "constant.fit",
+        ("估计值。", "The estimate."),
+    )
+}
 ORDER = ["tab:constant"]
 
 

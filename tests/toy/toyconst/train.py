@@ -1,4 +1,5 @@
 """The toy's run: the mean of noisy samples around the declared value."""
+
 import random
 
 import pandas as pd

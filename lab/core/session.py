@@ -1,0 +1,128 @@
+"""A command's session: the declaration, the run store and the inputs, and the checks
+and plans every command shares (what to run, what exists, where output may go).
+
+Knows no lab: exercises are reached through `lab.core.api.Exercise`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.core import declaration as declaration_module
+from lab.core.api import Inputs
+from lab.core.declaration import Declaration
+from lab.core.errors import UserError
+from lab.core.matrix import RunSpec, expand
+from lab.core.store import LoadedRun, Store
+
+MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the data cache need room
+
+
+@dataclass
+class Session:
+    """Everything the commands share once the options are parsed."""
+
+    decl: Declaration
+    store: Store
+    inputs: Inputs
+
+    @property
+    def run_names(self) -> list[str]:
+        return [run for exercise in self.decl.exercises for run in exercise.runs]
+
+
+def open_session(config, sets, quick, data, no_download, store) -> Session:
+    decl = declaration_module.load(config, sets or [], quick)
+    store_root = store if store is not None else decl.folder / "reports" / "runs"
+    inputs = Inputs(
+        folder=decl.folder,
+        cache_dir=Path(store_root).parent / "cache",
+        data=data or os.environ.get("LABREPORT_DATA"),
+        download=not no_download,
+    )
+    return Session(decl, Store(store_root), inputs)
+
+
+def check_exercises(decl: Declaration, names: list[str]) -> None:
+    """Each exercise's cheap checks (its functions parse, say), for the runs selected."""
+    for exercise in decl.exercises:
+        runs = [name for name in exercise.runs if name in names]
+        if runs:
+            exercise.check(decl.values[exercise.name], runs, decl.path.name)
+
+
+def plan_for_render(session: Session) -> list[RunSpec]:
+    """The matrix without training, without torch and without reading any data.
+
+    A run that needs data is keyed by the data's fingerprint, which takes torch and
+    seconds to compute; when nothing will train, such a run is the stored one with
+    the declared settings (`Exercise.stand_in`), whatever data it saw.
+    """
+    return expand(session.decl, session.run_names, {}, session.inputs) + stored_specs(session)
+
+
+def stored_specs(session: Session) -> list[RunSpec]:
+    """The stored runs standing in for the runs that need data."""
+    specs = []
+    for exercise in session.decl.exercises:
+        if not exercise.needs_data:
+            continue
+        section = session.decl.values[exercise.name]
+        for name in exercise.runs:
+            run = exercise.stand_in(session.store, name, section, session.decl.quick)
+            if name in session.run_names and run is not None:
+                specs.append(RunSpec(name, run.params, run.key))
+    return specs
+
+
+def unplanned_status(store: Store, name: str) -> str:
+    """A run with no spec (its settings match no stored run): stale when others exist."""
+    return "stale" if store.other_keys(name, "") else "missing"
+
+
+def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
+    """The finished run for each experiment, and why the others are missing."""
+    runs: dict[str, LoadedRun | None] = {name: None for name in session.run_names}
+    missing = {name: unplanned_status(session.store, name) for name in session.run_names}
+    for spec in specs:
+        runs[spec.name] = session.store.load(spec.name, spec.key)
+        missing[spec.name] = session.store.status(spec.name, spec.key)
+    return runs, {name: reason for name, reason in missing.items() if runs[name] is None}
+
+
+def check_output(out: Path) -> None:
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.suffix.lower() != ".pdf":
+        raise UserError(f"--out {out}: the report is a PDF; give a path ending in .pdf")
+    if not folder.is_dir():
+        raise UserError(f"--out {out}: the folder {folder} does not exist; create it or choose another")
+    if not writable(folder):
+        raise UserError(f"--out {out}: the folder {folder} is not writable; choose another --out")
+
+
+def writable(folder: Path) -> bool:
+    """Try it: permission bits say little when running as root or on odd file systems."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def check_store(store: Store) -> str:
+    folder = store.root
+    while not folder.exists():
+        folder = folder.parent
+    if not writable(folder):
+        raise UserError(f"{store.root}: not writable; choose another --store")
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise UserError(
+            f"{store.root}: only {free // 2**20} MiB free; "
+            f"free at least {MIN_FREE_BYTES // 2**20} MiB or choose another --store"
+        )
+    return f"{store.root} is writable ({free // 2**30} GiB free)"
