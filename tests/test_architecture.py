@@ -101,5 +101,4 @@ def test_a_run_records_the_code_it_ran(tiny_lab, tmp_path):
         "lab.exercises.fit.batched_mlp",
         "lab.exercises.fit.expr",
         "lab.exercises.fit.functions",
-        "lab.exercises.fit.rules",
     }

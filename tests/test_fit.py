@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from lab.core.errors import UserError
-from lab.core.store import RunContext
-from lab.exercises.fit import expr, tables, training, tuning
+from lab.core.store import LoadedRun, RunContext
+from lab.exercises.fit import custom_facts, expr, facts, sweep_facts, tables, training, tuning
 from lab.exercises.fit import problem as fit_problem
 from lab.exercises.fit import train as fit
 from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
@@ -70,6 +70,11 @@ class RecordingProgress:
 
 def context(tmp_path, name, params) -> RunContext:
     return RunContext(name, "testkey", params, tmp_path / name, progress=RecordingProgress())
+
+
+def analysed(ctx: RunContext, summary: dict) -> facts.FitAnalysis:
+    """The facts the report would cite, read back from the run's folder."""
+    return facts.analyse({ctx.name: LoadedRun(ctx.name, "testkey", ctx.params, ctx.dir, {"summary": summary})})
 
 
 def course_function():
@@ -317,8 +322,10 @@ def test_epoch_sweep_writes_the_contract_files(tmp_path):
     data = pd.read_csv(ctx.dir / "data.csv")
     assert list(data.columns) == ["seed", "x", "y"] and len(data) == 2 * 32
     assert list(pd.read_csv(ctx.dir / "grid.csv").columns) == ["x", "y_true"]
-    assert [s["epochs"] for s in summary["settings"]] == [3, 10, 30]
-    assert summary["longest"]["epochs"] == 30 and summary["longest"]["previous_epochs"] == 10
+    rebound = pd.read_csv(ctx.dir / "rebound.csv")
+    assert list(rebound.columns) == ["lr", "seed", "best_loss", "rebound"] and len(rebound) == 2
+    found = analysed(ctx, summary).epoch_facts
+    assert found.epochs == [3, 10, 30] and (found.longest, found.previous) == (30, 10)
     assert ctx.progress.total == 30 and ctx.progress.done == 30
     assert summary["status"] == "done" and summary["diverged"] == []
 
@@ -333,7 +340,10 @@ def test_a_diverging_learning_rate_is_recorded_and_the_others_go_on(tmp_path):
     assert bad["diverged_epoch"].between(1, 20).all()
     assert good["diverged"].eq(0).all() and good["diverged_epoch"].isna().all()
     assert np.isfinite(good["true_error"]).all()
-    assert summary["diverged_lrs"] == [1e12] and summary["status"] == "diverged"
+    assert summary["status"] == "diverged"
+    behaviour = analysed(ctx, summary).lr_facts.behaviour
+    assert (behaviour[1e12].status, behaviour[1e12].diverged_seeds) == ("diverged", 2)
+    assert behaviour[0.01].diverged_seeds == 0
     assert {d["seed"] for d in summary["diverged"]} == {2019, 2020}
     loss = pd.read_csv(ctx.dir / "loss.csv")
     assert np.isfinite(loss["train_loss"]).all()
@@ -378,10 +388,11 @@ def test_custom_search_picks_the_best_validation_setting(tmp_path):
     for name in ("loss", "curves", "data", "grid"):
         assert pd.read_csv(ctx.dir / f"{name}.csv").columns[0] == "label"
     chosen = snapshots[snapshots["label"] == "chosen"]
-    assert summary["chosen_true_error"]["mean"] == pytest.approx(chosen["true_error"].mean())
-    assert summary["improvement"] == pytest.approx(
-        summary["baseline"]["true_error"]["mean"] / summary["chosen_true_error"]["mean"]
-    )
+    baseline = snapshots[snapshots["label"] == "baseline"]
+    found = analysed(ctx, summary).custom
+    assert (found.facts.chosen_lr, found.facts.chosen_epochs) == (best_lr, best_epochs)
+    assert found.facts.chosen_true_error == pytest.approx(chosen["true_error"].mean())
+    assert found.facts.improvement == pytest.approx(baseline["true_error"].mean() / chosen["true_error"].mean())
 
 
 def test_choose_breaks_ties_towards_the_cheaper_setting():
@@ -410,16 +421,25 @@ def test_grid_is_noise_free_and_dense():
     assert grid.y[5] == pytest.approx(2 * math.sin(0) + math.cos(-1) - 5)
 
 
-def test_loss_behaviour_flags_a_climbing_loss_and_stops_at_divergence():
+def test_rebound_table_flags_a_climbing_loss_and_stops_at_divergence():
     steady = np.linspace(10, 1, 50)
     climbing = np.concatenate([np.linspace(10, 1, 25), np.full(25, 4.0)])
     exploding = np.concatenate([np.linspace(10, 5, 10), [np.inf], np.full(39, np.nan)])
     trajectory = training.Trajectory([0.01, 0.1, 1.0], [1, 1, 1], np.stack([steady, climbing, exploding], axis=1))
-    steady_fact, climbing_fact, exploding_fact = tables.loss_behaviour(trajectory)
-    assert steady_fact["rise_fraction"] == 0 and steady_fact["rebound"] < 1
+    steady_fact, climbing_fact, exploding_fact = tables.rebound_table(trajectory).to_dict("records")
+    assert steady_fact["best_loss"] == 1 and steady_fact["rebound"] < 1
     assert climbing_fact["rebound"] == pytest.approx(4.0)
-    assert exploding_fact["rebound"] < 1  # only the finite part, before the blow-up
+    assert exploding_fact["best_loss"] == 5 and exploding_fact["rebound"] < 1  # only the finite part
     assert trajectory.first_nonfinite_epoch() == [None, None, 11]
+
+
+def test_the_oscillation_verdict_takes_the_median_seed_of_every_epoch():
+    rebound = pd.DataFrame(
+        {"lr": [1.0] * 3 + [0.01] * 3, "seed": [1, 2, 3] * 2, "rebound": [3.0, 2.0, 1.0, 1.0, 1.0, 1.6]}
+    )
+    assert sweep_facts.oscillating_by_rebound(rebound, 1.0) is True
+    assert sweep_facts.oscillating_by_rebound(rebound, 0.01) is False  # one seed of three bounced
+    assert sweep_facts.oscillating_by_rebound(None, 1.0) is None  # no table: loss.csv decides
 
 
 def test_search_facts_report_the_validation_noise_and_the_best_true_error():
@@ -436,8 +456,8 @@ def test_search_facts_report_the_validation_noise_and_the_best_true_error():
         }
     )
     chosen = tuning.choose(table, 2)
-    facts = tuning.search_facts(table, chosen)
-    assert chosen["lr"] == 0.01 and facts["chosen_search_true_error"] == 2.0
-    assert facts["best_by_true_error"]["lr"] == 0.03
-    assert facts["val_error_range"] == [10.0, 10.5]
-    assert facts["chosen_val_standard_error"] == pytest.approx(np.std([9.0, 11.0], ddof=1) / np.sqrt(2))
+    spread = custom_facts.search_facts(table, chosen)
+    assert chosen["lr"] == 0.01 and spread["chosen_search_true_error"] == 2.0
+    assert spread["best_by_true_error"]["lr"] == 0.03
+    assert spread["val_error_range"] == [10.0, 10.5]
+    assert spread["chosen_val_standard_error"] == pytest.approx(np.std([9.0, 11.0], ddof=1) / np.sqrt(2))

@@ -8,7 +8,8 @@ import matplotlib.patches
 import numpy as np
 from matplotlib.colors import LogNorm, Normalize
 
-from lab.exercises.fit.facts import Custom, Sweep
+from lab.exercises.fit.custom_facts import Custom
+from lab.exercises.fit.sweep_facts import Sweep
 from lab.report.messages import Messages
 from lab.report.plotting import (
     DIVERGED,

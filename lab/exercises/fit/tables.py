@@ -11,7 +11,6 @@ import pandas as pd
 from lab.exercises.fit.functions import (
     Points,
 )
-from lab.exercises.fit.rules import OSCILLATION_REBOUND
 from lab.exercises.fit.training import TRAINING_THREADS, Trajectory
 
 LOSS_CURVE_POINTS = 200  # log-spaced epochs kept in loss.csv (plus the last)
@@ -101,124 +100,36 @@ def grid_table(grid: Points) -> pd.DataFrame:
     return pd.DataFrame({"x": grid.x.numpy(), "y_true": grid.y.numpy()})
 
 
-# --- facts for the summary ------------------------------------------------------
+# --- per-epoch loss facts (loss.csv is thinned) ----------------------------------
 
 
-def stats(values) -> dict:
-    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not finite:
-        return {"mean": None, "std": None, "n": 0}
-    std = float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
-    return {"mean": float(np.mean(finite)), "std": std, "n": len(finite)}
-
-
-def setting_summaries(snapshots: pd.DataFrame) -> list[dict]:
-    """Mean ± std over seeds (diverged seeds left out) per (lr, epochs)."""
-    settings = []
-    for (lr, epochs), rows in snapshots.groupby(["lr", "epochs"], sort=True):
-        fine = rows[rows["diverged"] == 0]
-        settings.append(
-            {
-                "lr": float(lr),
-                "epochs": int(epochs),
-                "true_error": stats(fine["true_error"]),
-                "heldout_error": stats(fine["heldout_error"]),
-                "train_loss": stats(fine["train_loss"]),
-                "diverged_seeds": [int(s) for s in rows.loc[rows["diverged"] == 1, "seed"]],
-            }
-        )
-    return settings
+def rebound_table(trajectory: Trajectory) -> pd.DataFrame:
+    """rebound.csv rows: per (lr, seed), from the loss at every epoch up to any divergence,
+    the best loss and the largest ratio of a loss to the best loss seen before it (the
+    oscillation verdict in facts.py reads it, as loss.csv keeps only ~200 epochs)."""
+    rows = []
+    for m, (lr, seed) in enumerate(zip(trajectory.lrs, trajectory.seeds)):
+        losses = trajectory.losses[:, m]
+        finite = losses[: np.argmax(~np.isfinite(losses))] if not np.isfinite(losses).all() else losses
+        rebound = best = float("nan")
+        if finite.size:
+            best = float(finite.min())
+        if finite.size >= 2:
+            best_before = np.minimum.accumulate(finite)[:-1]
+            rebound = float(np.max(finite[1:] / np.maximum(best_before, 1e-300)))
+        rows.append({"lr": lr, "seed": seed, "best_loss": best, "rebound": rebound})
+    return pd.DataFrame(rows)
 
 
 def diverged_list(snapshots: pd.DataFrame) -> list[dict]:
-    """Each (lr, seed) that diverged, with the epoch (from its longest snapshot)."""
+    """Each (lr, seed) that diverged, with the epoch (from its longest snapshot): the
+    run's status and the runner's line."""
     last = snapshots[snapshots["epochs"] == snapshots["epochs"].max()]
     return [
         {"lr": float(r.lr), "seed": int(r.seed), "epoch": int(r.diverged_epoch)}
         for r in last.itertuples()
         if r.diverged
     ]
-
-
-def loss_behaviour(trajectory: Trajectory) -> list[dict]:
-    """Per model: how non-monotone its per-epoch loss is, up to any divergence.
-
-    rise_fraction: share of epochs whose loss is above the previous epoch's.
-    rebound: the largest ratio of a loss to the best loss seen before it.
-    """
-    out = []
-    for m, (lr, seed) in enumerate(zip(trajectory.lrs, trajectory.seeds)):
-        losses = trajectory.losses[:, m]
-        finite = losses[: np.argmax(~np.isfinite(losses))] if not np.isfinite(losses).all() else losses
-        if finite.size < 2:
-            out.append({"lr": lr, "seed": seed, "rise_fraction": None, "rebound": None})
-            continue
-        best_before = np.minimum.accumulate(finite)[:-1]
-        out.append(
-            {
-                "lr": lr,
-                "seed": seed,
-                "rise_fraction": float(np.mean(np.diff(finite) > 0)),
-                "rebound": float(np.max(finite[1:] / np.maximum(best_before, 1e-300))),
-            }
-        )
-    return out
-
-
-def lr_facts(trajectory: Trajectory, snapshots: pd.DataFrame) -> list[dict]:
-    """Per learning rate: diverged seeds, how non-monotone the loss curves are
-    (see loss_behaviour) and whether that counts as oscillating."""
-    behaviour = pd.DataFrame(loss_behaviour(trajectory))
-    last = snapshots[snapshots["epochs"] == snapshots["epochs"].max()]
-    facts = []
-    for lr, rows in behaviour.groupby("lr", sort=True):
-        rise = rows["rise_fraction"].dropna()
-        rebound = rows["rebound"].dropna()
-        diverged = last[(last["lr"] == lr) & (last["diverged"] == 1)]
-        rise_mean = float(rise.mean()) if len(rise) else None
-        rebound_max = float(rebound.max()) if len(rebound) else None
-        rebound_median = float(rebound.median()) if len(rebound) else None
-        facts.append(
-            {
-                "lr": float(lr),
-                "diverged_seeds": [int(s) for s in diverged["seed"]],
-                "rise_fraction_mean": rise_mean,
-                "rebound_median": rebound_median,
-                "rebound_max": rebound_max,
-                "oscillating": bool((rebound_median or 0) >= OSCILLATION_REBOUND),
-            }
-        )
-    return facts
-
-
-def longest_run_facts(snapshots: pd.DataFrame) -> dict | None:
-    """Did the longest run's true error rise vs the previous snapshot while its
-    training loss fell (fitting the noise)? Means over non-diverged seeds."""
-    epochs = sorted(snapshots["epochs"].unique())
-    if len(epochs) < 2:
-        return None
-    longest, previous = int(epochs[-1]), int(epochs[-2])
-    fine = snapshots.groupby("seed")["diverged"].max()
-    fine_seeds = fine[fine == 0].index
-    rows = snapshots[snapshots["seed"].isin(fine_seeds)]
-    if rows.empty:
-        return None
-    at = {n: rows[rows["epochs"] == n].set_index(["lr", "seed"]) for n in (longest, previous)}
-    true_delta = at[longest]["true_error"] - at[previous]["true_error"]
-    facts = {
-        "epochs": longest,
-        "previous_epochs": previous,
-        "true_error": float(at[longest]["true_error"].mean()),
-        "previous_true_error": float(at[previous]["true_error"].mean()),
-        "train_loss": float(at[longest]["train_loss"].mean()),
-        "previous_train_loss": float(at[previous]["train_loss"].mean()),
-        "seeds_true_error_rose": int((true_delta > 0).sum()),
-        "seeds": int(len(true_delta)),
-    }
-    facts["true_error_rose"] = facts["true_error"] > facts["previous_true_error"]
-    facts["train_loss_fell"] = facts["train_loss"] < facts["previous_train_loss"]
-    facts["overfitting"] = facts["true_error_rose"] and facts["train_loss_fell"]
-    return facts
 
 
 def timing(trajectories: list[Trajectory], started: float) -> dict:

@@ -8,7 +8,7 @@ baseline trained on all training points.
 
 The parts: problem.py (f, the points, a sweep as one batched model), training.py
 (the batched training loop, snapshots, checkpoints), tables.py (the run files and
-the summary), tuning.py (fit.custom's validation search and choice).
+the summary's counts and timings), tuning.py (fit.custom's validation search and choice).
 """
 
 from __future__ import annotations
@@ -24,23 +24,13 @@ from lab.exercises.fit.tables import (
     data_table,
     diverged_list,
     grid_table,
-    longest_run_facts,
     loss_table,
-    lr_facts,
-    setting_summaries,
+    rebound_table,
     snapshot_table,
-    stats,
     timing,
 )
 from lab.exercises.fit.training import TrainingCheckpoints
-from lab.exercises.fit.tuning import (
-    choose,
-    custom_total_epochs,
-    diverged_settings,
-    labelled_table,
-    search,
-    search_facts,
-)
+from lab.exercises.fit.tuning import choose, custom_total_epochs, labelled_table, search
 
 
 def run(ctx) -> dict:
@@ -58,24 +48,17 @@ def run(ctx) -> dict:
     ctx.write_table("curves.csv", curve_table(trajectory, problem.grid))
     ctx.write_table("data.csv", data_table(problem.training))
     ctx.write_table("grid.csv", grid_table(problem.grid))
+    ctx.write_table("rebound.csv", rebound_table(trajectory))
+    # The summary keeps what the runner shows; the facts come from the files (facts.py).
+    diverged = diverged_list(snapshots)
     summary = {
         "sweep": params.get("sweep"),
         "function": problem.function.text,
-        "settings": setting_summaries(snapshots),
-        "diverged": diverged_list(snapshots),
-        "lrs": lr_facts(trajectory, snapshots),
+        "status": "diverged" if diverged else "done",
+        "diverged": diverged,
         "timings": timing([trajectory], started),
     }
-    summary["status"] = "diverged" if summary["diverged"] else "done"  # the runner shows it
-    summary["diverged_lrs"] = [f["lr"] for f in summary["lrs"] if f["diverged_seeds"]]
-    summary["oscillating_lrs"] = [f["lr"] for f in summary["lrs"] if f["oscillating"]]
-    if params.get("sweep") == "epochs" or len(epochs) > 1:
-        summary["longest"] = longest_run_facts(snapshots)
-    ctx.progress.log(
-        f"{trajectory.losses.size} seed-epochs in {trajectory.seconds:.1f} s; "
-        f"diverged: {len(summary['diverged'])}, oscillating lrs: "
-        f"{summary['oscillating_lrs'] or 'none'}"
-    )
+    ctx.progress.log(f"{trajectory.losses.size} seed-epochs in {trajectory.seconds:.1f} s; diverged: {len(diverged)}")
     return _json_safe(summary)
 
 
@@ -105,38 +88,16 @@ def run_custom(ctx) -> dict:
     }
     for name, table in tables.items():
         ctx.write_table(f"{name}.csv", table)
-    snapshots = tables["snapshots"]
-    chosen_error = stats(snapshots.loc[(snapshots["label"] == "chosen") & (snapshots["diverged"] == 0), "true_error"])
-    baseline_error = stats(
-        snapshots.loc[(snapshots["label"] == "baseline") & (snapshots["diverged"] == 0), "true_error"]
-    )
+    # The choice is the run's decision (facts.py reads it); the facts come from the files.
+    diverged = [dict(d, label=label) for label, run in final_runs.items() for d in diverged_list(snapshot_table(run))]
     summary = {
         "function": problem.function.text,
         "chosen": {k: chosen[k] for k in ("lr", "epochs", "width", "hidden")},
-        "chosen_val_error": chosen["val_error"],
-        "chosen_true_error": chosen_error,
-        "baseline": {
-            "lr": float(baseline["lr"]),
-            "epochs": int(baseline["epochs"]),
-            "hidden": ints(baseline["hidden"]),
-            "true_error": baseline_error,
-        },
-        "improvement": (
-            baseline_error["mean"] / chosen_error["mean"] if baseline_error["mean"] and chosen_error["mean"] else None
-        ),
-        "search": {
-            **search_facts(search_table, chosen),
-            "diverged_settings": diverged_settings(search_table),
-            "space": {"lrs": floats(space["lrs"]), "epochs": ints(space["epochs"]), "widths": ints(space["widths"])},
-        },
-        "diverged": [
-            dict(d, label=label) for label, run in final_runs.items() for d in diverged_list(snapshot_table(run))
-        ],
+        "status": "diverged" if diverged else "done",
+        "diverged": diverged,
         "timings": timing([*search_runs, *final_runs.values()], started),
     }
-    summary["status"] = "diverged" if summary["diverged"] else "done"
     ctx.progress.update(custom_total_epochs(params))  # the chosen run may be shorter than planned
-    ctx.progress.log(f"true error {chosen_error['mean']:.4g} (chosen) vs {baseline_error['mean']:.4g} (baseline)")
     return _json_safe(summary)
 
 

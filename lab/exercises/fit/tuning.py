@@ -3,8 +3,6 @@ and what the search can tell apart."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from lab.core.errors import UserError
@@ -65,38 +63,6 @@ def choose(search_table: pd.DataFrame, hidden_depth: int) -> dict:
     }
 
 
-def search_facts(search_table: pd.DataFrame, chosen: dict) -> dict:
-    """How much the validation score can tell settings apart.
-
-    The validation error carries the noise variance plus sampling noise; when
-    the spread of mean validation errors across settings is within a couple of
-    standard errors, the choice among them is close to a coin toss. The
-    setting with the lowest true error on the search (which needs the noise-free
-    f, so only the tool can know it) shows what a perfect choice would give.
-    """
-    settings = search_table[search_table["diverged"] == 0].groupby(["lr", "epochs", "width"])
-    means = settings[["val_error", "true_error"]].mean()
-    picked = search_table[
-        (search_table["lr"] == chosen["lr"])
-        & (search_table["epochs"] == chosen["epochs"])
-        & (search_table["width"] == chosen["width"])
-    ]
-    standard_error = float(picked["val_error"].std(ddof=1) / math.sqrt(len(picked))) if len(picked) > 1 else None
-    lr, epochs, width = means["true_error"].idxmin()
-    return {
-        "settings": int(len(means)),
-        "val_error_range": [float(means["val_error"].min()), float(means["val_error"].max())],
-        "chosen_val_standard_error": standard_error,
-        "best_by_true_error": {
-            "lr": float(lr),
-            "epochs": int(epochs),
-            "width": int(width),
-            "true_error": float(means["true_error"].min()),
-        },
-        "chosen_search_true_error": float(picked["true_error"].mean()),
-    }
-
-
 def custom_total_epochs(params: dict) -> int:
     space = params["search"]
     return max(space["epochs"]) * len(space["widths"]) + int(params["baseline"]["epochs"]) + max(space["epochs"])
@@ -118,11 +84,3 @@ def labelled_table(runs: dict[str, Trajectory], problem: Problem, name: str) -> 
         table.insert(0, "label", label)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
-
-
-def diverged_settings(search_table: pd.DataFrame) -> list[dict]:
-    bad = search_table[search_table["diverged"] == 1]
-    return [
-        {"lr": float(lr), "epochs": int(e), "width": int(w), "seeds": int(len(rows))}
-        for (lr, e, w), rows in bad.groupby(["lr", "epochs", "width"])
-    ]

@@ -1,0 +1,312 @@
+"""Exercise 1's sweep facts (1A: epochs, 1B: learning rate) from the runs' stored files.
+
+Facts tolerate partial data (a quick build with one seed and two epochs): a comparison
+that the data cannot support is ``None``, never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lab.report.frames import finite, mean_std, read_csv
+
+METRICS = ("train_loss", "true_error", "heldout_error")
+
+# A learning rate "oscillates" when, for the median seed, the training loss
+# climbs back to at least this multiple of the best loss it had reached. (Adam
+# with a fitting step size wobbles by a few percent; lr 0.1 on the course
+# function climbs ~2.5x, lr 1 by orders of magnitude.)
+OSCILLATION_REBOUND = 1.5
+
+# Loss-curve classification for 1B. A healthy full-batch Adam curve falls almost
+# monotonically (wobbles of a few percent); these thresholds separate that from
+# bouncing and from stalling. A learning rate oscillates when its median seed's
+# rebound reaches OSCILLATION_REBOUND: from rebound.csv (every epoch) when the run
+# wrote it, else from the thinned loss.csv curves.
+STALLED_FRACTION = 0.8  # final loss above 80 % of the first: not decreasing
+STILL_FALLING_FRACTION = 0.9  # final loss below 90 % of the mid-run loss: still converging
+
+
+def setting_table(snapshots: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per setting: mean and std over seeds of each metric, diverged count, time."""
+    rows = []
+    for setting, group in snapshots.groupby(keys, sort=True):
+        setting = setting if isinstance(setting, tuple) else (setting,)
+        row = dict(zip(keys, setting))
+        for metric in METRICS:
+            row[f"{metric}_mean"], row[f"{metric}_std"] = mean_std(group[metric])
+        row["diverged"] = int(group["diverged"].fillna(0).astype(int).sum())
+        row["seeds"] = int(group["seed"].nunique())
+        row["seconds_mean"] = float(group["seconds"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Sweep:
+    """One fit sweep's tables as read from its run folder."""
+
+    name: str
+    params: dict
+    snapshots: pd.DataFrame
+    loss: pd.DataFrame
+    curves: pd.DataFrame
+    data: pd.DataFrame
+    grid: pd.DataFrame
+    settings: pd.DataFrame
+    record: dict
+    rebound: pd.DataFrame | None = None  # per (lr, seed), from every epoch (tables.rebound_table)
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(int(s) for s in self.snapshots["seed"].unique())
+
+
+def read_sweep(run) -> Sweep:
+    snapshots = read_csv(run.dir, "snapshots.csv")
+    return Sweep(
+        name=run.name,
+        params=run.params,
+        snapshots=snapshots,
+        loss=read_csv(run.dir, "loss.csv"),
+        curves=read_csv(run.dir, "curves.csv"),
+        data=read_csv(run.dir, "data.csv"),
+        grid=read_csv(run.dir, "grid.csv"),
+        settings=setting_table(snapshots, ["lr", "epochs"]),
+        record=run.record,
+        rebound=read_csv(run.dir, "rebound.csv"),
+    )
+
+
+@dataclass
+class EpochFacts:
+    """1A: how the fit changes with the number of epochs (fixed learning rate)."""
+
+    lr: float
+    epochs: list[int]
+    noise_variance: float
+    best_epochs: int
+    best_true_error: float
+    shortest: int
+    shortest_true_error: float
+    shortest_train_loss: float
+    underfit_ratio: float  # true error at the shortest run / at the best
+    longest: int
+    longest_true_error: float
+    longest_train_loss: float
+    previous: int | None = None  # the setting before the longest
+    previous_true_error: float | None = None
+    previous_train_loss: float | None = None
+    true_error_rose: bool | None = None  # longest vs previous; None with one setting
+    train_loss_fell: bool | None = None
+    seeds_rose: int = 0  # seeds whose own true error rose
+    seeds: int = 0
+    train_below_noise: bool = False  # longest training loss < noise variance: fitting the noise
+    diverged_settings: list[int] = field(default_factory=list)
+
+    # What the answer to 1A may claim (answers/1A.<lang>.html.j2 words it).
+    @property
+    def under_fitting(self) -> bool:
+        """The shortest run is clearly worse than the best (over twice its true error)."""
+        return self.underfit_ratio > 2 and self.shortest != self.best_epochs
+
+    @property
+    def best_in_between(self) -> bool:
+        return self.best_epochs not in (self.shortest, self.longest)
+
+    @property
+    def fitting_noise(self) -> bool:
+        """The longest run fitted the points better and the true function worse than the one before."""
+        return bool(self.true_error_rose and self.train_loss_fell)
+
+
+def metric_at(settings: pd.DataFrame, column: str, value, metric: str) -> float:
+    row = settings[settings[column] == value]
+    return float(row[f"{metric}_mean"].iloc[0])
+
+
+def epoch_facts(sweep: Sweep) -> EpochFacts:
+    settings = sweep.settings.sort_values("epochs")
+    epochs = [int(e) for e in settings["epochs"]]
+    finite_rows = settings[np.isfinite(settings["true_error_mean"])]
+    best = finite_rows.loc[finite_rows["true_error_mean"].idxmin()] if len(finite_rows) else settings.iloc[-1]
+    at = lambda e, metric: metric_at(settings, "epochs", e, metric)  # noqa: E731
+    facts = EpochFacts(
+        lr=float(settings["lr"].iloc[0]),
+        epochs=epochs,
+        noise_variance=float(sweep.params.get("noise_std", float("nan"))) ** 2,
+        best_epochs=int(best["epochs"]),
+        best_true_error=float(best["true_error_mean"]),
+        shortest=epochs[0],
+        shortest_true_error=at(epochs[0], "true_error"),
+        shortest_train_loss=at(epochs[0], "train_loss"),
+        underfit_ratio=at(epochs[0], "true_error") / float(best["true_error_mean"]),
+        longest=epochs[-1],
+        longest_true_error=at(epochs[-1], "true_error"),
+        longest_train_loss=at(epochs[-1], "train_loss"),
+        seeds=len(sweep.seeds),
+        diverged_settings=[int(e) for e in settings.loc[settings["diverged"] > 0, "epochs"]],
+    )
+    facts.train_below_noise = bool(facts.longest_train_loss < facts.noise_variance)
+    if len(epochs) > 1:
+        facts.previous = epochs[-2]
+        facts.previous_true_error = at(facts.previous, "true_error")
+        facts.previous_train_loss = at(facts.previous, "train_loss")
+        facts.true_error_rose = bool(facts.longest_true_error > facts.previous_true_error)
+        facts.train_loss_fell = bool(facts.longest_train_loss < facts.previous_train_loss)
+        facts.seeds_rose = seeds_where_error_rose(sweep.snapshots, facts.previous, facts.longest)
+    return facts
+
+
+def seeds_where_error_rose(snapshots: pd.DataFrame, before: int, after: int) -> int:
+    pivot = snapshots.pivot_table(index="seed", columns="epochs", values="true_error", aggfunc="first")
+    return int((pivot[after] > pivot[before]).sum())
+
+
+@dataclass
+class LrBehaviour:
+    """How training went at one learning rate, judged from its loss curves."""
+
+    lr: float
+    status: str  # diverged | oscillating | stalled | slow | converged
+    seeds: int
+    diverged_seeds: int
+    diverged_epoch: int | None  # earliest over seeds
+    oscillating_seeds: int
+    stalled_seeds: int
+    still_falling_seeds: int
+    true_error: float
+    train_loss: float
+
+    @property
+    def troubled_seeds(self) -> int:
+        """The seeds that show its status (diverged, else oscillating, else stalled)."""
+        return self.diverged_seeds or self.oscillating_seeds or self.stalled_seeds
+
+    @property
+    def steady(self) -> bool:
+        return self.status in ("converged", "slow")
+
+
+@dataclass
+class LrFacts:
+    """1B: how the fit changes with the learning rate (fixed epochs)."""
+
+    epochs: int
+    lrs: list[float]  # largest first, as in the question
+    behaviour: dict[float, LrBehaviour]
+    best_lr: float | None
+    best_true_error: float | None
+    largest: float
+    smallest: float
+
+    # What the answer to 1B may claim (answers/1B.<lang>.html.j2 words it).
+    @property
+    def middle(self) -> list[LrBehaviour]:
+        """The rates between the largest and the smallest, largest first."""
+        return [self.behaviour[lr] for lr in self.lrs if lr not in (self.largest, self.smallest)]
+
+    @property
+    def steady_others(self) -> list[LrBehaviour]:
+        """The converged (or slowly converging) rates other than the smallest."""
+        return [self.behaviour[lr] for lr in self.lrs if lr != self.smallest and self.behaviour[lr].steady]
+
+    @property
+    def smallest_fit_least(self) -> bool:
+        """The smallest rate fit the true function best while fitting the points least (its
+        training loss above every other converged rate's): slow convergence as early stopping."""
+        others = self.steady_others
+        return (
+            self.best_lr is not None
+            and self.best_lr == self.smallest
+            and bool(others)
+            and self.behaviour[self.smallest].train_loss > max(b.train_loss for b in others)
+        )
+
+
+def curve_shape(losses: np.ndarray) -> str:
+    """diverged / oscillating / stalled / still_falling / settled for one seed's curve."""
+    if losses.size == 0 or not np.all(np.isfinite(losses)):
+        return "diverged"
+    if losses.size > 1:
+        best_before = np.maximum(np.minimum.accumulate(losses)[:-1], 1e-300)
+        if np.max(losses[1:] / best_before) >= OSCILLATION_REBOUND:
+            return "oscillating"
+    if losses[-1] > STALLED_FRACTION * losses[0]:
+        return "stalled"
+    middle = losses[len(losses) // 2]
+    if losses[-1] < STILL_FALLING_FRACTION * middle:
+        return "still_falling"
+    return "settled"
+
+
+def curve_shapes(loss: pd.DataFrame, lr: float) -> list[str]:
+    shapes = []
+    for _, group in loss[loss["lr"] == lr].groupby("seed"):
+        shapes.append(curve_shape(group.sort_values("epoch")["train_loss"].to_numpy(dtype=float)))
+    return shapes
+
+
+def oscillating_by_rebound(rebound: pd.DataFrame | None, lr: float) -> bool | None:
+    """The verdict from the loss at every epoch (rebound.csv): the median seed's rebound
+    reaches OSCILLATION_REBOUND. None when the run did not write the table."""
+    if rebound is None:
+        return None
+    values = rebound.loc[np.isclose(rebound["lr"], lr), "rebound"].dropna()
+    return bool(len(values) and values.median() >= OSCILLATION_REBOUND)
+
+
+def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
+    rows = sweep.snapshots[sweep.snapshots["lr"] == lr]
+    shapes = curve_shapes(sweep.loss, lr) if sweep.loss is not None else []
+    diverged = max(int(rows["diverged"].fillna(0).sum()), shapes.count("diverged"))
+    epochs = finite(rows["diverged_epoch"]) if "diverged_epoch" in rows else np.array([])
+    seeds = int(rows["seed"].nunique())
+    majority = lambda shape: shapes.count(shape) * 2 > len(shapes)  # noqa: E731
+    oscillating = oscillating_by_rebound(sweep.rebound, lr)
+    if oscillating is None:
+        oscillating = majority("oscillating")
+    if diverged:
+        status = "diverged"
+    elif oscillating:
+        status = "oscillating"
+    elif majority("stalled"):
+        status = "stalled"
+    elif majority("still_falling") and lr != best_lr:
+        status = "slow"
+    else:
+        status = "converged"
+    true_error, _ = mean_std(rows["true_error"])
+    train_loss, _ = mean_std(rows["train_loss"])
+    return LrBehaviour(
+        lr=lr,
+        status=status,
+        seeds=seeds,
+        diverged_seeds=diverged,
+        diverged_epoch=int(epochs.min()) if epochs.size else None,
+        oscillating_seeds=shapes.count("oscillating"),
+        stalled_seeds=shapes.count("stalled"),
+        still_falling_seeds=shapes.count("still_falling"),
+        true_error=true_error,
+        train_loss=train_loss,
+    )
+
+
+def lr_facts(sweep: Sweep) -> LrFacts:
+    settings = sweep.settings
+    lrs = sorted((float(lr) for lr in settings["lr"].unique()), reverse=True)
+    healthy = settings[(settings["diverged"] == 0) & np.isfinite(settings["true_error_mean"])]
+    best = healthy.loc[healthy["true_error_mean"].idxmin()] if len(healthy) else None
+    best_lr = float(best["lr"]) if best is not None else None
+    return LrFacts(
+        epochs=int(settings["epochs"].iloc[0]),
+        lrs=lrs,
+        behaviour={lr: lr_behaviour(sweep, lr, best_lr) for lr in lrs},
+        best_lr=best_lr,
+        best_true_error=float(best["true_error_mean"]) if best is not None else None,
+        largest=lrs[0],
+        smallest=lrs[-1],
+    )
