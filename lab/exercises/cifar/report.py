@@ -20,7 +20,7 @@ RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
 # What its answer templates (answers/*.html.j2) may call besides the number formats.
 TEMPLATE_HELPERS = {"class_name": class_name}
 # The function shown in the appendix (2A): the evaluation the run really does.
-EVALUATION = ("lab.exercises.cifar.train", "evaluate")
+EVALUATION = ("lab.exercises.cifar.evaluation", "evaluate")
 
 FIGURES = [
     FigureSpec(
