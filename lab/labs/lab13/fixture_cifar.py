@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from lab.core.store import LoadedRun
+from lab.exercises.cifar import EXERCISE
 from lab.labs.lab13.fixture_records import finish_run
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+PHASES = [{"lr": 0.1, "epochs": 5}, {"lr": 0.01, "epochs": 5}]
 CIFAR_TEST = [45.1, 57.9, 63.6, 68.2, 70.4, 82.6, 83.3, 83.6, 83.8, 83.9]
 CIFAR_TRAIN = [37.8, 54.6, 62.9, 67.4, 70.1, 80.7, 82.4, 83.2, 83.7, 84.2]
 
@@ -50,18 +52,8 @@ def write_cifar(folder: Path, quick: bool) -> LoadedRun:
     true = rng.integers(0, 10, 16)
     pred = (true + 1 + rng.integers(0, 9, 16)) % 10
     np.savez(folder / "misclassified.npz", images=images, true=true, pred=pred, classes=np.array(CLASSES))
-    params = {
-        "phases": [{"lr": 0.1, "epochs": 5}, {"lr": 0.01, "epochs": 5}],
-        "batch_size": 128,
-        "weight_decay": 5e-4,
-        "momentum": 0.0,
-        "seed": 0,
-        "precision": "auto",
-        "data_fingerprint": "fixture",
-        "train_subset": None,
-        "test_subset": None,
-        "quick": quick,
-    }
+    section = dict(phases=PHASES, batch_size=128, weight_decay=5e-4, momentum=0.0, seed=0, precision="auto")
+    params = EXERCISE.params("cifar", section, quick, data_fingerprint="fixture")
     summary = {"final_test_acc": CIFAR_TEST[-1], "final_train_acc": CIFAR_TRAIN[-1]}
     return finish_run("cifar", folder, params, summary, quick=quick, duration=236.0)
 

@@ -18,7 +18,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from lab.core.store import LoadedRun
-from lab.labs.lab13.fixture_cifar import trim_cifar_to_quick, write_cifar
+from lab.labs.lab13.fixture_cifar import PHASES, trim_cifar_to_quick, write_cifar
 from lab.labs.lab13.fixture_fit import FUNCTION, NOISE_STD, SAMPLES, SEEDS, trim_fit_to_quick, write_fit_runs
 from lab.labs.lab13.fixture_records import rewrite_record
 
@@ -60,7 +60,7 @@ def fixture_declaration(folder: Path, lang: str = "zh", quick: bool = False) -> 
             "seeds": SEEDS,
             "hidden": [64, 64],
         },
-        "cifar": {"phases": [{"lr": 0.1, "epochs": 5}, {"lr": 0.01, "epochs": 5}]},
+        "cifar": {"phases": PHASES},
     }
     return FixtureDeclaration(values=values, path=path, folder=folder, quick=quick)
 
