@@ -4,7 +4,7 @@ on the real data.
 The course loop is exp2.py as students run it: torchvision PIL transforms
 (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor, Normalize) in a
 DataLoader (batch 128, shuffled), fp32, the same ResNet-20 and SGD settings.
-The project loop is lab/experiments/cifar.py itself.
+The project loop is lab/exercises/cifar/train.py itself.
 
     python bench/cifar_epoch.py [DATA]                 # one whole epoch (train + test) of each loop
     python bench/cifar_epoch.py [DATA] --epochs 10     # the whole schedule, both loops
@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader, Dataset
 from lab.core.environment import cpu_model
 from lab.core.errors import UserError
 from lab.exercises.cifar import data as cifar_data
+from lab.exercises.cifar import epochs, evaluation, numerics
 from lab.exercises.cifar import train as cifar
 from lab.exercises.cifar.model import resnet20
 
@@ -149,11 +150,11 @@ class EpochTally:
 
 
 class ProjectLoop:
-    """lab/experiments/cifar.py's training and evaluation functions."""
+    """lab/exercises/cifar's training and evaluation functions."""
 
     def __init__(self, data, precision: str):
         self.data, self.epoch = data, 0
-        self.numerics = cifar.choose_numerics(precision, "cpu")
+        self.numerics = numerics.choose_numerics(precision, "cpu")
         self.label = f"project ({self.numerics.label})"
         params = {
             "phases": [{"lr": 0.1, "epochs": 1}],
@@ -166,7 +167,7 @@ class ProjectLoop:
 
     def new_epoch(self) -> None:
         self.epoch += 1
-        self.generator = cifar.epoch_generator(SEED, self.epoch)
+        self.generator = epochs.epoch_generator(SEED, self.epoch)
         self.order = torch.randperm(len(self.data.train_images), generator=self.generator)
         self.position, self.tally = 0, EpochTally()
 
@@ -176,7 +177,7 @@ class ProjectLoop:
     def train(self, batches: int) -> int:
         chosen = self.order[self.position : self.position + batches * BATCH]
         self.position += len(chosen)
-        loss, accuracy = cifar.train_one_epoch(
+        loss, accuracy = epochs.train_one_epoch(
             self.model,
             self.optimizer,
             self.scaler,
@@ -197,7 +198,7 @@ class ProjectLoop:
         return self.numerics.autocast("cpu")
 
     def test(self) -> tuple[float, float]:
-        loss, accuracy, _ = cifar.evaluate(
+        loss, accuracy, _ = evaluation.evaluate(
             self.model, self.data.test_images, self.data.test_labels, BATCH, self.prepare, self.numerics_autocast
         )
         return loss, accuracy

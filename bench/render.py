@@ -1,6 +1,6 @@
 """How long rendering the report takes: figures, HTML and PDF, cold and from cached figures.
 
-    python bench/render.py                     # fixture runs (lab/labs/lab13/fixtures.py)
+    python bench/render.py                     # fixture runs (lab/labs/lab13/fixture*.py)
     python bench/render.py reports/runs        # the latest finished run of each name in a store
     python bench/render.py --lang en --repeat 3
 

@@ -83,6 +83,7 @@ Data = Annotated[
     ),
 ]
 NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download a data set; fail if it is not found.")]
+Lang = Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")]
 StoreOpt = Annotated[
     Optional[Path],
     typer.Option("--store", metavar="DIR", help="Run store folder (default: reports/runs beside the declaration)."),
@@ -233,9 +234,7 @@ def build(
         Optional[Path],
         typer.Option("--out", "-o", metavar="FILE", help="PDF to write (HTML and CSV tables go beside it)."),
     ] = None,
-    lang: Annotated[
-        Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")
-    ] = None,
+    lang: Lang = None,
     no_run: Annotated[
         bool, typer.Option("--no-run", help="Render from the results that exist; train nothing.")
     ] = False,
@@ -319,9 +318,7 @@ def doctor(
     data: Data = None,
     no_download: NoDownload = False,
     device: Device = "auto",
-    lang: Annotated[
-        Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")
-    ] = None,
+    lang: Lang = None,
     store: StoreOpt = None,
 ) -> None:
     """Check what must hold before long work: declaration, data, fonts, output, device."""

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from lab.core.errors import UserError
 from lab.core.store import RunContext
+from lab.exercises.cifar import checkpoint, epochs, evaluation, numerics
 from lab.exercises.cifar import train as cifar
 from lab.exercises.cifar.data.synthetic import make_tiny_cifar
 from lab.exercises.cifar.model import BasicBlock, parameter_count, resnet20
@@ -97,7 +98,7 @@ def test_resnet20_shapes_through_the_stages():
     assert channels_last(x).shape == (2, 10)
 
 
-@pytest.mark.skipif(not cifar.cpu_supports_bf16(), reason="oneDNN has no bf16 on this CPU")
+@pytest.mark.skipif(not numerics.cpu_supports_bf16(), reason="oneDNN has no bf16 on this CPU")
 def test_onednn_layout_is_as_close_to_fp32_as_autocast():
     """The CPU bf16 path (oneDNN tensors, no autocast) differs from fp32 no
     more than bf16 autocast on ordinary tensors does: logits, gradients of
@@ -118,10 +119,10 @@ def test_onednn_layout_is_as_close_to_fp32_as_autocast():
             model.stages[1][0].bn1.running_var,
         ]
 
-    onednn = cifar.Numerics("bf16", None, "onednn", grad_scaler=False)
+    onednn = numerics.Numerics("bf16", None, "onednn", grad_scaler=False)
     assert onednn.prepare(images, "cpu").is_mkldnn
-    exact = step(cifar.Numerics("fp32", None, "contiguous", grad_scaler=False))
-    autocast = step(cifar.Numerics("bf16", torch.bfloat16, "contiguous", grad_scaler=False))
+    exact = step(numerics.Numerics("fp32", None, "contiguous", grad_scaler=False))
+    autocast = step(numerics.Numerics("bf16", torch.bfloat16, "contiguous", grad_scaler=False))
     ours = step(onednn)
 
     def error(a, b):
@@ -133,7 +134,7 @@ def test_onednn_layout_is_as_close_to_fp32_as_autocast():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_onednn_shortcut_equals_the_sliced_and_padded_one(dtype):
-    if dtype == torch.bfloat16 and not cifar.cpu_supports_bf16():
+    if dtype == torch.bfloat16 and not numerics.cpu_supports_bf16():
         pytest.skip("oneDNN has no bf16 on this CPU")
     block = BasicBlock(16, 32, stride=2)
     x = torch.randn(4, 16, 8, 8).to(dtype)
@@ -175,7 +176,7 @@ def test_evaluate_counts_correct_answers_and_averages_the_loss():
 
     images = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0]).view(5, 1, 1, 1)
     labels = torch.tensor([1, 0, 0, 0, 1])
-    loss, acc, predictions = cifar.evaluate(Fixed(), images, labels, 2, prepare=lambda x: x)
+    loss, acc, predictions = evaluation.evaluate(Fixed(), images, labels, 2, prepare=lambda x: x)
     assert acc == pytest.approx(80.0)
     assert predictions.tolist() == [1, 0, 1, 0, 1]
     expected = F.cross_entropy(Fixed()(images), labels).item()
@@ -192,7 +193,7 @@ def test_phase_boundaries_measure_the_accuracy_jump_where_the_lr_changes():
             (4, 3, 0.001, 62, 61.5),
         ]
     ]
-    drops = cifar.phase_boundaries(rows)
+    drops = evaluation.phase_boundaries(rows)
     assert [(d["epoch_before"], d["epoch_after"]) for d in drops] == [(2, 3), (3, 4)]
     assert drops[0]["test_acc_jump"] == pytest.approx(9)
     assert drops[0]["train_acc_jump"] == pytest.approx(10)
@@ -202,13 +203,13 @@ def test_phase_boundaries_measure_the_accuracy_jump_where_the_lr_changes():
 def test_misclassified_sample_takes_turns_across_true_classes():
     labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2])
     predictions = torch.tensor([1, 1, 0, 0, 1, 0, 0, 2])
-    chosen = cifar.misclassified_indices(labels, predictions, limit=4)
+    chosen = evaluation.misclassified_indices(labels, predictions, limit=4)
     assert chosen.tolist() == [0, 3, 5, 1]
 
 
 def test_epoch_generators_differ_by_epoch_and_repeat_by_seed():
     def draw(s, e):
-        return torch.randint(0, 1000, (8,), generator=cifar.epoch_generator(s, e))
+        return torch.randint(0, 1000, (8,), generator=epochs.epoch_generator(s, e))
 
     assert torch.equal(draw(0, 1), draw(0, 1))
     assert not torch.equal(draw(0, 1), draw(0, 2))
@@ -216,24 +217,24 @@ def test_epoch_generators_differ_by_epoch_and_repeat_by_seed():
 
 
 def test_numerics_follow_precision_and_hardware(monkeypatch):
-    fp32 = cifar.choose_numerics("fp32", "cpu")
+    fp32 = numerics.choose_numerics("fp32", "cpu")
     assert (fp32.autocast_dtype, fp32.layout) == (None, "contiguous")
 
-    monkeypatch.setattr(cifar, "cpu_has_native_bf16", lambda: False)
-    monkeypatch.setattr(cifar, "cpu_supports_bf16", lambda: False)
-    plain_cpu = cifar.choose_numerics("auto", "cpu")
+    monkeypatch.setattr(numerics, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(numerics, "cpu_supports_bf16", lambda: False)
+    plain_cpu = numerics.choose_numerics("auto", "cpu")
     assert (plain_cpu.name, plain_cpu.layout) == ("fp32", "channels_last")
     with pytest.raises(UserError, match="precision = 'bf16'"):
-        cifar.choose_numerics("bf16", "cpu")
+        numerics.choose_numerics("bf16", "cpu")
 
-    monkeypatch.setattr(cifar, "cpu_has_native_bf16", lambda: True)
-    native = cifar.choose_numerics("auto", "cpu")
+    monkeypatch.setattr(numerics, "cpu_has_native_bf16", lambda: True)
+    native = numerics.choose_numerics("auto", "cpu")
     assert (native.name, native.layout, native.autocast_dtype) == ("bf16", "onednn", None)
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    old_gpu = cifar.choose_numerics("auto", "cuda")
+    old_gpu = numerics.choose_numerics("auto", "cuda")
     assert (old_gpu.name, old_gpu.grad_scaler, old_gpu.layout) == ("fp16", True, "channels_last")
-    assert cifar.choose_numerics("fp32", "cuda").autocast_dtype is None
+    assert numerics.choose_numerics("fp32", "cuda").autocast_dtype is None
 
 
 @pytest.mark.parametrize(
@@ -283,7 +284,7 @@ def native_bf16(value: bool | None):
     """As on a CPU with (True) or without (False) native bf16; None: this CPU."""
     with pytest.MonkeyPatch.context() as patch:
         if value is not None:
-            patch.setattr(cifar, "cpu_has_native_bf16", lambda: value)
+            patch.setattr(numerics, "cpu_has_native_bf16", lambda: value)
         yield
 
 
@@ -343,10 +344,10 @@ def test_a_run_writes_the_contract_files(uninterrupted):
 def test_the_state_checkpointed_each_epoch_is_complete(uninterrupted):
     state = uninterrupted[1]["state"]
     assert state["epoch"] == 3 and len(state["rows"]) == 3
-    assert set(state) == cifar.CHECKPOINT_KEYS
+    assert set(state) == checkpoint.CHECKPOINT_KEYS
 
 
-# Every numerics the CPU path can choose (see cifar.choose_numerics): fp32 as
+# Every numerics the CPU path can choose (see numerics.choose_numerics): fp32 as
 # asked, auto on a CPU without native bf16, and bf16 in oneDNN's layout (what
 # auto picks on CPUs with native bf16).
 CPU_NUMERICS = [
@@ -357,7 +358,7 @@ CPU_NUMERICS = [
         None,
         "bf16, onednn",
         id="bf16-onednn",
-        marks=pytest.mark.skipif(not cifar.cpu_supports_bf16(), reason="oneDNN cannot run bf16 on this CPU"),
+        marks=pytest.mark.skipif(not numerics.cpu_supports_bf16(), reason="oneDNN cannot run bf16 on this CPU"),
     ),
 ]
 
@@ -409,7 +410,7 @@ def cpu_flags() -> set[str]:
 
 def test_the_fast_path_trains_with_the_numerics_auto_picks(tmp_path, tiny_data):
     """auto is bf16 in oneDNN's layout where the CPU does bf16 natively, else fp32 channels-last."""
-    native_bf16 = bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and cifar.cpu_supports_bf16()
+    native_bf16 = bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and numerics.cpu_supports_bf16()
     expected = ("bf16", "onednn") if native_bf16 else ("fp32", "channels_last")
     params = {**PARAMS, "precision": "auto", "phases": [{"lr": 0.1, "epochs": 1}]}
     summary = cifar.run(context(tmp_path, tiny_data, params))

@@ -282,6 +282,27 @@ def tarball_missing_class(lab: Path) -> list[str]:
     return ["--only", "cifar", "--data", str(archive)]
 
 
+def custom_function(expression: str) -> list[str]:
+    """The arguments that run the student's own function with `expression`."""
+    return ["--only", "fit.custom", "--set", f"fit.custom.function={expression}"]
+
+
+BAD_FUNCTIONS = [  # (case, the student's own function, what the error says)
+    ("code injection", "__import__('os').system('touch pwned')", "is not allowed: attribute access"),
+    ("attribute access", "x.__class__", "is not allowed"),
+    ("huge exponent", "x**2**2**2**2", "'2**2' at column 10 of 'x**2**2**2**2' is not allowed: power towers"),
+    ("huge literal", "x*1e400", "'1e400' at column 3 of 'x*1e400' is not allowed: numbers larger than"),
+    ("unknown function", "gamma(x)", "'gamma' at column 1 of 'gamma(x)' is not allowed: unknown function"),
+    ("empty function", "''", "fit.custom.function: must not be empty"),
+    (
+        "lambda",
+        "(lambda: 1)()",
+        "fit.custom.function: 'lambda: 1' at column 2 of '(lambda: 1)()' is not allowed: lambda",
+    ),
+    ("not finite on the range", "log(x)", "fit.custom.function: 'log(x)' is not finite (NaN or infinite) at x = -5"),
+]
+
+
 BAD_INPUT = [
     # the declaration
     ("unknown key", ["--set", "fit.learning_rte=0.1"], "fit.learning_rte: unknown key"),
@@ -323,42 +344,7 @@ BAD_INPUT = [
     ("missing class", missing_class, "train/ lacks images of the classes truck"),
     ("archive missing a class", tarball_missing_class, "cifar/train/ lacks images of the classes cat"),
     # the function
-    (
-        "code injection",
-        ["--only", "fit.custom", "--set", "fit.custom.function=__import__('os').system('touch pwned')"],
-        "is not allowed: attribute access",
-    ),
-    ("attribute access", ["--only", "fit.custom", "--set", "fit.custom.function=x.__class__"], "is not allowed"),
-    (
-        "huge exponent",
-        ["--only", "fit.custom", "--set", "fit.custom.function=x**2**2**2**2"],
-        "'2**2' at column 10 of 'x**2**2**2**2' is not allowed: power towers",
-    ),
-    (
-        "huge literal",
-        ["--only", "fit.custom", "--set", "fit.custom.function=x*1e400"],
-        "'1e400' at column 3 of 'x*1e400' is not allowed: numbers larger than",
-    ),
-    (
-        "unknown function",
-        ["--only", "fit.custom", "--set", "fit.custom.function=gamma(x)"],
-        "'gamma' at column 1 of 'gamma(x)' is not allowed: unknown function",
-    ),
-    (
-        "empty function",
-        ["--only", "fit.custom", "--set", "fit.custom.function=''"],
-        "fit.custom.function: must not be empty",
-    ),
-    (
-        "lambda",
-        ["--only", "fit.custom", "--set", "fit.custom.function=(lambda: 1)()"],
-        "fit.custom.function: 'lambda: 1' at column 2 of '(lambda: 1)()' is not allowed: lambda",
-    ),
-    (
-        "not finite on the range",
-        ["--only", "fit.custom", "--set", "fit.custom.function=log(x)"],
-        "fit.custom.function: 'log(x)' is not finite (NaN or infinite) at x = -5",
-    ),
+    *[(case, custom_function(function), error) for case, function, error in BAD_FUNCTIONS],
     (
         "course function broken",
         ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"],

@@ -266,12 +266,12 @@ def test_evaluation_source_comes_from_the_loaded_module(monkeypatch):
     def evaluate(model, loader):
         return "a monkeypatched evaluation"
 
-    monkeypatch.setitem(sys.modules, "lab.exercises.cifar.train", types.SimpleNamespace(evaluate=evaluate))
+    monkeypatch.setitem(sys.modules, "lab.exercises.cifar.evaluation", types.SimpleNamespace(evaluate=evaluate))
     assert "a monkeypatched evaluation" in build.evaluation_source()
 
 
 def test_evaluation_source_without_importing(monkeypatch):
-    monkeypatch.delitem(sys.modules, "lab.exercises.cifar.train", raising=False)
+    monkeypatch.delitem(sys.modules, "lab.exercises.cifar.evaluation", raising=False)
     source = build.evaluation_source()
     assert source.startswith("def evaluate(") and "no_grad" in source
 

@@ -43,6 +43,26 @@ class FigureSpec:
     available: Callable[[Any], bool] = lambda analysis: True
 
 
+def figure_specs(module, msg, runs: dict[str, str], rows) -> list[FigureSpec]:
+    """FigureSpecs from one-line rows: (key, drawing, caption's message key[, available]).
+
+    `drawing` is (function of `module`, the attribute of the analysis it draws, any further
+    arguments); the language comes last, and `runs` names the run each attribute comes from.
+    The function is looked up only when a figure is drawn, so a lazy `module` is not executed
+    by a build that finds every figure in the cache.
+    """
+
+    def spec(key: str, drawing: tuple, caption: str, *available) -> FigureSpec:
+        function, part, *args = drawing
+
+        def draw(analysis, lang: str) -> str:
+            return getattr(module, function)(getattr(analysis, part), *args, lang)
+
+        return FigureSpec(key, runs[part], draw, msg.text(caption), *available)
+
+    return [spec(*row) for row in rows]
+
+
 def lazy_module(name: str):
     """Module `name`, executed on first attribute access (importlib's LazyLoader).
 

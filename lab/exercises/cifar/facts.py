@@ -82,22 +82,29 @@ def gain_per_epoch(values: pd.Series) -> float | None:
     return float((values.iloc[-1] - values.iloc[0]) / (len(values) - 1)) if len(values) > 1 else None
 
 
+# DropFacts' <fact>_before and <fact>_after: (epochs.csv column, type) on the last epoch of the
+# first phase and the first epoch of the second
+DROP_COLUMNS = {
+    "epoch": ("epoch", int),
+    "lr": ("lr", float),
+    "test": ("test_acc", float),
+    "train": ("train_acc", float),
+    "test_loss": ("test_loss", float),
+}
+
+
 def drop_facts(epochs: pd.DataFrame) -> DropFacts | None:
     phases = phases_of(epochs)
     if len(phases) < 2:
         return None
-    before, after = phases[0].iloc[-1], phases[1].iloc[0]
+    sides = {"before": phases[0].iloc[-1], "after": phases[1].iloc[0]}
+    either_side = {
+        f"{fact}_{side}": kind(row[column])
+        for fact, (column, kind) in DROP_COLUMNS.items()
+        for side, row in sides.items()
+    }
     return DropFacts(
-        epoch_before=int(before["epoch"]),
-        epoch_after=int(after["epoch"]),
-        lr_before=float(before["lr"]),
-        lr_after=float(after["lr"]),
-        test_before=float(before["test_acc"]),
-        test_after=float(after["test_acc"]),
-        train_before=float(before["train_acc"]),
-        train_after=float(after["train_acc"]),
-        test_loss_before=float(before["test_loss"]),
-        test_loss_after=float(after["test_loss"]),
+        **either_side,
         gain_before=gain_per_epoch(phases[0]["test_acc"].tail(3)),
         gain_after=gain_per_epoch(phases[1]["test_acc"]),
         test_final=float(phases[1]["test_acc"].iloc[-1]),

@@ -39,6 +39,13 @@ def mark_phases(ax, epochs, lang: str) -> None:
         )
 
 
+# (split, marker, colour, legend) of the two curves on each panel of cifar_curves
+CURVES = [
+    ("train", "o", PALETTE[1], msg.text("train_augmented_epoch_mean")),
+    ("test", "s", PALETTE[0], msg.text("test_end_of_epoch_eval_mode")),
+]
+
+
 def cifar_curves(cifar: Cifar, lang: str) -> str:
     epochs = cifar.epochs
     with styled(lang):
@@ -49,22 +56,10 @@ def cifar_curves(cifar: Cifar, lang: str) -> str:
             (acc_ax, "acc", msg(lang, "accuracy")),
         ):
             mark_phases(ax, epochs, lang)
-            ax.plot(
-                epochs["epoch"],
-                epochs[f"train_{metric}"],
-                marker="o",
-                ms=3,
-                color=PALETTE[1],
-                label=msg(lang, "train_augmented_epoch_mean"),
-            )
-            ax.plot(
-                epochs["epoch"],
-                epochs[f"test_{metric}"],
-                marker="s",
-                ms=3,
-                color=PALETTE[0],
-                label=msg(lang, "test_end_of_epoch_eval_mode"),
-            )
+            for split, marker, color, label in CURVES:
+                ax.plot(
+                    epochs["epoch"], epochs[f"{split}_{metric}"], marker=marker, ms=3, color=color, label=label(lang)
+                )
             ax.set_xlabel(msg(lang, "epoch_axis"))
             ax.set_ylabel(ylabel)
             ax.set_xticks(epochs["epoch"])

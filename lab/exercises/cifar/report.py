@@ -5,11 +5,12 @@ Its answers (2A, 2B, 2C) are templates: answers/<QID>.<lang>.html.j2.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from lab.exercises.cifar.facts import CifarAnalysis, analyse, csv_tables  # noqa: F401
 from lab.exercises.cifar.names import class_name
-from lab.report.items import FigureSpec, Table, lazy_module
+from lab.report.items import Table, figure_specs, lazy_module
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, num, pct, signed
 
@@ -20,37 +21,28 @@ RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
 # What its answer templates (answers/*.html.j2) may call besides the number formats.
 TEMPLATE_HELPERS = {"class_name": class_name}
 # The function shown in the appendix (2A): the evaluation the run really does.
-EVALUATION = ("lab.exercises.cifar.train", "evaluate")
+EVALUATION = ("lab.exercises.cifar.evaluation", "evaluate")
 
-FIGURES = [
-    FigureSpec(
-        "fig:cifar_curves",
-        "cifar",
-        lambda a, lang: figures.cifar_curves(a.cifar, lang),
-        msg.text("resnet_20_on_cifar_10_loss_and_accuracy"),
-    ),
-    FigureSpec(
-        "fig:per_class",
-        "cifar",
-        lambda a, lang: figures.per_class_bars(a.cifar, lang),
-        msg.text("test_accuracy_per_class_after_the_last_e"),
-        lambda a: a.cifar.per_class is not None,
-    ),
-    FigureSpec(
-        "fig:confusion",
-        "cifar",
-        lambda a, lang: figures.confusion_matrix(a.cifar, lang),
-        msg.text("confusion_matrix_on_the_test_set_rows_tr"),
-        lambda a: a.cifar.confusion is not None,
-    ),
-    FigureSpec(
-        "fig:misclassified",
-        "cifar",
-        lambda a, lang: figures.misclassified_grid(a.cifar, lang),
-        msg.text("misclassified_test_images_top_true_class"),
-        lambda a: a.cifar.misclassified is not None and len(a.cifar.misclassified.get("images", [])) > 0,
-    ),
-]
+
+def has(table: str) -> Callable[[CifarAnalysis], bool]:
+    return lambda a: getattr(a.cifar, table) is not None
+
+
+def has_images(a: CifarAnalysis) -> bool:
+    return a.cifar.misclassified is not None and len(a.cifar.misclassified.get("images", [])) > 0
+
+
+FIGURES = figure_specs(
+    figures,
+    msg,
+    {"cifar": "cifar"},
+    [
+        ("fig:cifar_curves", ("cifar_curves", "cifar"), "resnet_20_on_cifar_10_loss_and_accuracy"),
+        ("fig:per_class", ("per_class_bars", "cifar"), "test_accuracy_per_class_after_the_last_e", has("per_class")),
+        ("fig:confusion", ("confusion_matrix", "cifar"), "confusion_matrix_on_the_test_set_rows_tr", has("confusion")),
+        ("fig:misclassified", ("misclassified_grid", "cifar"), "misclassified_test_images_top_true_class", has_images),
+    ],
+)
 
 
 def cifar_table(lab: CifarAnalysis, lang: str) -> Table:

@@ -7,31 +7,30 @@ Shuffling and augmentation draw from a generator seeded by (seed, epoch), so a
 resumed epoch needs no saved RNG state.
 """
 
-import hashlib
-import io
-import re
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from lab.core.errors import UserError
 from lab.core.schema import validate
 from lab.exercises.cifar import Cifar
 from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar.allocator import retain_freed_memory
+from lab.exercises.cifar.checkpoint import checkpoint_state, resume
+from lab.exercises.cifar.epochs import epoch_generator, epoch_schedule, train_one_epoch
+from lab.exercises.cifar.evaluation import (
+    confusion_table,
+    evaluate,
+    misclassified_npz,
+    per_class_accuracy,
+    phase_boundaries,
+)
 from lab.exercises.cifar.model import parameter_count, resnet20
+from lab.exercises.cifar.numerics import Numerics, choose_numerics
 
 TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
 
-MISCLASSIFIED_LIMIT = 36
-CHECKPOINT_KEYS = {"epoch", "rows", "numerics", "model", "optimizer", "scaler"}
 EPOCH_COLUMNS = [
     "epoch",
     "phase",
@@ -43,237 +42,6 @@ EPOCH_COLUMNS = [
     "train_seconds",
     "test_seconds",
 ]
-
-
-# --- numerics ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Numerics:
-    """How tensors are computed: "fp32" changes nothing; the rest trade exact
-    fp32 arithmetic for speed."""
-
-    name: str  # "fp32" | "bf16" | "fp16"
-    autocast_dtype: torch.dtype | None  # mixed precision by autocast (CUDA)
-    layout: str  # activations: "contiguous", "channels_last" or "onednn"
-    grad_scaler: bool  # fp16 needs loss scaling; bf16 has fp32's range
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}, {self.layout}"
-
-    def autocast(self, device: str):
-        if self.autocast_dtype is None:
-            return nullcontext()
-        return torch.autocast(device_type=device, dtype=self.autocast_dtype)
-
-    def backend_flags(self, device: str):
-        """cuDNN convolutions use TF32 by default; fp32 must mean fp32."""
-        if device == "cuda" and self.name == "fp32":
-            return torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
-        return nullcontext()
-
-    def memory_format(self) -> torch.memory_format:
-        return torch.channels_last if self.layout == "channels_last" else torch.contiguous_format
-
-    def prepare(self, images_uint8: torch.Tensor, device: str) -> torch.Tensor:
-        """A normalised batch, in this layout, from uint8 images."""
-        images = images_uint8.to(device, non_blocking=True)
-        if self.layout == "onednn":  # bf16 activations without autocast: see choose_numerics
-            return cifar_data.normalize(images, dtype=torch.bfloat16).to_mkldnn()
-        return cifar_data.normalize(images, channels_last=self.layout == "channels_last")
-
-
-def cpu_supports_bf16() -> bool:
-    """oneDNN can run bf16 here (natively or emulated on older AVX-512)."""
-    if not torch.backends.mkldnn.is_available():
-        return False
-    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(check()) if check is not None else False
-
-
-def cpu_has_native_bf16() -> bool:
-    """AVX512-BF16 or AMX: only then is bf16 faster than fp32 on a CPU."""
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: do not guess
-        return False
-    return cpu_supports_bf16() and re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo) is not None
-
-
-def choose_numerics(precision: str, device: str) -> Numerics:
-    """The fastest numerics `precision` allows on `device`.
-
-    Measured on a 2-core AVX512-BF16 CPU, per training batch of 128: course
-    loop (fp32, contiguous) 299-331 ms; channels_last alone 234 ms; bf16
-    autocast + channels_last 132-147 ms; bf16 activations held as oneDNN
-    tensors 117 ms against 133 ms for autocast in the same process. The
-    oneDNN layout (16 channels to a block) makes BatchNorm and ReLU about
-    twice as fast and saves the layout conversions around every convolution;
-    the weights stay fp32 and are rounded to bf16 per convolution, as autocast
-    does. Tried and dropped as no better than the noise: torch.compile (12%
-    less CPU time on one thread, none in wall time on two, plus 30-150 s of
-    compiling), bf16 inputs, in-place ReLU/add, foreach and fused SGD, and
-    for the test pass larger batches, inference_mode and BatchNorm folded
-    into the convolutions.
-    """
-    if precision not in ("auto", "fp32", "bf16"):
-        raise UserError(
-            f"cifar params.precision = {precision!r} is not one of 'auto', 'fp32', 'bf16'; pick one of those"
-        )
-    if precision == "fp32":
-        return Numerics("fp32", None, "contiguous", grad_scaler=False)
-    if device == "cuda":
-        if precision == "bf16" or torch.cuda.is_bf16_supported():
-            return Numerics("bf16", torch.bfloat16, "channels_last", grad_scaler=False)
-        return Numerics("fp16", torch.float16, "channels_last", grad_scaler=True)
-    if cpu_has_native_bf16() or (precision == "bf16" and cpu_supports_bf16()):
-        return Numerics("bf16", None, "onednn", grad_scaler=False)
-    if precision == "bf16":
-        raise UserError(
-            "cifar params.precision = 'bf16' but this CPU has no bf16 support; set precision to 'auto' or 'fp32'"
-        )
-    return Numerics("fp32", None, "channels_last", grad_scaler=False)
-
-
-# --- schedule and randomness -------------------------------------------------
-
-
-def epoch_schedule(phases: list[dict]) -> list[tuple[int, float]]:
-    """(phase number from 1, learning rate) for every epoch, in order."""
-    schedule = []
-    for number, phase in enumerate(phases, start=1):
-        schedule += [(number, float(phase["lr"]))] * int(phase["epochs"])
-    return schedule
-
-
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The generator for one epoch's shuffling and augmentation."""
-    digest = hashlib.sha256(f"cifar-epoch:{seed}:{epoch}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
-
-
-# --- one epoch of training, one pass of evaluation ---------------------------
-
-
-def train_one_epoch(
-    model, optimizer, scaler, images, labels, batch_size, generator, prepare, autocast, on_batch=lambda: None
-):
-    """Shuffled, augmented minibatch SGD over `images` (uint8, on the CPU).
-
-    Returns the loss and accuracy (percent) averaged over every image of the
-    epoch, measured in train mode while the weights change.
-    """
-    model.train()
-    order = torch.randperm(len(images), generator=generator)
-    loss_sum, correct = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        inputs = prepare(cifar_data.augment(images[batch], generator))
-        targets = labels[batch].to(inputs.device, non_blocking=True)
-        with autocast():
-            outputs = model(inputs)
-            loss = F.cross_entropy(outputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        loss_sum += loss.detach() * len(batch)
-        correct += (outputs.argmax(dim=1) == targets).sum()
-        on_batch()
-    return float(loss_sum) / len(images), 100.0 * int(correct) / len(images)
-
-
-def evaluate(model, images, labels, batch_size, prepare, autocast=nullcontext):
-    """The course's test(epoch): eval mode, no gradients, count correct answers.
-
-    Returns the mean cross-entropy per image, the accuracy in percent and the
-    predicted class of every image.
-    """
-    model.eval()
-    criterion = nn.CrossEntropyLoss(reduction="sum")
-    test_loss, correct, predictions = 0.0, 0, []
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            inputs = prepare(images[start : start + batch_size])
-            targets = labels[start : start + batch_size].to(inputs.device)
-            with autocast():
-                outputs = model(inputs)
-            test_loss += criterion(outputs.float(), targets).item()
-            predicted = outputs.argmax(dim=1)
-            correct += (predicted == targets).sum().item()
-            predictions.append(predicted.cpu())
-    accuracy = 100.0 * correct / len(images)
-    return test_loss / len(images), accuracy, torch.cat(predictions)
-
-
-# --- what the report reads after the last epoch ------------------------------
-
-
-def confusion_table(labels, predictions, classes) -> pd.DataFrame:
-    """Long format: one row per (true, predicted) pair, zeros included."""
-    n = len(classes)
-    counts = torch.bincount(labels * n + predictions, minlength=n * n).reshape(n, n)
-    return pd.DataFrame(
-        [(classes[t], classes[p], int(counts[t, p])) for t in range(n) for p in range(n)],
-        columns=["true_class", "predicted_class", "count"],
-    )
-
-
-def per_class_accuracy(labels, predictions, classes) -> dict[str, float]:
-    accuracy = {}
-    for k, name in enumerate(classes):
-        in_class = labels == k
-        if in_class.any():
-            accuracy[name] = 100.0 * int((predictions[in_class] == k).sum()) / int(in_class.sum())
-    return accuracy
-
-
-def misclassified_indices(labels, predictions, limit=MISCLASSIFIED_LIMIT):
-    """Up to `limit` wrong answers, taken in turn from each true class so
-    the sample shows many classes, not only the first in the test order."""
-    wrong = torch.nonzero(predictions != labels).flatten()
-    rank_in_class = torch.zeros_like(wrong)
-    for k in labels[wrong].unique():
-        in_class = labels[wrong] == k
-        rank_in_class[in_class] = torch.arange(int(in_class.sum()))
-    order = sorted(range(len(wrong)), key=lambda i: (int(rank_in_class[i]), int(labels[wrong[i]])))
-    return wrong[order[:limit]]
-
-
-def misclassified_npz(images, labels, predictions, classes) -> bytes:
-    chosen = misclassified_indices(labels, predictions)
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        images=images[chosen].permute(0, 2, 3, 1).numpy().astype(np.uint8),
-        true=labels[chosen].numpy().astype(np.int64),
-        pred=predictions[chosen].numpy().astype(np.int64),
-        classes=np.array(list(classes), dtype=str),
-    )
-    return buffer.getvalue()
-
-
-def phase_boundaries(rows: list[dict]) -> list[dict]:
-    """Accuracy change where the learning rate changes: the first epoch of a
-    phase minus the last epoch of the one before."""
-    boundaries = []
-    for before, after in zip(rows, rows[1:]):
-        if after["phase"] != before["phase"]:
-            boundaries.append(
-                {
-                    "epoch_before": before["epoch"],
-                    "epoch_after": after["epoch"],
-                    "lr_before": before["lr"],
-                    "lr_after": after["lr"],
-                    "test_acc_jump": after["test_acc"] - before["test_acc"],
-                    "train_acc_jump": after["train_acc"] - before["train_acc"],
-                }
-            )
-    return boundaries
-
-
-# --- the run -----------------------------------------------------------------
 
 
 def validate_params(params: dict) -> None:
@@ -381,41 +149,12 @@ def train(ctx, data, numerics: Numerics) -> dict:
         }
         rows.append(row)
         ctx.write_table("epochs.csv", pd.DataFrame(rows, columns=EPOCH_COLUMNS))
-        ctx.save_checkpoint(
-            {
-                "epoch": epoch,
-                "rows": rows,
-                "numerics": numerics.label,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scaler": scaler.state_dict(),
-            }
-        )
+        ctx.save_checkpoint(checkpoint_state(epoch, rows, numerics, model, optimizer, scaler))
         ctx.progress.log(epoch_line(row, len(schedule)))
 
     if predictions is None:  # resumed after the last epoch's checkpoint
         _, _, predictions = evaluate(model, data.test_images, data.test_labels, batch_size, prepare, autocast)
     return finish(ctx, data, rows, predictions, model, numerics)
-
-
-def resume(ctx, model, optimizer, scaler, numerics) -> list[dict]:
-    """Restore the last checkpoint, if any; return the epoch rows done so far."""
-    state = ctx.load_checkpoint()
-    if state is None:
-        return []
-    if not CHECKPOINT_KEYS <= set(state):
-        ctx.progress.log("the checkpoint is not one this code wrote; starting from epoch 1")
-        return []
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scaler.load_state_dict(state["scaler"])
-    if state["numerics"] != numerics.label:
-        ctx.progress.log(
-            f"resuming a run checkpointed with {state['numerics']} "
-            f"numerics using {numerics.label}: results will differ slightly"
-        )
-    ctx.progress.log(f"resuming after epoch {state['epoch']}")
-    return list(state["rows"])
 
 
 def epoch_line(row: dict, total_epochs: int) -> str:

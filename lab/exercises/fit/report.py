@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.exercises.fit.facts import FitAnalysis, analyse, csv_tables  # noqa: F401
-from lab.report.items import FigureSpec, Table, lazy_module
+from lab.report.items import Table, figure_specs, lazy_module
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, num, pm
 
@@ -22,56 +22,21 @@ RUN_TITLES = {
     "fit.custom": msg.text("exercise_1c_own_function"),
 }
 
-FIGURES = [
-    FigureSpec(
-        "fig:epochs_panels",
-        "fit.epochs",
-        lambda a, lang: figures.sweep_panels(a.epochs, "epochs", lang),
-        msg.text("learnt_curves_for_each_number_of_epochs"),
-    ),
-    FigureSpec(
-        "fig:epochs_loss",
-        "fit.epochs",
-        lambda a, lang: figures.loss_curves(a.epochs, lang),
-        msg.text("training_loss_over_epochs_log_log_dotted"),
-    ),
-    FigureSpec(
-        "fig:epochs_errors",
-        "fit.epochs",
-        lambda a, lang: figures.error_vs_setting(a.epochs, "epochs", lang),
-        msg.text("true_error_held_out_error_and_training_l"),
-    ),
-    FigureSpec(
-        "fig:lr_panels",
-        "fit.lr",
-        lambda a, lang: figures.sweep_panels(a.lr, "lr", lang),
-        msg.text("learnt_curves_for_each_learning_rate_div"),
-    ),
-    FigureSpec(
-        "fig:lr_loss",
-        "fit.lr",
-        lambda a, lang: figures.loss_curves(a.lr, lang),
-        msg.text("training_loss_curves_per_learning_rate_o"),
-    ),
-    FigureSpec(
-        "fig:lr_errors",
-        "fit.lr",
-        lambda a, lang: figures.error_vs_setting(a.lr, "lr", lang),
-        msg.text("true_error_held_out_error_and_training_l_2"),
-    ),
-    FigureSpec(
-        "fig:custom_search",
-        "fit.custom",
-        lambda a, lang: figures.search_heatmap(a.custom, lang),
-        msg.text("validation_error_of_the_grid_search_mean"),
-    ),
-    FigureSpec(
-        "fig:custom_curves",
-        "fit.custom",
-        lambda a, lang: figures.custom_curves(a.custom, lang),
-        msg.text("own_function_curves_learnt_with_the_base"),
-    ),
-]
+FIGURES = figure_specs(
+    figures,
+    msg,
+    {"epochs": "fit.epochs", "lr": "fit.lr", "custom": "fit.custom"},
+    [
+        ("fig:epochs_panels", ("sweep_panels", "epochs", "epochs"), "learnt_curves_for_each_number_of_epochs"),
+        ("fig:epochs_loss", ("loss_curves", "epochs"), "training_loss_over_epochs_log_log_dotted"),
+        ("fig:epochs_errors", ("error_vs_setting", "epochs", "epochs"), "true_error_held_out_error_and_training_l"),
+        ("fig:lr_panels", ("sweep_panels", "lr", "lr"), "learnt_curves_for_each_learning_rate_div"),
+        ("fig:lr_loss", ("loss_curves", "lr"), "training_loss_curves_per_learning_rate_o"),
+        ("fig:lr_errors", ("error_vs_setting", "lr", "lr"), "true_error_held_out_error_and_training_l_2"),
+        ("fig:custom_search", ("search_heatmap", "custom"), "validation_error_of_the_grid_search_mean"),
+        ("fig:custom_curves", ("custom_curves", "custom"), "own_function_curves_learnt_with_the_base"),
+    ],
+)
 
 
 def metric_columns(lang: str) -> list[str]:
