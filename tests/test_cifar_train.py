@@ -2,6 +2,7 @@
 
 import contextlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 from lab.core.errors import UserError
 from lab.core.store import RunContext
 from lab.exercises.cifar import checkpoint, epochs, evaluation, numerics
+from lab.exercises.cifar import facts as cifar_facts
 from lab.exercises.cifar import train as cifar
 from lab.exercises.cifar.data.synthetic import make_tiny_cifar
 from lab.exercises.cifar.model import BasicBlock, parameter_count, resnet20
@@ -183,21 +185,15 @@ def test_evaluate_counts_correct_answers_and_averages_the_loss():
     assert loss == pytest.approx(expected, rel=1e-6)
 
 
-def test_phase_boundaries_measure_the_accuracy_jump_where_the_lr_changes():
-    rows = [
-        {"epoch": e, "phase": p, "lr": lr, "train_acc": tr, "test_acc": te}
-        for e, p, lr, tr, te in [
-            (1, 1, 0.1, 40, 45),
-            (2, 1, 0.1, 50, 52),
-            (3, 2, 0.01, 60, 61),
-            (4, 3, 0.001, 62, 61.5),
-        ]
-    ]
-    drops = evaluation.phase_boundaries(rows)
-    assert [(d["epoch_before"], d["epoch_after"]) for d in drops] == [(2, 3), (3, 4)]
-    assert drops[0]["test_acc_jump"] == pytest.approx(9)
-    assert drops[0]["train_acc_jump"] == pytest.approx(10)
-    assert drops[1]["lr_after"] == 0.001
+def test_the_drop_facts_measure_the_accuracy_jump_where_the_lr_changes():
+    epochs = pd.DataFrame(
+        [(1, 1, 0.1, 40, 45, 1.0), (2, 1, 0.1, 50, 52, 0.9), (3, 2, 0.01, 60, 61, 0.7), (4, 3, 0.001, 62, 61.5, 0.6)],
+        columns=["epoch", "phase", "lr", "train_acc", "test_acc", "test_loss"],
+    )
+    drop = cifar_facts.drop_facts(epochs)
+    assert (drop.epoch_before, drop.epoch_after) == (2, 3)
+    assert drop.test_jump == pytest.approx(9) and drop.train_jump == pytest.approx(10)
+    assert (drop.lr_before, drop.lr_after) == (0.1, 0.01)
 
 
 def test_misclassified_sample_takes_turns_across_true_classes():
@@ -270,7 +266,13 @@ def run_files(folder) -> dict:
         "confusion": pd.read_csv(folder / "confusion.csv"),
         "misclassified": arrays,
         "state": torch.load(folder / "checkpoints/last.pt"),
+        "folder": folder,
     }
+
+
+def run_facts(files: dict):
+    """The facts the report takes from a run's files (the one place they are computed)."""
+    return cifar_facts.read_cifar(SimpleNamespace(dir=files["folder"], params={}, record={}))
 
 
 def uninterrupted_run(folder, data_root, precision: str):
@@ -328,15 +330,15 @@ def test_a_run_writes_the_contract_files(uninterrupted):
     assert list(wrong["classes"]) == list(cifar.cifar_data.CLASSES)
     assert wrong["classes"].dtype.kind == "U"  # readable with allow_pickle=False
     correct = confusion[confusion.true_class == confusion.predicted_class]["count"].sum()
-    assert summary["final_test_acc"] == pytest.approx(100 * correct / 60)
+    facts = run_facts(files)
+    assert facts.facts.final_test == pytest.approx(100 * correct / 60) == epochs["test_acc"].iloc[-1]
     diagonal = confusion[confusion.true_class == confusion.predicted_class].set_index("true_class")
-    assert summary["per_class_test_acc"] == pytest.approx(
-        {name: 100 * count / 6 for name, count in diagonal["count"].items()}
-    )
+    per_class = facts.per_class.set_index("class")["accuracy"].dropna().to_dict()
+    assert per_class == pytest.approx({name: 100 * count / 6 for name, count in diagonal["count"].items()})
 
     assert summary["epochs"] == 3 and summary["parameters"] == 269_722
     assert summary["precision"] == "fp32" and summary["layout"] == "contiguous"
-    assert [(d["epoch_before"], d["epoch_after"]) for d in summary["phase_boundaries"]] == [(1, 2)]
+    assert (facts.facts.drop.epoch_before, facts.facts.drop.epoch_after) == (1, 2)
     assert progress.total == 9 and progress.completed == 9  # 3 batches x 3 epochs
     assert len([line for line in progress.lines if line.startswith("epoch ")]) == 3
 
@@ -399,7 +401,7 @@ def test_a_finished_checkpoint_only_redoes_the_final_analysis(tmp_path, tiny_dat
     assert progress.completed == progress.total == 3
     assert not [line for line in progress.lines if line.startswith("epoch ")]
     assert (tmp_path / "confusion.csv").exists()
-    assert again["final_test_acc"] == first["final_test_acc"]
+    assert again == first
 
 
 def cpu_flags() -> set[str]:

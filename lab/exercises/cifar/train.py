@@ -23,8 +23,6 @@ from lab.exercises.cifar.evaluation import (
     confusion_table,
     evaluate,
     misclassified_npz,
-    per_class_accuracy,
-    phase_boundaries,
 )
 from lab.exercises.cifar.model import parameter_count, resnet20
 from lab.exercises.cifar.numerics import Numerics, choose_numerics
@@ -172,16 +170,11 @@ def finish(ctx, data, rows, predictions, model, numerics) -> dict:
     ctx.write_bytes("misclassified.npz", misclassified_npz(data.test_images, labels, predictions, classes))
     train_seconds = sum(row["train_seconds"] for row in rows)
     return {
-        "final_test_acc": rows[-1]["test_acc"],
-        "final_train_acc": rows[-1]["train_acc"],
-        "best_test_acc": max(row["test_acc"] for row in rows),
         "epochs": len(rows),
         "train_images_per_second": len(data.train_images) * len(rows) / train_seconds,
         "precision": numerics.name,
         "layout": numerics.layout,
         "device": ctx.device,
-        "phase_boundaries": phase_boundaries(rows),
-        "per_class_test_acc": per_class_accuracy(labels, predictions, classes),
         "parameters": parameter_count(model),
         "train_images": len(data.train_images),
         "test_images": len(data.test_images),

@@ -54,7 +54,7 @@ def write_cifar(folder: Path, quick: bool) -> LoadedRun:
     np.savez(folder / "misclassified.npz", images=images, true=true, pred=pred, classes=np.array(CLASSES))
     section = dict(phases=PHASES, batch_size=128, weight_decay=5e-4, momentum=0.0, seed=0, precision="auto")
     params = EXERCISE.params("cifar", section, quick, data_fingerprint="fixture")
-    summary = {"final_test_acc": CIFAR_TEST[-1], "final_train_acc": CIFAR_TRAIN[-1]}
+    summary = {"epochs": len(CIFAR_TEST)}
     return finish_run("cifar", folder, params, summary, quick=quick, duration=236.0)
 
 
