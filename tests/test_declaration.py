@@ -136,7 +136,7 @@ def test_quick_scales_the_same_matrix_down(tmp_path):
     assert decl.values["fit"]["epochs"]["values"] == [10, 100, 1000, 5000]
     assert decl.values["fit"]["seeds"] == [2019, 2020]
     assert all(phase["epochs"] == 1 for phase in decl.values["cifar"]["phases"])
-    assert decl.values["fit"]["custom"]["search"]["epochs"] == [30, 100, 300]
+    assert decl.values["fit"]["custom"]["search"]["max_epochs"] == 200
     assert decl.values["cifar"]["train_subset"] == 2000
 
 

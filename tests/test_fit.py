@@ -12,11 +12,12 @@ from torch import nn
 
 from lab.core.errors import UserError
 from lab.core.store import LoadedRun, RunContext
-from lab.exercises.fit import custom_facts, expr, facts, sweep_facts, tables, training, tuning
+from lab.exercises.fit import expr, facts, sweep_facts, tables, training, tuning
 from lab.exercises.fit import problem as fit_problem
 from lab.exercises.fit import train as fit
+from lab.exercises.fit.autograd_mlp import autograd_engine
 from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
-from lab.exercises.fit.functions import dense_grid, heldout_points, seeded_generator, training_points, validation_split
+from lab.exercises.fit.functions import dense_grid, heldout_points, kfold_indices, seeded_generator, training_points
 
 COURSE_F = "x**2 + 2*sin(x) + cos(x-1) - 5"
 
@@ -44,8 +45,15 @@ def tiny_custom_params(**overrides) -> dict:
     for key in ("sweep", "lrs", "epochs"):
         params.pop(key)
     params.update(
-        validation_fraction=0.25,
-        search={"lrs": [1e-7, 0.03], "epochs": [10, 40], "widths": [4, 8]},
+        search={
+            "folds": 4,
+            "lrs": [1e-7, 0.03],
+            "weight_decays": [0.0],
+            "widths": [4, 8],
+            "depths": [2],
+            "max_epochs": 40,
+            "check_every": 10,
+        },
         baseline={"lr": 0.01, "epochs": 15, "hidden": [8, 8]},
     )
     return {**params, **overrides}
@@ -103,11 +111,13 @@ def test_noise_has_the_declared_spread():
     assert abs(float(points.y.std()) - 3.0) < 0.1
 
 
-def test_validation_split_partitions_the_points():
-    fit_part, validation = validation_split(50, 0.2, seed=3)
-    assert len(validation) == 10 and len(fit_part) == 40
-    assert sorted(torch.cat([fit_part, validation]).tolist()) == list(range(50))
-    assert torch.equal(validation, validation_split(50, 0.2, seed=3)[1])
+@pytest.mark.parametrize("count", [50, 53])
+def test_kfold_splits_are_disjoint_and_cover_every_point(count):
+    folds = kfold_indices(count, 5, seed=3)
+    assert len(folds) == 5
+    assert sorted(torch.cat(folds).tolist()) == list(range(count))  # disjoint and covering
+    assert max(map(len, folds)) - min(map(len, folds)) <= 1
+    assert all(torch.equal(a, b) for a, b in zip(folds, kfold_indices(count, 5, seed=3)))
 
 
 # --- the batched model against plain PyTorch --------------------------------------
@@ -169,6 +179,27 @@ def test_training_matches_torch_adam():
         torch.testing.assert_close(got, want.detach(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("decay", [0.0, 0.01])
+def test_the_autograd_engine_trains_like_the_hand_written_one(decay):
+    hidden = [6, 5]
+    initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in (1, 2, 3)]
+    lrs, decays = [0.01, 0.01, 0.05], [decay, decay, 0.0]
+    x = torch.rand(3, 25, 1) * 4 - 2
+    y = x**3
+    batched = BatchedMLP(initial, hidden)
+    optimizer = BatchedAdam(batched, lrs, decays)
+    model, autograd_optimizer = autograd_engine(initial, hidden, lrs, decays)
+    sums, autograd_sums = torch.empty(3), torch.empty(3)
+    with torch.no_grad():  # as training.train_models runs them
+        for _ in range(25):
+            batched.loss_and_gradient(x, y, sums)
+            optimizer.step()
+            model.loss_and_gradient(x, y, autograd_sums)
+            autograd_optimizer.step()
+    torch.testing.assert_close(autograd_sums, sums, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(model.forward(x).detach(), batched.forward(x), rtol=1e-4, atol=1e-5)
+
+
 def test_unfused_adam_matches_fused():
     hidden = [6, 6]
     initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in (1, 2)]
@@ -177,7 +208,7 @@ def test_unfused_adam_matches_fused():
     results = []
     for fused in (True, False):
         batched = BatchedMLP(initial, hidden)
-        optimizer = BatchedAdam(batched, [0.01, 0.05])
+        optimizer = BatchedAdam(batched, [0.01, 0.05], [0.0, 0.02])
         optimizer.fused = fused
         sums = torch.empty(2)
         for _ in range(20):
@@ -358,61 +389,105 @@ def test_a_function_undefined_on_the_range_fails_before_training(tmp_path):
     assert not (ctx.dir / "snapshots.csv").exists()
 
 
-def test_custom_search_picks_the_best_validation_setting(tmp_path):
+def test_custom_search_cross_validates_and_picks_the_lowest_cv_error(tmp_path):
     ctx = context(tmp_path, "fit.custom", tiny_custom_params())
     summary = fit.run_custom(ctx)
+    curves = pd.read_csv(ctx.dir / "cv_curves.csv")
+    # 2 lrs × 1 weight decay × 2 widths × 2 seeds × 4 folds models, checked at 10, 20, 30, 40
+    assert len(curves) == 2 * 2 * 2 * 4 * 4
     search = pd.read_csv(ctx.dir / "search.csv")
-    assert list(search.columns) == [
-        "lr",
-        "epochs",
-        "width",
-        "seed",
-        "train_loss",
-        "val_error",
-        "true_error",
-        "diverged",
-    ]
-    assert len(search) == 2 * 2 * 2 * 2
-    means = search.groupby(["lr", "epochs", "width"])["val_error"].mean()
-    best_lr, best_epochs, best_width = means.idxmin()
-    assert summary["chosen"] == {
-        "lr": best_lr,
-        "epochs": best_epochs,
-        "width": best_width,
-        "hidden": [best_width, best_width],
-    }
-    assert best_lr == 0.03  # lr 1e-7 barely moves from the initial weights
+    best = search.loc[search["cv_error"].idxmin()]
+    chosen = summary["chosen"]
+    assert (chosen["lr"], chosen["width"], chosen["epochs"]) == (best["lr"], best["width"], best["epochs"])
+    assert chosen["lr"] == 0.03  # lr 1e-7 barely moves from the initial weights
     snapshots = pd.read_csv(ctx.dir / "snapshots.csv")
     assert list(snapshots.columns) == ["label", *SNAPSHOT_COLUMNS]
     assert set(snapshots["label"]) == {"chosen", "baseline"}
+    assert set(snapshots.loc[snapshots["label"] == "chosen", "epochs"]) == {chosen["epochs"]}
     for name in ("loss", "curves", "data", "grid"):
         assert pd.read_csv(ctx.dir / f"{name}.csv").columns[0] == "label"
-    chosen = snapshots[snapshots["label"] == "chosen"]
-    baseline = snapshots[snapshots["label"] == "baseline"]
-    found = analysed(ctx, summary).custom
-    assert (found.facts.chosen_lr, found.facts.chosen_epochs) == (best_lr, best_epochs)
-    assert found.facts.chosen_true_error == pytest.approx(chosen["true_error"].mean())
-    assert found.facts.improvement == pytest.approx(baseline["true_error"].mean() / chosen["true_error"].mean())
+    found = analysed(ctx, summary).custom.facts
+    picked = snapshots[snapshots["label"] == "chosen"].set_index("seed")["true_error"]
+    defaults = snapshots[snapshots["label"] == "baseline"].set_index("seed")["true_error"]
+    assert found.chosen_true_error == pytest.approx(picked.mean())
+    assert found.difference == pytest.approx((picked - defaults).mean())
+    assert found.wins == int((picked < defaults).sum())
+
+
+def test_the_early_stopping_epoch_is_the_argmin_of_the_recorded_validation_curve(tmp_path):
+    ctx = context(tmp_path, "fit.custom", tiny_custom_params())
+    fit.run_custom(ctx)
+    curves = pd.read_csv(ctx.dir / "cv_curves.csv")
+    search = pd.read_csv(ctx.dir / "search.csv")
+    for _, row in search.iterrows():
+        mine = curves[(curves["lr"] == row["lr"]) & (curves["width"] == row["width"])]
+        mean_curve = mine.groupby("epochs")["val_error"].mean()
+        assert row["epochs"] == mean_curve.idxmin()
+        assert row["cv_error"] == pytest.approx(mean_curve.min())
+        at_best = mine.loc[mine["epochs"] == row["epochs"], "val_error"]
+        assert row["cv_se"] == pytest.approx(at_best.std(ddof=1) / math.sqrt(len(at_best)))
+
+
+def test_batched_cross_validation_equals_separate_runs():
+    params = tiny_custom_params(samples=30)  # 30 points in 4 folds: fold sizes 8, 8, 7, 7
+    problem = fit_problem.load_problem(params)
+    space = dict(params["search"], widths=[8], lrs=[0.01, 0.03], weight_decays=[0.0, 0.01])
+    curves, _ = tuning.cross_validate(problem, space, [2019, 2020])
+    for lr, decay, seed, fold in [(0.01, 0.0, 2019, 0), (0.03, 0.01, 2020, 3)]:
+        validation = kfold_indices(30, 4, seed)[fold]
+        points = problem.training[seed]
+        keep = torch.ones(30, dtype=torch.bool)
+        keep[validation] = False
+        alone = training.train_models(
+            [8, 8],
+            [lr],
+            [seed],
+            training.stack_models([points.x[keep]]),
+            training.stack_models([points.y[keep]]),
+            {
+                "val": training.EvalSet(
+                    training.stack_models([points.x[validation]]),
+                    training.stack_models([points.y[validation]], torch.float64),
+                )
+            },
+            [10, 20, 30, 40],
+            weight_decays=[decay],
+        )
+        mine = curves[
+            (curves["lr"] == lr)
+            & (curves["weight_decay"] == decay)
+            & (curves["seed"] == seed)
+            & (curves["fold"] == fold)
+        ].sort_values("epochs")
+        expected = [alone.snapshots[e].errors["val"][0] for e in (10, 20, 30, 40)]
+        np.testing.assert_allclose(mine["val_error"].to_numpy(), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("mean", "se", "expected"),
+    [(-0.5, 0.1, "beat"), (-0.15, 0.1, "tie"), (0.15, 0.1, "tie"), (0.5, 0.1, "lost"), (-0.5, None, "tie")],
+)
+def test_the_verdict_counts_a_difference_within_two_standard_errors_as_a_tie(mean, se, expected):
+    assert tuning.verdict(mean, se) == expected
 
 
 def test_choose_breaks_ties_towards_the_cheaper_setting():
     table = pd.DataFrame(
         {
-            "lr": [0.01, 0.01, 0.03, 0.03, 0.01, 0.01],
-            "epochs": [100, 100, 100, 100, 50, 50],
-            "width": [8, 8, 8, 8, 8, 8],
-            "seed": [1, 2, 1, 2, 1, 2],
-            "train_loss": [1.0] * 6,
-            "val_error": [1.0, 3.0, 0.5, 0.5, 2.0, 2.0],
-            "true_error": [1.0] * 6,
-            "diverged": [0, 0, 1, 0, 0, 0],
+            "lr": [0.01, 0.03, 0.01],
+            "weight_decay": [0.0, 0.0, 0.0],
+            "width": [8, 8, 16],
+            "depth": [2, 2, 2],
+            "units": [4, 4, 4],
+            "diverged": [0, 1, 0],
+            "epochs": [100, None, 100],
+            "cv_error": [1.0, None, 1.0],
+            "cv_se": [0.1, None, 0.1],
         }
     )
-    # lr 0.03 has the lowest mean but a diverged seed; (0.01, 100) ties (0.01, 50): cheaper wins
-    assert tuning.choose(table, 2)["epochs"] == 50
-    assert tuning.choose(table, 2)["lr"] == 0.01
-    table.loc[2, "diverged"] = 0
-    assert tuning.choose(table, 2)["lr"] == 0.03
+    # lr 0.03 diverged: out; widths 8 and 16 tie: the smaller network wins
+    chosen = tuning.choose(table)
+    assert (chosen["lr"], chosen["width"], chosen["hidden"]) == (0.01, 8, [8, 8])
 
 
 def test_grid_is_noise_free_and_dense():
@@ -440,24 +515,3 @@ def test_the_oscillation_verdict_takes_the_median_seed_of_every_epoch():
     assert sweep_facts.oscillating_by_rebound(rebound, 1.0) is True
     assert sweep_facts.oscillating_by_rebound(rebound, 0.01) is False  # one seed of three bounced
     assert sweep_facts.oscillating_by_rebound(None, 1.0) is None  # no table: loss.csv decides
-
-
-def test_search_facts_report_the_validation_noise_and_the_best_true_error():
-    table = pd.DataFrame(
-        {
-            "lr": [0.01, 0.01, 0.03, 0.03],
-            "epochs": [100] * 4,
-            "width": [8] * 4,
-            "seed": [1, 2, 1, 2],
-            "train_loss": [1.0] * 4,
-            "val_error": [9.0, 11.0, 10.5, 10.5],
-            "true_error": [2.0, 2.0, 1.0, 1.0],
-            "diverged": [0] * 4,
-        }
-    )
-    chosen = tuning.choose(table, 2)
-    spread = custom_facts.search_facts(table, chosen)
-    assert chosen["lr"] == 0.01 and spread["chosen_search_true_error"] == 2.0
-    assert spread["best_by_true_error"]["lr"] == 0.03
-    assert spread["val_error_range"] == [10.0, 10.5]
-    assert spread["chosen_val_standard_error"] == pytest.approx(np.std([9.0, 11.0], ddof=1) / np.sqrt(2))

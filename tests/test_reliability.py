@@ -427,8 +427,8 @@ def test_the_report_quotes_the_numbers_its_runs_wrote(built):
     rates = table(lab, "fit.lr", "snapshots.csv").query("lr == 0.1")
     means = [pm(rates[c].mean(), rates[c].std()) for c in ("train_loss", "true_error", "heldout_error")]
     assert f"0.1 {' '.join(means)} 0/2" in text
-    search = table(lab, "fit.custom", "search.csv").groupby(["lr", "epochs", "width"])["val_error"].mean()
-    lr, epochs, width = search.idxmin()
-    assert f"rank lr epochs width validation error true error diverged 1 {lr:g} {epochs} {width} " in text
+    search = table(lab, "fit.custom", "search.csv").sort_values("cv_error").iloc[0]
+    first = f"{search.lr:g} {search.weight_decay:g} [{search.width}, {search.width}] {search.epochs:,}"
+    assert f"rank lr weight decay hidden epochs (early stop) CV error diverged 1 {first} " in text
     last = table(lab, "cifar", "epochs.csv").iloc[-1]
     assert f"{num(last.test_loss, 4)} {pct(last.test_acc)}" in text

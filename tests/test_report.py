@@ -310,3 +310,28 @@ def test_chinese_figure_text_is_set_in_the_cjk_font_and_stays_text(runs, zh_repo
     assert families and all(family.startswith("Noto Sans CJK") for family in families)
     assert "交叉熵损失" in svg  # the axis label, as text
     assert "交叉熵损失" in squeeze("".join(zh_report["pages"]))  # and so searchable in the PDF
+
+
+@pytest.mark.parametrize(
+    ("outcome", "en", "zh"),
+    [
+        ("beat", "The chosen setting beat the defaults", "选定设置胜过了默认设置"),
+        ("tie", "The chosen setting tied with the defaults", "选定设置与默认设置打平"),
+        ("lost", "The chosen setting lost to the defaults", "选定设置输给了默认设置"),
+    ],
+)
+def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
+    from lab.exercises.fit.report import comparison_table
+    from lab.labs.lab13.fixture_fit import CUSTOM_OUTCOMES, write_custom
+
+    lab = analysis.analyse({"fit.custom": write_custom(tmp_path / "fit.custom" / "k", False, outcome)})
+    facts = lab.custom.facts
+    wins = sum(c < b for c, b in zip(CUSTOM_OUTCOMES[outcome], [0.9 * 0.92, 0.9, 0.9 * 1.08]))
+    assert facts.verdict == outcome and facts.wins == wins
+    assert comparison_table(lab, "en").rows[-1][-1] == f"{wins}/3"
+    for lang, words in (("en", en), ("zh", zh)):
+        text = build_answers(lab, lang, lambda key: key, None)["1C"].body
+        assert words in text
+        others = {"en": ("beat the", "tied with", "lost to"), "zh": ("胜过了", "打平", "输给了")}[lang]
+        assert sum(word in text for word in others) == 1
+    assert f"lower on {wins} of 3 seeds" in build_answers(lab, "en", lambda key: key, None)["1C"].body

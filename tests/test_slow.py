@@ -52,7 +52,7 @@ def test_a_full_exercise_1_killed_at_its_first_checkpoint_resumes_and_finishes(t
     assert by_lr[1.0].status in ("oscillating", "diverged")  # the handout's lr = 1
     assert by_lr[0.01].diverged_seeds == 0
     [custom] = records(tmp_path, "fit.custom")
-    space = custom["summary"]["search"]["space"]
+    space = custom["params"]["search"]
     assert custom["status"] == "done" and custom["summary"]["chosen"]["lr"] in space["lrs"]
 
 

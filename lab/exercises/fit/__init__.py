@@ -1,7 +1,7 @@
 """Exercise 1: fit f(x) with a small MLP — the epochs sweep, the learning-rate sweep, your own function.
 
 Its section of the declaration is ``[fit]``; its runs are fit.epochs, fit.lr
-(one batched trajectory each, `train.run`) and fit.custom (a tuning search,
+(one batched trajectory each, `train.run`) and fit.custom (k-fold cross-validation with early stopping,
 `train.run_custom`).
 """
 
@@ -39,14 +39,17 @@ class Fit(Exercise):
         "lr": {"values": listof(LEARNING_RATE, 1, 8), "epochs": integer(1, 1_000_000)},
         "custom": {
             "function": text(),
-            "validation_fraction": number(0.05, 0.5),
             "x_range": Rule(list, items=number(-1e4, 1e4), min_items=2, max_items=2, optional=True),
             "samples": integer(10, 100_000, optional=True),
             "noise_std": number(0, 1e3, optional=True),
             "search": {
+                "folds": integer(2, 20),
                 "lrs": listof(LEARNING_RATE, 1, 8),
-                "epochs": listof(integer(1, 1_000_000), 1, 8),
+                "weight_decays": listof(number(0, 10), 1, 4),
                 "widths": listof(integer(1, 1024), 1, 4),
+                "depths": listof(integer(1, 6), 1, 3),
+                "max_epochs": integer(1, 1_000_000),
+                "check_every": integer(1, 1_000_000),
             },
         },
     }
@@ -57,8 +60,10 @@ class Fit(Exercise):
         fit["epochs"]["values"] = sorted({max(10, n // 10) for n in fit["epochs"]["values"]})
         fit["lr"]["epochs"] = max(10, fit["lr"]["epochs"] // 5)
         search = fit["custom"]["search"]
-        search["epochs"] = sorted({max(10, n // 10) for n in search["epochs"]})
+        search["max_epochs"] = max(10, search["max_epochs"] // 10)
+        search["check_every"] = max(1, min(search["check_every"], search["max_epochs"] // 10))
         search["widths"] = search["widths"][:1]
+        search["depths"] = search["depths"][:1]
         return fit
 
     def check(self, section: dict, runs: list[str], source: str) -> None:
@@ -94,7 +99,6 @@ class Fit(Exercise):
                 common[key] = custom[key]
         common.update(
             function=custom["function"],
-            validation_fraction=custom["validation_fraction"],
             search=dict(custom["search"]),
             baseline={"lr": section["epochs"]["lr"], "epochs": section["lr"]["epochs"], "hidden": section["hidden"]},
         )

@@ -197,21 +197,27 @@ class _Workspace:
 
 
 class BatchedAdam:
-    """torch.optim.Adam's update (no weight decay, no amsgrad) with one learning
-    rate per model.
+    """torch.optim.Adam's update (L2 weight decay as Adam's ``weight_decay``, no
+    amsgrad) with one learning rate and weight decay per model.
 
-    Models that share a learning rate must be consecutive: each such run of
-    models is a contiguous slice of every parameter, updated by PyTorch's fused
-    CPU Adam kernel (the one behind ``torch.optim.Adam(fused=True)``), one call
-    per learning rate. That kernel is private API, so if it is missing we fall
+    Models that share them must be consecutive: each such run of models is a
+    contiguous slice of every parameter, updated by PyTorch's fused CPU Adam
+    kernel (the one behind ``torch.optim.Adam(fused=True)``), one call per
+    run. That kernel is private API, so if it is missing we fall
     back to the same update written with tensor ops (about 4x slower).
     """
 
     def __init__(
-        self, model: BatchedMLP, lrs: list[float], betas: tuple[float, float] = ADAM_BETAS, eps: float = ADAM_EPS
+        self,
+        model: BatchedMLP,
+        lrs: list[float],
+        weight_decays: list[float] | None = None,
+        betas: tuple[float, float] = ADAM_BETAS,
+        eps: float = ADAM_EPS,
     ):
         if len(lrs) != model.models:
             raise ValueError(f"{len(lrs)} learning rates for {model.models} models")
+        decays = weight_decays or [0.0] * len(lrs)
         self.model = model
         self.beta1, self.beta2 = betas
         self.eps = eps
@@ -221,6 +227,7 @@ class BatchedAdam:
         self.groups = [
             (
                 lr,
+                decay,
                 [
                     _slice_views(views, start, stop)
                     for views in (
@@ -231,9 +238,11 @@ class BatchedAdam:
                     )
                 ],
             )
-            for lr, start, stop in _runs(lrs)
+            for (lr, decay), start, stop in consecutive_runs(list(zip(lrs, decays)))
         ]
-        self.lr_per_element = torch.tensor(lrs, dtype=torch.float32)[model.model_slices()]
+        owner = model.model_slices()
+        self.lr_per_element = torch.tensor(lrs, dtype=torch.float32)[owner]
+        self.decay_per_element = torch.tensor(decays, dtype=torch.float32)[owner]
         self.fused = hasattr(torch, "_fused_adam_")
 
     def state(self) -> dict:
@@ -251,7 +260,7 @@ class BatchedAdam:
     def step(self) -> None:
         self.step_count.add_(1)
         if self.fused:
-            for lr, (params, grads, exp_avgs, exp_avg_sqs) in self.groups:
+            for lr, decay, (params, grads, exp_avgs, exp_avg_sqs) in self.groups:
                 torch._fused_adam_(
                     params,
                     grads,
@@ -262,7 +271,7 @@ class BatchedAdam:
                     lr=lr,
                     beta1=self.beta1,
                     beta2=self.beta2,
-                    weight_decay=0.0,
+                    weight_decay=decay,
                     eps=self.eps,
                     amsgrad=False,
                     maximize=False,
@@ -272,7 +281,7 @@ class BatchedAdam:
 
     def _step_unfused(self) -> None:
         steps = float(self.step_count)
-        grad = self.model.grad
+        grad = self.model.grad.addcmul(self.decay_per_element, self.model.flat)
         bias1 = 1 - self.beta1**steps
         bias2 = 1 - self.beta2**steps
         self.exp_avg.lerp_(grad, 1 - self.beta1)
@@ -282,7 +291,7 @@ class BatchedAdam:
         self.model.flat.add_(update, alpha=-1.0 / bias1)
 
 
-def _runs(values: list[float]) -> list[tuple[float, int, int]]:
+def consecutive_runs(values: list) -> list[tuple]:
     """Maximal runs of equal consecutive values: (value, start, stop)."""
     runs: list[tuple[float, int, int]] = []
     for index, value in enumerate(values):

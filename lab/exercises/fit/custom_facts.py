@@ -1,40 +1,57 @@
-"""Exercise 1C's facts (the student's function, the tuning search) from the run's stored files."""
+"""Exercise 1C's facts (the student's function, the cross-validated search, the paired
+comparison with the course defaults) from the run's stored files."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from lab.exercises.fit.sweep_facts import setting_table
-from lab.report.frames import mean_std, read_csv
+from lab.exercises.fit.tuning import SETTING, paired_difference
+from lab.report.frames import read_csv
 
 
 @dataclass
 class CustomFacts:
     function: str
     configurations: int
+    folds: int
+    seeds: int
+    max_epochs: int
+    check_every: int
     chosen_lr: float
-    chosen_epochs: int
+    chosen_weight_decay: float
+    chosen_epochs: int  # the early-stopping epoch
     chosen_width: int
-    chosen_val_error: float
-    chosen_true_error: float
-    chosen_true_error_std: float
+    chosen_depth: int
+    chosen_cv_error: float  # mean over seeds × folds at chosen_epochs
+    chosen_cv_se: float  # its standard error over those models
+    runner_up_cv_error: float  # the next-best setting's (NaN with one setting)
+    chosen_true_error: float  # trained on all points: mean over seeds
+    chosen_true_error_se: float
     baseline_lr: float
     baseline_epochs: int
     baseline_hidden: list[int]
     baseline_true_error: float
-    baseline_true_error_std: float
-    improvement: float  # baseline true error / chosen true error
-    depth: int  # hidden layers (the search varies their width)
+    baseline_true_error_se: float
+    difference: float  # mean over seeds of chosen − baseline true error
+    difference_se: float  # NaN with one seed
+    wins: int  # seeds where the chosen setting's true error is lower
+    verdict: str  # "beat", "tie" or "lost"
+
+    @property
+    def depth(self) -> int:
+        return self.chosen_depth
 
 
 @dataclass
 class Custom:
     params: dict
-    search: pd.DataFrame  # per configuration, means over seeds
+    search: pd.DataFrame  # per setting: early-stopping epoch, CV error ± SE
+    cv_curves: pd.DataFrame  # per setting and check: mean validation error over seeds × folds
     comparison: pd.DataFrame  # chosen vs baseline, per label
     snapshots: pd.DataFrame
     curves: pd.DataFrame
@@ -43,136 +60,90 @@ class Custom:
     loss: pd.DataFrame | None
     facts: CustomFacts
     record: dict
-    search_spread: dict = field(default_factory=dict)  # see search_facts
-    diverged_search_settings: list[dict] = field(default_factory=list)
-
-    @property
-    def search_seeds(self) -> int:
-        return int(self.search["seeds"].max())
-
-    @property
-    def validation_percent(self) -> int:
-        return round(100 * float(self.params.get("validation_fraction", 0.2)))
 
     @property
     def noise_variance(self) -> float:
         return float(self.params.get("noise_std", 0)) ** 2
 
 
-def search_table(search: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for (lr, epochs, width), group in search.groupby(["lr", "epochs", "width"], sort=True):
-        val, val_std = mean_std(group["val_error"])
-        true, true_std = mean_std(group["true_error"])
-        rows.append(
-            {
-                "lr": lr,
-                "epochs": int(epochs),
-                "width": int(width),
-                "val_error_mean": val,
-                "val_error_std": val_std,
-                "true_error_mean": true,
-                "true_error_std": true_std,
-                "diverged": int(group["diverged"].fillna(0).sum()),
-                "seeds": int(group["seed"].nunique()),
-            }
-        )
-    return pd.DataFrame(rows)
+def mean_curves(cv_curves: pd.DataFrame) -> pd.DataFrame:
+    """The mean validation curve of each setting: mean over its seed × fold models per check."""
+    return cv_curves.groupby([*SETTING, "epochs"], as_index=False)["val_error"].mean()
 
 
-def chosen_setting(run, table: pd.DataFrame) -> dict:
+def chosen_setting(run, search: pd.DataFrame) -> dict:
     chosen = (run.record.get("summary") or {}).get("chosen")
     if chosen:
-        return {"lr": float(chosen["lr"]), "epochs": int(chosen["epochs"]), "width": int(chosen["width"])}
-    best = table.loc[table["val_error_mean"].idxmin()]
-    return {"lr": float(best["lr"]), "epochs": int(best["epochs"]), "width": int(best["width"])}
+        return chosen
+    best = search.loc[search["cv_error"].idxmin()]
+    return {key: best[key] for key in (*SETTING, "epochs", "cv_error", "cv_se")}
+
+
+def _true_errors(snapshots: pd.DataFrame, label: str) -> pd.Series:
+    return snapshots[snapshots["label"] == label].set_index("seed")["true_error"].astype(float)
+
+
+def _mean_se(values: pd.Series) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    se = float(finite.std(ddof=1) / math.sqrt(len(finite))) if len(finite) > 1 else float("nan")
+    return float(finite.mean()), se
+
+
+def _nan(value) -> float:
+    return float("nan") if value is None or pd.isna(value) else float(value)
+
+
+def custom_facts(run, search: pd.DataFrame, snapshots: pd.DataFrame) -> CustomFacts:
+    chosen = chosen_setting(run, search)
+    space, baseline = run.params.get("search", {}), run.params.get("baseline", {})
+    chosen_true, baseline_true = _true_errors(snapshots, "chosen"), _true_errors(snapshots, "baseline")
+    paired = paired_difference(chosen_true, baseline_true)
+    ranked = search["cv_error"].dropna().sort_values()
+    return CustomFacts(
+        function=str(run.params.get("function", "")),
+        configurations=len(search),
+        folds=int(space.get("folds", 0)),
+        seeds=int(snapshots["seed"].nunique()),
+        max_epochs=int(space.get("max_epochs", 0)),
+        check_every=int(space.get("check_every", 0)),
+        chosen_lr=float(chosen["lr"]),
+        chosen_weight_decay=float(chosen["weight_decay"]),
+        chosen_epochs=int(chosen["epochs"]),
+        chosen_width=int(chosen["width"]),
+        chosen_depth=int(chosen["depth"]),
+        chosen_cv_error=_nan(chosen["cv_error"]),
+        chosen_cv_se=_nan(chosen["cv_se"]),
+        runner_up_cv_error=float(ranked.iloc[1]) if len(ranked) > 1 else float("nan"),
+        chosen_true_error=_mean_se(chosen_true)[0],
+        chosen_true_error_se=_mean_se(chosen_true)[1],
+        baseline_lr=float(baseline.get("lr", float("nan"))),
+        baseline_epochs=int(baseline.get("epochs", 0)),
+        baseline_hidden=list(baseline.get("hidden", run.params.get("hidden", []))),
+        baseline_true_error=_mean_se(baseline_true)[0],
+        baseline_true_error_se=_mean_se(baseline_true)[1],
+        difference=paired["mean"],
+        difference_se=_nan(paired["se"]),
+        wins=paired["wins"],
+        verdict=paired["verdict"],
+    )
 
 
 def read_custom(run) -> Custom:
-    searched = read_csv(run.dir, "search.csv")
-    search = search_table(searched)
+    search = read_csv(run.dir, "search.csv")
     snapshots = read_csv(run.dir, "snapshots.csv")
-    comparison = setting_table(snapshots, ["label", "lr", "epochs"])
-    chosen = chosen_setting(run, search)
-    baseline = run.params.get("baseline", {})
-    row = search[
-        (np.isclose(search["lr"], chosen["lr"]))
-        & (search["epochs"] == chosen["epochs"])
-        & (search["width"] == chosen["width"])
-    ]
-    chosen_true = comparison[comparison["label"] == "chosen"]
-    baseline_true = comparison[comparison["label"] == "baseline"]
-    facts = CustomFacts(
-        function=str(run.params.get("function", "")),
-        configurations=len(search),
-        chosen_lr=chosen["lr"],
-        chosen_epochs=chosen["epochs"],
-        chosen_width=chosen["width"],
-        chosen_val_error=float(row["val_error_mean"].iloc[0]) if len(row) else float("nan"),
-        chosen_true_error=float(chosen_true["true_error_mean"].iloc[0]),
-        chosen_true_error_std=float(chosen_true["true_error_std"].iloc[0]),
-        baseline_lr=float(baseline.get("lr", baseline_true["lr"].iloc[0])),
-        baseline_epochs=int(baseline.get("epochs", baseline_true["epochs"].iloc[0])),
-        baseline_hidden=list(baseline.get("hidden", run.params.get("hidden", []))),
-        baseline_true_error=float(baseline_true["true_error_mean"].iloc[0]),
-        baseline_true_error_std=float(baseline_true["true_error_std"].iloc[0]),
-        improvement=float(baseline_true["true_error_mean"].iloc[0] / chosen_true["true_error_mean"].iloc[0]),
-        depth=len(run.params.get("hidden", [64, 64])),
-    )
     grid = read_csv(run.dir, "grid.csv")
     if "label" in grid:  # the same grid once per label
         grid = grid[grid["label"] == grid["label"].iloc[0]].drop(columns="label")
     return Custom(
         params=run.params,
         search=search,
-        comparison=comparison,
+        cv_curves=mean_curves(read_csv(run.dir, "cv_curves.csv")),
+        comparison=setting_table(snapshots, ["label", "lr", "epochs"]),
         snapshots=snapshots,
         curves=read_csv(run.dir, "curves.csv"),
         data=read_csv(run.dir, "data.csv"),
         grid=grid,
         loss=read_csv(run.dir, "loss.csv"),
-        facts=facts,
+        facts=custom_facts(run, search, snapshots),
         record=run.record,
-        search_spread=search_facts(searched, chosen),
-        diverged_search_settings=diverged_settings(searched),
     )
-
-
-def search_facts(search_table: pd.DataFrame, chosen: dict) -> dict:
-    """How much the validation score can tell settings apart.
-
-    The validation error carries the noise variance plus sampling noise; when
-    the spread of mean validation errors across settings is within a couple of
-    standard errors, the choice among them is close to a coin toss. The
-    setting with the lowest true error on the search (which needs the noise-free
-    f, so only the tool can know it) shows what a perfect choice would give.
-    """
-    settings = search_table[search_table["diverged"] == 0].groupby(["lr", "epochs", "width"])
-    means = settings[["val_error", "true_error"]].mean()
-    picked = search_table[
-        (search_table["lr"] == chosen["lr"])
-        & (search_table["epochs"] == chosen["epochs"])
-        & (search_table["width"] == chosen["width"])
-    ]
-    standard_error = float(picked["val_error"].std(ddof=1) / math.sqrt(len(picked))) if len(picked) > 1 else None
-    lr, epochs, width = means["true_error"].idxmin()
-    return {
-        "settings": int(len(means)),
-        "val_error_range": [float(means["val_error"].min()), float(means["val_error"].max())],
-        "chosen_val_standard_error": standard_error,
-        "best_by_true_error": {
-            "lr": float(lr),
-            "epochs": int(epochs),
-            "width": int(width),
-            "true_error": float(means["true_error"].min()),
-        },
-        "chosen_search_true_error": float(picked["true_error"].mean()),
-    }
-
-
-def diverged_settings(search_table: pd.DataFrame) -> list[dict]:
-    bad = search_table[search_table["diverged"] == 1]
-    return [
-        {"lr": float(lr), "epochs": int(e), "width": int(w), "seeds": int(len(rows))}
-        for (lr, e, w), rows in bad.groupby(["lr", "epochs", "width"])
-    ]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.patches
 import numpy as np
-from matplotlib.colors import LogNorm, Normalize
 
 from lab.exercises.fit.custom_facts import Custom
 from lab.exercises.fit.sweep_facts import Sweep
@@ -227,75 +225,81 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
         return to_svg(fig)
 
 
-def error_norm(values: np.ndarray):
-    """Log colours when the errors span a decade or more, linear otherwise (cleaner colour bar)."""
-    values = values[np.isfinite(values) & (values > 0)]
-    if values.size == 0:
-        return Normalize(0, 1)
-    low, high = values.min(), values.max()
-    if high <= low:
-        return Normalize(low * 0.9, high * 1.1)
-    return LogNorm(low, high) if high / low >= 10 else Normalize(low, high)
-
-
-def search_heatmap(custom: Custom, lang: str) -> str:
-    """Mean validation error over lr x epochs, one panel per width; the chosen cell outlined."""
-    table, facts = custom.search, custom.facts
-    widths = sorted(table["width"].unique())
-    lrs, epochs = sorted(table["lr"].unique()), sorted(table["epochs"].unique())
-    norm = error_norm(table["val_error_mean"].to_numpy(dtype=float))
+def search_curves(custom: Custom, lang: str) -> str:
+    """Each setting's mean validation curve over epochs, one panel per network shape;
+    a dot at each curve's minimum (its early-stopping epoch), the chosen one thick."""
+    curves, facts = custom.cv_curves, custom.facts
+    shapes = sorted({(int(d), int(w)) for d, w in zip(curves["depth"], curves["width"])})
+    optimizer_settings = sorted({(float(lr), float(wd)) for lr, wd in zip(curves["lr"], curves["weight_decay"])})
+    colors = {setting: PALETTE[i % len(PALETTE)] for i, setting in enumerate(optimizer_settings)}
+    several_decays = len({wd for _, wd in optimizer_settings}) > 1
     with styled(lang):
-        fig = new_figure(0.5 + 0.42 * len(lrs) + 0.6)
-        axes = np.atleast_1d(fig.subplots(1, len(widths), squeeze=False)).ravel()
-        for ax, width in zip(axes, widths):
-            grid = (
-                table[table["width"] == width]
-                .pivot_table(index="lr", columns="epochs", values="val_error_mean", aggfunc="first")
-                .reindex(index=lrs, columns=epochs)
-            )
-            image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis_r", norm=norm, aspect="auto")
-            for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
-                text = f"{value:.3g}" if np.isfinite(value) else msg(lang, "div")
-                ax.text(
-                    j,
-                    i,
-                    text,
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if np.isfinite(value) and norm and norm(value) > 0.55 else "#111111",
+        fig = new_figure(2.6)
+        axes = np.atleast_1d(fig.subplots(1, len(shapes), sharey=True, squeeze=False)).ravel()
+        for ax, (depth, width) in zip(axes, shapes):
+            for (lr, wd), color in colors.items():
+                rows = curves[
+                    (curves["depth"] == depth)
+                    & (curves["width"] == width)
+                    & np.isclose(curves["lr"], lr)
+                    & np.isclose(curves["weight_decay"], wd)
+                ].sort_values("epochs")
+                values = rows["val_error"].to_numpy(dtype=float)
+                if not np.isfinite(values).any():
+                    continue
+                chosen = (lr, wd, width, depth) == (
+                    facts.chosen_lr,
+                    facts.chosen_weight_decay,
+                    facts.chosen_width,
+                    facts.chosen_depth,
                 )
-            if width == facts.chosen_width:
-                i, j = lrs.index(facts.chosen_lr), epochs.index(facts.chosen_epochs)
-                ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=DIVERGED, lw=2))
-            ax.set_xticks(range(len(epochs)), [f"{e:,}" for e in epochs])
-            ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
-            ax.grid(False)
-            ax.set_title(msg(lang, "hidden_width", width=width))
+                label = f"lr = {lr:g}" + (f", wd = {wd:g}" if several_decays else "")
+                ax.plot(rows["epochs"], values, color=color, lw=2.4 if chosen else 1.0, label=label)
+                best = int(np.nanargmin(values))
+                ax.plot(rows["epochs"].iloc[best], values[best], "o", color=color, ms=6 if chosen else 3.5)
+            ax.set_xscale("log")
+            plain_log_axis(ax.xaxis)
+            ax.set_title(msg(lang, "hidden_width", width=hidden_list(width, depth)))
             ax.set_xlabel(msg(lang, "epochs"))
-        axes[0].set_ylabel(msg(lang, "learning_rate"))
-        bar = fig.colorbar(image, ax=list(axes), shrink=0.9, format=matplotlib.ticker.FormatStrFormatter("%.3g"))
-        bar.set_label(msg(lang, "validation_error"))
-        bar.minorticks_off()
+        axes[0].set_ylabel(msg(lang, "validation_error_cv"))
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
         return to_svg(fig)
+
+
+def hidden_list(width: int, depth: int) -> str:
+    return "[" + ", ".join([str(int(width))] * int(depth)) + "]"
 
 
 def custom_curves(custom: Custom, lang: str) -> str:
     """Baseline and chosen settings side by side on the student's function."""
     facts = custom.facts
     titles = {
-        "baseline": msg(lang, "baseline_title", lr=facts.baseline_lr, epochs=facts.baseline_epochs),
-        "chosen": msg(lang, "chosen_title", lr=facts.chosen_lr, epochs=facts.chosen_epochs, width=facts.chosen_width),
+        "baseline": msg(
+            lang,
+            "baseline_title",
+            lr=facts.baseline_lr,
+            epochs=facts.baseline_epochs,
+            hidden="[" + ", ".join(map(str, facts.baseline_hidden)) + "]",
+        ),
+        "chosen": msg(
+            lang,
+            "chosen_title",
+            lr=facts.chosen_lr,
+            epochs=facts.chosen_epochs,
+            hidden=hidden_list(facts.chosen_width, facts.chosen_depth),
+        ),
     }
     seed = int(custom.snapshots["seed"].min())
     with styled(lang):
         fig = new_figure(2.5)
         axes = fig.subplots(1, 2, sharey=True)
         ylim = fit_limits(custom.grid, custom.data)
-        for ax, label, color in zip(axes, ("baseline", "chosen"), (PALETTE[3], PALETTE[2])):
+        # one colour in both panels, so the shared legend matches each (the titles tell them apart)
+        for ax, label in zip(axes, ("baseline", "chosen")):
             data = custom.data[custom.data["label"] == label] if "label" in custom.data else custom.data
             curves = custom.curves[custom.curves["label"] == label]
-            draw_fit(ax, custom.grid, data, curves, seed, lang, color=color)
+            draw_fit(ax, custom.grid, data, curves, seed, lang)
             ax.set_title(titles[label])
             ax.set_ylim(*ylim)
             ax.set_xlabel("x")

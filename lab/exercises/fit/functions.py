@@ -1,9 +1,9 @@
 """Exercise 1 data: noisy training points, a held-out noisy set, the dense grid
-of the noise-free function, and the validation split used for tuning.
+of the noise-free function, and the k folds used for tuning.
 
 Everything random is driven by the run's seed, one independent stream per
 purpose, so the training points of seed 2019 are the same whether or not a
-held-out set or a validation split is drawn beside them.
+held-out set or the folds are drawn beside them.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def dense_grid(f: Function, x_range, points: int) -> Points:
     return Points(x, f(x).to(torch.float64))
 
 
-def validation_split(count: int, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
-    """(fit indices, validation indices), each sorted; at least one point in each."""
-    validation = min(count - 1, max(1, round(count * fraction)))
+def kfold_indices(count: int, folds: int, seed: int) -> list[Tensor]:
+    """The validation indices of each of ``folds`` folds, each sorted: a random
+    partition of range(count) into parts whose sizes differ by at most one."""
     order = torch.randperm(count, generator=seeded_generator(seed, "split"))
-    return order[validation:].sort().values, order[:validation].sort().values
+    return [part.sort().values for part in torch.tensor_split(order, folds)]

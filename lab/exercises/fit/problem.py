@@ -78,6 +78,7 @@ def sweep(
     epochs: list[int],
     progress=None,
     checkpoints: TrainingCheckpoints | None = None,
+    weight_decay: float = 0.0,
 ) -> Trajectory:
     """All lrs × seeds as one batched model, snapshots at each epochs value."""
     models_lr = [lr for lr in lrs for _ in seeds]
@@ -85,7 +86,8 @@ def sweep(
     x = stack_models([problem.training[s].x for s in models_seed])
     y = stack_models([problem.training[s].y for s in models_seed])
     evals = {"true": grid_eval(problem), "heldout": per_seed_eval(problem.heldout, models_seed)}
-    return train_models(hidden, models_lr, models_seed, x, y, evals, epochs, progress, checkpoints)
+    decays = [weight_decay] * len(models_lr)
+    return train_models(hidden, models_lr, models_seed, x, y, evals, epochs, progress, checkpoints, decays)
 
 
 def floats(values) -> list[float]:

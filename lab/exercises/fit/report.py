@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from lab.exercises.fit.facts import FitAnalysis, analyse, csv_tables  # noqa: F401
 from lab.report.items import Table, figure_specs, lazy_module
 from lab.report.messages import Messages
@@ -33,7 +35,7 @@ FIGURES = figure_specs(
         ("fig:lr_panels", ("sweep_panels", "lr", "lr"), "learnt_curves_for_each_learning_rate_div"),
         ("fig:lr_loss", ("loss_curves", "lr"), "training_loss_curves_per_learning_rate_o"),
         ("fig:lr_errors", ("error_vs_setting", "lr", "lr"), "true_error_held_out_error_and_training_l_2"),
-        ("fig:custom_search", ("search_heatmap", "custom"), "validation_error_of_the_grid_search_mean"),
+        ("fig:custom_search", ("search_curves", "custom"), "validation_error_of_the_grid_search_mean"),
         ("fig:custom_curves", ("custom_curves", "custom"), "own_function_curves_learnt_with_the_base"),
     ],
 )
@@ -70,34 +72,48 @@ def sweep_table(settings, column: str, lang: str) -> Table:
 
 
 SEARCH_ROWS_SHOWN = 12
+DECIMALS = 3  # every error in the 1C tables, so a column reads alike
+
+
+def fixed(value, se=None) -> str:
+    """value (± se) with DECIMALS decimals; '—' when missing."""
+    if value is None or pd.isna(value):
+        return "—"
+    if se is None or pd.isna(se):
+        return f"{value:.{DECIMALS}f}"
+    return f"{value:.{DECIMALS}f} ± {se:.{DECIMALS}f}"
+
+
+def hidden_text(width: int, depth: int) -> str:
+    return "[" + ", ".join([str(int(width))] * int(depth)) + "]"
 
 
 def search_table(lab: FitAnalysis, lang: str) -> Table:
     f = lab.custom.facts
-    ranked = lab.custom.search.sort_values("val_error_mean", na_position="last").reset_index(drop=True)
-    shown = ranked.head(SEARCH_ROWS_SHOWN)
+    ranked = lab.custom.search.sort_values("cv_error", na_position="last").reset_index(drop=True)
     rows, highlight = [], set()
-    for i, r in shown.iterrows():
-        if r["width"] == f.chosen_width and r["epochs"] == f.chosen_epochs and abs(r["lr"] - f.chosen_lr) < 1e-12:
+    for i, r in ranked.head(SEARCH_ROWS_SHOWN).iterrows():
+        chosen = (r["width"], r["depth"], r["weight_decay"]) == (f.chosen_width, f.chosen_depth, f.chosen_weight_decay)
+        if chosen and abs(r["lr"] - f.chosen_lr) < 1e-12:
             highlight.add(i)
         rows.append(
             [
                 str(i + 1),
                 lr_text(r["lr"]),
-                f"{int(r['epochs']):,}",
-                str(int(r["width"])),
-                pm(r["val_error_mean"], r["val_error_std"]),
-                pm(r["true_error_mean"], r["true_error_std"]),
-                f"{int(r['diverged'])}/{int(r['seeds'])}",
+                lr_text(r["weight_decay"]),
+                hidden_text(r["width"], r["depth"]),
+                "—" if pd.isna(r["epochs"]) else f"{int(r['epochs']):,}",
+                fixed(r["cv_error"], r["cv_se"]),
+                f"{int(r['diverged'])}/{int(r['units'])}",
             ]
         )
     columns = [
         msg(lang, "rank"),
         msg(lang, "lr"),
-        msg(lang, "epochs_2"),
-        msg(lang, "width"),
-        msg(lang, "validation_error"),
-        msg(lang, "true_error"),
+        msg(lang, "weight_decay"),
+        msg(lang, "hidden"),
+        msg(lang, "early_stopping_epoch"),
+        msg(lang, "cv_error_column"),
         msg(lang, "diverged"),
     ]
     return Table(columns, rows, [True] * 7, highlight)
@@ -106,21 +122,57 @@ def search_table(lab: FitAnalysis, lang: str) -> Table:
 def comparison_table(lab: FitAnalysis, lang: str) -> Table:
     f = lab.custom.facts
     rows = []
-    for label, name, hidden in (
-        ("baseline", msg(lang, "baseline"), f.baseline_hidden),
-        ("chosen", msg(lang, "chosen"), [f.chosen_width] * f.depth),
+    for label, lr, decay, epochs, hidden, true, se in (
+        (
+            "baseline",
+            f.baseline_lr,
+            0.0,
+            f.baseline_epochs,
+            f.baseline_hidden,
+            f.baseline_true_error,
+            f.baseline_true_error_se,
+        ),
+        (
+            "chosen",
+            f.chosen_lr,
+            f.chosen_weight_decay,
+            f.chosen_epochs,
+            [f.chosen_width] * f.chosen_depth,
+            f.chosen_true_error,
+            f.chosen_true_error_se,
+        ),
     ):
-        match = lab.custom.comparison[lab.custom.comparison["label"] == label]
-        if match.empty:
-            continue
-        r = match.iloc[0]
         rows.append(
-            [name, lr_text(r["lr"]), f"{int(r['epochs']):,}", "[" + ", ".join(map(str, hidden)) + "]"]
-            + metric_cells(r)[:3]
+            [
+                msg(lang, label),
+                lr_text(lr),
+                lr_text(decay),
+                f"{epochs:,}",
+                "[" + ", ".join(map(str, hidden)) + "]",
+                fixed(true, se),
+                "",
+            ]
         )
-    columns = [msg(lang, "setting"), msg(lang, "lr"), msg(lang, "epochs_2"), msg(lang, "hidden")] + metric_columns(
-        lang
-    )[:3]
+    rows.append(
+        [
+            msg(lang, "chosen_minus_baseline"),
+            "",
+            "",
+            "",
+            "",
+            fixed(f.difference, f.difference_se),
+            f"{f.wins}/{f.seeds}",
+        ]
+    )
+    columns = [
+        msg(lang, "setting"),
+        msg(lang, "lr"),
+        msg(lang, "weight_decay"),
+        msg(lang, "epochs_2"),
+        msg(lang, "hidden"),
+        msg(lang, "true_error_all_points"),
+        msg(lang, "wins"),
+    ]
     return Table(columns, rows, [False, True, True, True, True, True, True])
 
 

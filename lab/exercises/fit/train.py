@@ -2,13 +2,13 @@
 
 ``run`` serves fit.epochs and fit.lr: every (lr, seed) pair is one row of a
 single batched model trained to the largest epochs value, with snapshots at
-each epochs value. ``run_custom`` serves fit.custom: a validation search over
-learning rates × epochs × widths, then the chosen setting and the course
-baseline trained on all training points.
+each epochs value. ``run_custom`` serves fit.custom: k-fold cross-validation
+of learning rates × weight decays × widths × depths with early stopping, then
+the chosen setting and the course defaults trained on all training points.
 
 The parts: problem.py (f, the points, a sweep as one batched model), training.py
 (the batched training loop, snapshots, checkpoints), tables.py (the run files and
-the summary's counts and timings), tuning.py (fit.custom's validation search and choice).
+the summary's counts and timings), tuning.py (fit.custom's cross-validation, choice and paired verdict).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from lab.exercises.fit.tables import (
     timing,
 )
 from lab.exercises.fit.training import TrainingCheckpoints
-from lab.exercises.fit.tuning import choose, custom_total_epochs, labelled_table, search
+from lab.exercises.fit.tuning import choose, cross_validate, custom_total_epochs, labelled_table, search_summary
 
 
 def run(ctx) -> dict:
@@ -63,25 +63,36 @@ def run(ctx) -> dict:
 
 
 def run_custom(ctx) -> dict:
-    """fit.custom: tune on a validation split, then train chosen and baseline."""
+    """fit.custom: k-fold cross-validation with early stopping, then the chosen
+    setting and the course defaults each trained on all training points."""
     started = time.perf_counter()
     params = ctx.params
     problem = load_problem(params, "fit.custom.function", "fit.custom.x_range (or fit.x_range)")
-    seeds, depth = ints(params["seeds"]), len(params["hidden"])
+    seeds = ints(params["seeds"])
     space, baseline = params["search"], params["baseline"]
-    ctx.progress.start(custom_total_epochs(params), "search, then chosen and baseline")
-    search_table, search_runs = search(problem, depth, space, seeds, float(params["validation_fraction"]), ctx.progress)
-    chosen = choose(search_table, depth)
+    ctx.progress.start(custom_total_epochs(params), "cross-validation, then chosen and defaults on all points")
+    curves, search_runs = cross_validate(problem, space, seeds, ctx.progress)
+    search_table = search_summary(curves)
+    chosen = choose(search_table)
     ctx.progress.log(
-        f"chose lr={chosen['lr']:g}, epochs={chosen['epochs']}, "
-        f"width={chosen['width']} (validation MSE {chosen['val_error']:.4g})"
+        f"chose lr={chosen['lr']:g}, weight decay={chosen['weight_decay']:g}, epochs={chosen['epochs']}, "
+        f"hidden={chosen['hidden']} (CV MSE {chosen['cv_error']:.4g})"
     )
     final_runs = {
-        "chosen": sweep(problem, chosen["hidden"], [chosen["lr"]], seeds, [chosen["epochs"]], ctx.progress),
+        "chosen": sweep(
+            problem,
+            chosen["hidden"],
+            [chosen["lr"]],
+            seeds,
+            [chosen["epochs"]],
+            ctx.progress,
+            weight_decay=chosen["weight_decay"],
+        ),
         "baseline": sweep(
             problem, ints(baseline["hidden"]), [float(baseline["lr"])], seeds, [int(baseline["epochs"])], ctx.progress
         ),
     }
+    ctx.write_table("cv_curves.csv", curves)
     ctx.write_table("search.csv", search_table)
     tables = {
         name: labelled_table(final_runs, problem, name) for name in ("snapshots", "loss", "curves", "data", "grid")
@@ -92,7 +103,7 @@ def run_custom(ctx) -> dict:
     diverged = [dict(d, label=label) for label, run in final_runs.items() for d in diverged_list(snapshot_table(run))]
     summary = {
         "function": problem.function.text,
-        "chosen": {k: chosen[k] for k in ("lr", "epochs", "width", "hidden")},
+        "chosen": chosen,
         "status": "diverged" if diverged else "done",
         "diverged": diverged,
         "timings": timing([*search_runs, *final_runs.values()], started),

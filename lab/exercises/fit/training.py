@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from lab.exercises.fit.autograd_mlp import autograd_engine
 from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
 from lab.exercises.fit.functions import (
     seeded_generator,
@@ -28,6 +29,9 @@ CHECKPOINT_SECONDS = 10.0  # of training between checkpoints of fit.epochs / fit
 # Set to N, a checkpoint every N epochs instead (whole progress chunks): tests use
 # it to stop a run at a known epoch. When checkpoints happen never changes a number.
 CHECKPOINT_EPOCHS_ENV = "LABREPORT_FIT_CHECKPOINT_EPOCHS"
+# "autograd": train with autograd_mlp.py instead of the hand-written backward
+# (bench/fit.py --impl sets it to compare the two; results agree to rounding).
+IMPL_ENV = "LABREPORT_FIT_IMPL"
 
 
 # --- training a batch of models ------------------------------------------------
@@ -91,17 +95,17 @@ def train_models(
     snapshot_epochs: list[int],
     progress=None,
     checkpoints: TrainingCheckpoints | None = None,
+    weight_decays: list[float] | None = None,
 ) -> Trajectory:
     """Train one model per (lrs[m], seeds[m]) on its x[m], y[m] (``[M, N, 1]``).
 
-    Models with equal learning rates must be consecutive. Each seed's initial
+    Models with equal learning rates (and weight decays) must be consecutive. Each seed's initial
     weights come from its own "init" stream, so a model starts the same
     whatever else is in the batch. With ``checkpoints``, the run goes on from
     the last checkpoint, if any, and saves one every so often.
     """
     initial = [initial_parameters(hidden, seeded_generator(seed, "init")) for seed in seeds]
-    model = BatchedMLP(initial, hidden)
-    optimizer = BatchedAdam(model, lrs)
+    model, optimizer = engine(initial, hidden, lrs, weight_decays or [0.0] * len(lrs))
     sums = torch.empty(max(snapshot_epochs), len(seeds), dtype=torch.float32)
     so_far = checkpoints.restore(model, optimizer, sums) if checkpoints else TrainingSoFar()
     snapshots, epoch = so_far.snapshots, so_far.epoch
@@ -131,6 +135,14 @@ def train_models(
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     losses = (sums / x.shape[1]).numpy().astype(np.float64)
     return Trajectory(list(lrs), list(seeds), losses, snapshots, seconds, cpu_seconds, so_far.epoch)
+
+
+def engine(initial: list[list[torch.Tensor]], hidden: list[int], lrs: list[float], weight_decays: list[float]):
+    """The batched model and its optimizer: hand-written (default) or autograd (IMPL_ENV)."""
+    if os.environ.get(IMPL_ENV, "handwritten") == "autograd":
+        return autograd_engine(initial, hidden, lrs, weight_decays)
+    model = BatchedMLP(initial, hidden)
+    return model, BatchedAdam(model, lrs, weight_decays)
 
 
 def _snapshot(model: BatchedMLP, x, y, evals: dict[str, EvalSet], epochs: int, seconds: float) -> Snapshot:
@@ -230,7 +242,7 @@ def _fits(state: dict, model: BatchedMLP, sums: torch.Tensor) -> bool:
     if state.get("kind") != "fit":
         return False
     return (
-        state["model"]["flat"].shape == model.flat.shape
+        state["model"]["flat"].shape == model.state()["flat"].shape
         and state["losses"].shape[1:] == sums.shape[1:]
         and 0 < state["epoch"] <= sums.shape[0]
     )

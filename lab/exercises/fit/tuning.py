@@ -1,71 +1,200 @@
-"""fit.custom's tuning: every lr × epochs × width scored on a validation split, the choice,
-and what the search can tell apart."""
+"""fit.custom's tuning: k-fold cross-validation of every lr × weight decay × width × depth,
+early stopping on the mean validation curve, the choice, and the paired comparison's verdict."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
+import torch
 
 from lab.core.errors import UserError
 from lab.exercises.fit.batched_mlp import parameter_count
-from lab.exercises.fit.functions import (
-    validation_split,
-)
-from lab.exercises.fit.problem import Problem, floats, ints, sweep
+from lab.exercises.fit.functions import kfold_indices
+from lab.exercises.fit.problem import Problem, floats, ints
 from lab.exercises.fit.tables import curve_table, data_table, grid_table, loss_table, snapshot_table
-from lab.exercises.fit.training import Trajectory
+from lab.exercises.fit.training import EvalSet, Trajectory, stack_models, train_models
 
-# --- fit.custom --------------------------------------------------------------------
+SETTING = ["lr", "weight_decay", "width", "depth"]
+
+# --- fit.custom: cross-validation -------------------------------------------------
 
 
-def search(
-    problem: Problem, hidden_depth: int, space: dict, seeds: list[int], fraction: float, progress=None
-) -> tuple[pd.DataFrame, list[Trajectory]]:
-    """Every lr × epochs × width on the fit part of each seed's training points,
-    scored on the validation part. One batched model per width; epochs are
-    snapshots. Returns the search table (search.csv) and the trajectories."""
-    lrs, epochs, widths = floats(space["lrs"]), ints(space["epochs"]), ints(space["widths"])
-    splits = {s: validation_split(len(problem.training[s]), fraction, s) for s in seeds}
-    fit = {s: problem.training[s].subset(splits[s][0]) for s in seeds}
-    validation = {s: problem.training[s].subset(splits[s][1]) for s in seeds}
-    # the validation part stands in the held-out slot: scored, never trained on
-    fit_problem = Problem(problem.function, problem.grid, fit, validation)
+@dataclass(frozen=True)
+class Unit:
+    """One seed's training points without one fold: a model trains on them, is scored on the fold."""
+
+    seed: int
+    fold: int
+    validation: torch.Tensor  # indices into the seed's training points
+
+
+def folds_of(problem: Problem, seeds: list[int], folds: int) -> list[Unit]:
+    return [
+        Unit(seed, fold, index)
+        for seed in seeds
+        for fold, index in enumerate(kfold_indices(len(problem.training[seed]), folds, seed))
+    ]
+
+
+def check_epochs(space: dict) -> list[int]:
+    """The epochs at which every model's validation error is recorded."""
+    every, budget = int(space["check_every"]), int(space["max_epochs"])
+    return sorted({*range(every, budget + 1, every), budget})
+
+
+def cross_validate(problem: Problem, space: dict, seeds: list[int], progress=None) -> tuple[pd.DataFrame, list]:
+    """Every setting × seed × fold, one batched model per network shape and fold size,
+    scored on its fold every check_every epochs. Returns one row per model and check
+    (cv_curves.csv) and the trajectories."""
+    units = folds_of(problem, seeds, int(space["folds"]))
+    optimizer_settings = [(lr, decay) for lr in floats(space["lrs"]) for decay in floats(space["weight_decays"])]
     rows, trajectories = [], []
-    for width in widths:
-        trajectory = sweep(fit_problem, [width] * hidden_depth, lrs, seeds, epochs, progress)
-        trajectories.append(trajectory)
-        table = snapshot_table(trajectory).rename(columns={"heldout_error": "val_error"})
-        table.insert(2, "width", width)
-        rows.append(table[["lr", "epochs", "width", "seed", "train_loss", "val_error", "true_error", "diverged"]])
+    for depth in ints(space["depths"]):
+        for width in ints(space["widths"]):
+            for size in sorted({len(unit.validation) for unit in units}):
+                same_size = [unit for unit in units if len(unit.validation) == size]
+                models = [(lr, decay, unit) for lr, decay in optimizer_settings for unit in same_size]
+                trajectory = _train_folds(problem, [width] * depth, models, check_epochs(space), progress)
+                trajectories.append(trajectory)
+                rows.append(_curve_rows(trajectory, models, width, depth))
     return pd.concat(rows, ignore_index=True), trajectories
 
 
-def choose(search_table: pd.DataFrame, hidden_depth: int) -> dict:
-    """The setting with the lowest mean validation error over seeds; a setting
-    with any diverged seed is out; ties go to the cheaper (epochs × weights)."""
-    candidates = []
-    for (lr, epochs, width), rows in search_table.groupby(["lr", "epochs", "width"]):
-        if rows["diverged"].any() or rows["val_error"].isna().any():
+def _train_folds(problem: Problem, hidden: list[int], models: list, checks: list[int], progress) -> Trajectory:
+    training = []
+    for _, _, unit in models:
+        points = problem.training[unit.seed]
+        keep = torch.ones(len(points), dtype=torch.bool)
+        keep[unit.validation] = False
+        training.append((points.subset(keep), points.subset(unit.validation)))
+    x = stack_models([fit.x for fit, _ in training])
+    y = stack_models([fit.y for fit, _ in training])
+    validation = EvalSet(
+        stack_models([val.x for _, val in training]), stack_models([val.y for _, val in training], torch.float64)
+    )
+    lrs, decays = [lr for lr, _, _ in models], [decay for _, decay, _ in models]
+    seeds = [unit.seed for _, _, unit in models]
+    return train_models(hidden, lrs, seeds, x, y, {"val": validation}, checks, progress, None, decays)
+
+
+def _curve_rows(trajectory: Trajectory, models: list, width: int, depth: int) -> pd.DataFrame:
+    diverged_at = trajectory.first_nonfinite_epoch()
+    frames = []
+    for epochs, snapshot in sorted(trajectory.snapshots.items()):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "lr": [lr for lr, _, _ in models],
+                    "weight_decay": [decay for _, decay, _ in models],
+                    "width": width,
+                    "depth": depth,
+                    "seed": [unit.seed for _, _, unit in models],
+                    "fold": [unit.fold for _, _, unit in models],
+                    "epochs": epochs,
+                    "train_loss": snapshot.train_loss,
+                    "val_error": snapshot.errors["val"],
+                    "diverged": [at is not None and at <= epochs for at in diverged_at],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def search_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting (search.csv): the early-stopping epoch, the argmin of the
+    mean validation curve over seeds × folds, and the CV error there ± its standard
+    error over the seed × fold models. A setting with a diverged model has none."""
+    rows = []
+    for setting, group in curves.groupby(SETTING, sort=True):
+        units = group.groupby(["seed", "fold"]).ngroups
+        diverged = int(group.groupby(["seed", "fold"])["diverged"].any().sum())
+        row = dict(zip(SETTING, setting), units=units, diverged=diverged)
+        mean_curve = group.groupby("epochs")["val_error"].mean()
+        if diverged or not np.isfinite(mean_curve.to_numpy()).all():
+            rows.append(dict(row, epochs=None, cv_error=None, cv_se=None))
             continue
-        cost = int(epochs) * parameter_count([int(width)] * hidden_depth)
-        candidates.append((float(rows["val_error"].mean()), cost, float(lr), int(epochs), int(width)))
+        best = int(mean_curve.idxmin())
+        at_best = group.loc[group["epochs"] == best, "val_error"]
+        se = float(at_best.std(ddof=1) / math.sqrt(len(at_best))) if len(at_best) > 1 else None
+        rows.append(dict(row, epochs=best, cv_error=float(mean_curve[best]), cv_se=se))
+    table = pd.DataFrame(rows)
+    table["width"], table["depth"], table["epochs"] = (
+        table["width"].astype(int),
+        table["depth"].astype(int),
+        table["epochs"].astype("Int64"),
+    )
+    return table
+
+
+def choose(search: pd.DataFrame) -> dict:
+    """The setting with the lowest CV error; ties go to the cheaper (epochs × weights)."""
+    candidates = []
+    for _, row in search.dropna(subset=["cv_error"]).iterrows():
+        hidden = [int(row["width"])] * int(row["depth"])
+        cost = int(row["epochs"]) * parameter_count(hidden)
+        candidates.append((float(row["cv_error"]), cost, row.name))
     if not candidates:
         raise UserError(
             "fit.custom.search: every setting diverged (NaN/inf loss); add smaller "
             "learning rates to fit.custom.search.lrs, or use a function with smaller values"
         )
-    best = min(candidates)
+    row = search.loc[min(candidates)[2]]
+    width, depth = int(row["width"]), int(row["depth"])
     return {
-        "lr": best[2],
-        "epochs": best[3],
-        "width": best[4],
-        "hidden": [best[4]] * hidden_depth,
-        "val_error": best[0],
+        "lr": float(row["lr"]),
+        "weight_decay": float(row["weight_decay"]),
+        "epochs": int(row["epochs"]),
+        "width": width,
+        "depth": depth,
+        "hidden": [width] * depth,
+        "cv_error": float(row["cv_error"]),
+        "cv_se": None if pd.isna(row["cv_se"]) else float(row["cv_se"]),
     }
 
 
 def custom_total_epochs(params: dict) -> int:
+    """Progress units of fit.custom: every batched CV run's epochs, then the two final runs."""
     space = params["search"]
-    return max(space["epochs"]) * len(space["widths"]) + int(params["baseline"]["epochs"]) + max(space["epochs"])
+    folds, samples = int(space["folds"]), int(params["samples"])
+    sizes = 1 if samples % folds == 0 else 2
+    shapes = len(space["widths"]) * len(space["depths"])
+    return int(space["max_epochs"]) * (shapes * sizes + 1) + int(params["baseline"]["epochs"])
+
+
+# --- the paired comparison -----------------------------------------------------------
+
+TIE_STANDARD_ERRORS = 2.0  # |mean difference| within this many SE: a tie
+
+
+def verdict(mean_difference: float, standard_error: float | None) -> str:
+    """ "beat", "tie" or "lost" for a chosen − baseline true-error difference.
+
+    A difference within TIE_STANDARD_ERRORS standard errors (or with no standard
+    error: one seed) is within the noise: a tie."""
+    if standard_error is None or not math.isfinite(standard_error):
+        return "tie"
+    if abs(mean_difference) <= TIE_STANDARD_ERRORS * standard_error:
+        return "tie"
+    return "beat" if mean_difference < 0 else "lost"
+
+
+def paired_difference(chosen: pd.Series, baseline: pd.Series) -> dict:
+    """Per-seed true errors (indexed by seed) → mean difference, its SE, wins and the verdict."""
+    seeds = chosen.index.intersection(baseline.index)
+    difference = (chosen[seeds] - baseline[seeds]).astype(float)
+    n = len(difference)
+    se = float(difference.std(ddof=1) / math.sqrt(n)) if n > 1 else None
+    mean = float(difference.mean())
+    return {
+        "mean": mean,
+        "se": se,
+        "wins": int((difference < 0).sum()),
+        "seeds": n,
+        "verdict": verdict(mean, se),
+    }
 
 
 LABELLED_TABLES = {
