@@ -1,11 +1,14 @@
 """Exercise 1 benchmark: labreport's fit runs against the course-style loop.
 
-    python bench/fit.py [--direct] [--baseline-scale 0.1] [--set fit.seeds=[2019]]
+    python bench/fit.py [--impl handwritten|autograd] [--direct] [--baseline-scale 0.1] [--set fit.seeds=[2019]]
 
 Ours, each part timed alone, every time in a subprocess into a fresh
 throwaway store: 1A+1B (``labreport run --only fit.epochs --only fit.lr``),
 1C (``--only fit.custom``) and the whole of Exercise 1 (``--only fit``); with
 --direct, the experiment functions called one after another in this process.
+--impl picks the training engine: the hand-written backward pass
+(batched_mlp.py, the default) or autograd with torch.optim.Adam
+(autograd_mlp.py); run it once with each to compare them.
 Baseline: bench/course_fit.py, one process per setting as a student runs
 exp1.py: each epochs value of 1A and each learning rate of 1B, one seed, with
 PyTorch's default thread count (what the course script gets).
@@ -36,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SWEEPS = ("fit.epochs", "fit.lr")
+IMPL_ENV = "LABREPORT_FIT_IMPL"  # lab.exercises.fit.training.IMPL_ENV
 TARGET_SECONDS = 30.0
 
 
@@ -188,7 +192,14 @@ def main() -> None:
         default=[],
         help="declaration override passed to labreport, e.g. fit.seeds=[2019]",
     )
+    parser.add_argument(
+        "--impl",
+        choices=["handwritten", "autograd"],
+        default="handwritten",
+        help="the training engine: hand-written backward (default) or autograd",
+    )
     args = parser.parse_args()
+    os.environ[IMPL_ENV] = args.impl  # read by the runs, in this process and in the CLI's
 
     from lab.core.environment import cpu_model
 
@@ -196,6 +207,7 @@ def main() -> None:
     seeds = len(decl.values["fit"]["seeds"])
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, torch {torch_version()}")
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores shared: wall times vary)")
+    print(f"engine: {args.impl} (--impl)")
     ours = run_direct(specs) if args.direct else run_cli(args.sets)
     how = (
         "experiment functions, in-process, one after another"

@@ -428,7 +428,8 @@ def test_the_report_quotes_the_numbers_its_runs_wrote(built):
     means = [pm(rates[c].mean(), rates[c].std()) for c in ("train_loss", "true_error", "heldout_error")]
     assert f"0.1 {' '.join(means)} 0/2" in text
     search = table(lab, "fit.custom", "search.csv").sort_values("cv_error").iloc[0]
-    first = f"{search.lr:g} {search.weight_decay:g} [{search.width}, {search.width}] {search.epochs:,}"
+    width = int(search.width)
+    first = f"{search.lr:g} {search.weight_decay:g} [{width}, {width}] {int(search.epochs):,}"
     assert f"rank lr weight decay hidden epochs (early stop) CV error diverged 1 {first} " in text
     last = table(lab, "cifar", "epochs.csv").iloc[-1]
     assert f"{num(last.test_loss, 4)} {pct(last.test_acc)}" in text
