@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.exercises.fit.facts import FitAnalysis, analyse, csv_tables  # noqa: F401
+from lab.exercises.fit.formula import formula
 from lab.report.items import Table, figure_specs, lazy_module
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, num, pm
@@ -164,6 +165,10 @@ ORDER = [
 ]
 
 
+# What its answer templates (answers/*.html.j2) and the page may call besides the number formats.
+TEMPLATE_HELPERS = {"formula": formula}
+
+
 def parameters(lab: FitAnalysis, lang: str) -> list[tuple[str, str]] | None:
     """The parameters Exercise 1 actually ran with, as (label, value) rows."""
     params = {}
@@ -171,7 +176,7 @@ def parameters(lab: FitAnalysis, lang: str) -> list[tuple[str, str]] | None:
     if sweep is not None:
         p = sweep.params
         params["fit"] = [
-            (msg(lang, "function"), f"f(x) = {p.get('function')}"),
+            (msg(lang, "function"), formula(str(p.get("function")))),
             (
                 msg(lang, "training_points"),
                 msg(
