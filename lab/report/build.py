@@ -35,6 +35,7 @@ from lab.report.render import (
     template_environment,
     write_pdf,
 )
+from lab.report.spacing import space_cjk_html
 from lab.report.wording import Answer, seconds_text
 
 CORE_ORDER = ["tab:environment", "tab:runs"]
@@ -358,6 +359,8 @@ def build_report(
     checked = code_cross_check(runs, exercises, inputs)
     context = build_context(decl, lab, runs, lang, command, items, answers, checked)
     html = render_html(context, env, manifest.template)
+    if lang == "zh":
+        html = space_cjk_html(html)
     out.parent.mkdir(parents=True, exist_ok=True)
     html_path = out.with_suffix(".html")
     write_text_atomic(html_path, html)
