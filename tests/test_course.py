@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_cifar_train import PARAMS as TRAIN_PARAMS
 
 from lab.core.store import LoadedRun, RunContext
 from lab.exercises.cifar import course
@@ -12,17 +13,13 @@ from lab.exercises.cifar.course_check import cross_check
 from lab.exercises.cifar.crosscheck import TOLERANCE
 from lab.exercises.cifar.data.synthetic import make_tiny_cifar
 
+# the training test's tiny run, with the course's schedule shape, no momentum and the automatic numerics
 PARAMS = {
+    **TRAIN_PARAMS,
     "phases": [{"lr": 0.1, "epochs": 1}, {"lr": 0.01, "epochs": 1}],
     "batch_size": 16,
-    "weight_decay": 5e-4,
     "momentum": 0.0,
-    "seed": 3,
     "precision": "auto",
-    "data_fingerprint": "",
-    "train_subset": None,
-    "test_subset": None,
-    "quick": True,
 }
 
 

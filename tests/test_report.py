@@ -344,6 +344,17 @@ def test_the_body_speaks_as_the_student_with_typeset_functions(request, name):
     assert "x2 + 2 sin(x) + cos(x − 1) − 5" in body  # superscript, upright sin, real minus signs
 
 
+def test_every_figure_and_table_is_cited_in_the_text(en_report):
+    body = squeeze(body_text(en_report, "en"))
+    for kind in ("Figure", "Table"):
+        numbers = {int(n) for n in re.findall(rf"{kind}(\d+)", body)}
+        assert numbers == set(range(1, max(numbers) + 1))
+        for number in sorted(numbers):
+            cited = len(re.findall(rf"{kind}{number}(?!\d)", body))
+            if kind == "Figure" or number > 2:  # Tables 1 and 2 (the environment) are named in words
+                assert cited >= 2, f"{kind} {number} has a caption but is never cited"
+
+
 @pytest.mark.parametrize("name", ["zh_report", "en_report"])
 def test_the_appendix_shows_the_course_test_function(request, name):
     text = subprocess.run(

@@ -1,11 +1,12 @@
 """Spacing between Chinese and Latin text, applied once to the rendered HTML of a Chinese report:
-a space between a CJK character and a Latin letter or digit ("图 6 和表 4", "第 5 轮"), none
-around full-width punctuation ("。然后", not "。 然后"), and none from line breaks in the templates
-between two Chinese characters. Tags, and the text of <style>, <pre>, <code> and <script>, are
-left as they are; the rules see the text across inline tags (``<a>图 6</a>和``).
+a space between a CJK character and a Latin letter or digit (figure 6 and table 4 read
+"\u56fe 6 \u548c\u8868 4", never "\u56fe 6\u548c"), none around full-width punctuation (no
+space after "\u3002"), and none from line breaks in the templates between two Chinese
+characters. Tags, and the text of <style>, <pre>, <code> and <script>, are left as they are;
+the rules see the text across inline tags (``<a>figure 6</a>`` followed by a character).
 
-pangu (the maintained library for this) also spaces "f(x)的" into "f (x) 的"; these rules
-leave a formula alone.
+pangu (the maintained library for this) also spaces "f(x)" before a Chinese character into
+"f (x)"; these rules leave a formula alone.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import re
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\uffef"  # ideographs and full-width forms
 IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-FULL_WIDTH_PUNCTUATION = "。，；：、！？（）「」『』【】《》"
+FULL_WIDTH_PUNCTUATION = (
+    "\u3002\uff0c\uff1b\uff1a\u3001\uff01\uff1f\uff08\uff09\u300c\u300d\u300e\u300f\u3010\u3011\u300a\u300b"
+)
 LATIN_AFTER_CJK = re.compile(r"[A-Za-z0-9]")  # starts a Latin run after a CJK character
 LATIN_BEFORE_CJK = re.compile(r"[A-Za-z0-9%)\]]")  # ends a Latin run before a CJK character
 VERBATIM = {"style", "pre", "code", "script"}

@@ -12,7 +12,7 @@ from lab.exercises.cifar.facts import CifarAnalysis, analyse, csv_tables  # noqa
 from lab.exercises.cifar.names import class_name
 from lab.report.items import Table, figure_specs, lazy_module
 from lab.report.messages import Messages
-from lab.report.wording import lr_text, num, pct, signed
+from lab.report.wording import lr_text, pct, signed
 
 msg = Messages(Path(__file__).parent)
 figures = lazy_module("lab.exercises.cifar.figures")
@@ -61,9 +61,9 @@ def cifar_table(lab: CifarAnalysis, lang: str) -> Table:
             [
                 str(int(r["epoch"])),
                 lr_text(r["lr"]),
-                num(r["train_loss"], 4),
+                f"{r['train_loss']:.3f}",
                 pct(r["train_acc"]),
-                num(r["test_loss"], 4),
+                f"{r['test_loss']:.3f}",
                 pct(r["test_acc"]),
                 signed(r["gap"]),
                 f"{r['train_seconds'] + r['test_seconds']:.1f}",
