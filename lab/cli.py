@@ -271,7 +271,14 @@ def build(
             f"[yellow]missing:[/] {name} ({reason}); the report says so. Compute it with: labreport run --only {name}"
         )
     written = build_report(
-        session.decl, runs, out, lang=lang, pdf_variant=pdf_variant, command=reproduce_command(), missing=missing
+        session.decl,
+        runs,
+        out,
+        lang=lang,
+        pdf_variant=pdf_variant,
+        command=reproduce_command(),
+        missing=missing,
+        inputs=session.inputs,
     )
     for path in written:
         console.print(f"wrote {path}")

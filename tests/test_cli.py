@@ -147,10 +147,13 @@ def test_build_no_run_renders_without_torch_or_data_and_reuses_figures(tiny_lab)
     first = labreport(tiny_lab, "build", "--no-run", check=0)
     assert "missing: cifar (missing)" in first.stderr  # reported, as before
     labreport(tiny_lab, "run", "--only", "cifar", check=0)
+    labreport(tiny_lab, "build", "--no-run", check=0)  # runs the course's test(epoch) once (2A's check)
+    html = (tiny_lab / "reports" / "lab13.html").read_text()
+    assert "Check: run on the final model" in html
     (tiny_lab / "data").rename(tiny_lab / "data-elsewhere")  # the finished cifar run still renders
 
     imported, stderr = imported_modules(tiny_lab, "build", "--no-run")
-    assert "torch" not in imported and "missing:" not in stderr
+    assert "torch" not in imported and "missing:" not in stderr  # the check's result is remembered
     listed = labreport(tiny_lab, "list", check=0).stdout
     assert "done" in next(line for line in listed.splitlines() if "cifar" in line and "│" in line)
     other = labreport(tiny_lab, "list", "--set", "cifar.batch_size=8", check=0).stdout

@@ -420,7 +420,7 @@ def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(built):
 
 def test_the_report_quotes_the_numbers_its_runs_wrote(built):
     """Each table row checked here is worked out from the run's own CSV files."""
-    from lab.report.answers import num, pct, pm
+    from lab.report.answers import pct, pm
 
     lab, text = built
     assert "Name Test Student Student ID 20240001 Class CS 2401" in text
@@ -432,4 +432,4 @@ def test_the_report_quotes_the_numbers_its_runs_wrote(built):
     first = f"{search.lr:g} {search.weight_decay:g} [{width}, {width}] {int(search.epochs):,}"
     assert f"rank lr weight decay hidden epochs (early stop) CV error diverged 1 {first} " in text
     last = table(lab, "cifar", "epochs.csv").iloc[-1]
-    assert f"{num(last.test_loss, 4)} {pct(last.test_acc)}" in text
+    assert f"{last.test_loss:.3f} {pct(last.test_acc)}" in text

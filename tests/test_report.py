@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import types
 
@@ -125,6 +126,9 @@ def test_no_under_fitting_claimed_when_the_shortest_run_fits_best(runs):
     lab = analysis.analyse(runs)
     lab.epoch_facts.true_error_rose = lab.epoch_facts.train_loss_fell = True
     lab.epoch_facts.best_epochs = lab.epoch_facts.shortest
+    for setting in lab.epoch_facts.settings:  # no tie, no error left at the edges
+        setting.true_error_se, setting.edge_error = 0.0, setting.centre_error
+    lab.epoch_facts.settings[0].true_error = 0.1  # the shortest is the best
     text = build_answers(lab, "en", lambda key: key, None)["1A"].body
     assert "too few epochs under-fit" not in text
     assert f"{lab.epoch_facts.shortest:,} epochs already fit f(x)" in text
@@ -167,7 +171,11 @@ def test_report_has_every_section_question_and_the_student(request, name):
         zh, en = texts["zh"], texts["en"]
         assert squeeze(f"{qid}. {zh if lang == 'zh' else en}")[:40] in text
     assert "李小明" in text and "2024123456" in text
-    assert squeeze("def evaluate(") in text  # 2A: the real evaluation code
+    assert (
+        squeeze("def test(epoch):") in text
+        and squeeze("for batch_idx, (inputs, targets) in enumerate(testloader):") in text
+    )
+    assert squeeze("def schedule(") in text  # 2A: the course's test(epoch) and the two-phase loop
     meta = PdfReader(report["pdf"]).metadata
     assert "李小明" in meta.author and ("Lab" in meta.title or "实验" in meta.title)
 
@@ -194,7 +202,7 @@ def test_jump_at_the_drop_is_quoted_as_measured(zh_report, runs):
 def test_student_answer_replaces_the_generated_one(en_report):
     text = squeeze("".join(en_report["pages"]))
     assert squeeze("My own words: the accuracy went up sharply.") in text
-    assert squeeze("The student's own answer") in text
+    assert squeeze("The student's own answer") not in text  # it is simply the answer
     assert squeeze("Why: step size and gradient noise") not in text
 
 
@@ -263,17 +271,19 @@ def test_cjk_font_is_found_here():
 
 
 def test_evaluation_source_comes_from_the_loaded_module(monkeypatch):
-    def evaluate(model, loader):
-        return "a monkeypatched evaluation"
+    def fake_test(epoch):
+        return "a monkeypatched test"
 
-    monkeypatch.setitem(sys.modules, "lab.exercises.cifar.evaluation", types.SimpleNamespace(evaluate=evaluate))
-    assert "a monkeypatched evaluation" in build.evaluation_source()
+    fake = types.SimpleNamespace(test=fake_test, schedule=fake_test)
+    monkeypatch.setitem(sys.modules, "lab.exercises.cifar.course", fake)
+    assert "a monkeypatched test" in build.evaluation_source()
 
 
 def test_evaluation_source_without_importing(monkeypatch):
-    monkeypatch.delitem(sys.modules, "lab.exercises.cifar.evaluation", raising=False)
+    monkeypatch.delitem(sys.modules, "lab.exercises.cifar.course", raising=False)
     source = build.evaluation_source()
-    assert source.startswith("def evaluate(") and "no_grad" in source
+    assert source.startswith("def test(epoch):") and "torch.no_grad()" in source and "model.eval()" in source
+    assert "def schedule(" in source and "optim.SGD(model.parameters(), lr=lr, weight_decay=5e-4)" in source
 
 
 def test_largest_lr_wording_depends_on_the_measurement(runs):
@@ -335,3 +345,108 @@ def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
         others = {"en": ("beat the", "tied with", "lost to"), "zh": ("胜过了", "打平", "输给了")}[lang]
         assert sum(word in text for word in others) == 1
     assert f"lower on {wins} of 3 seeds" in build_answers(lab, "en", lambda key: key, None)["1C"].body
+# --- the body is the student's document ----------------------------------------------------
+
+TOOL_WORDS = ["CSV", "csv", "工具", "labreport", "this tool", "the tool", "自动填写", "auto →", "**"]
+
+
+def body_text(report: dict, lang: str) -> str:
+    """pdftotext of the pages from the overview to the reflections (the appendix may name the tool)."""
+    text = subprocess.run(["pdftotext", str(report["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
+    start = text.rindex(HEADINGS[lang][0])  # the heading, after its line in the contents
+    return text[start : text.rindex(HEADINGS[lang][3])]
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_the_body_speaks_as_the_student_with_typeset_functions(request, name):
+    lang = name[:2]
+    body = body_text(request.getfixturevalue(name), lang)
+    for word in TOOL_WORDS:
+        assert word not in body, word
+    assert not re.search(r"(?<![\w.])/(tmp|home|work|root|usr|Users)/", body)  # no machine path
+    assert "x2 + 2 sin(x) + cos(x − 1) − 5" in body  # superscript, upright sin, real minus signs
+
+
+def test_every_figure_and_table_is_cited_in_the_text(en_report):
+    body = squeeze(body_text(en_report, "en"))
+    for kind in ("Figure", "Table"):
+        numbers = {int(n) for n in re.findall(rf"{kind}(\d+)", body)}
+        assert numbers == set(range(1, max(numbers) + 1))
+        for number in sorted(numbers):
+            cited = len(re.findall(rf"{kind}{number}(?!\d)", body))
+            if kind == "Figure" or number > 2:  # Tables 1 and 2 (the environment) are named in words
+                assert cited >= 2, f"{kind} {number} has a caption but is never cited"
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_the_appendix_shows_the_course_test_function(request, name):
+    text = subprocess.run(
+        ["pdftotext", str(request.getfixturevalue(name)["pdf"]), "-"], capture_output=True, text=True
+    ).stdout
+    appendix = text[text.rindex(HEADINGS[name[:2]][4]) :]
+    for line in ("def test(epoch):", "model.eval()", "with torch.no_grad():", "enumerate(testloader)", "return acc"):
+        assert line in appendix, line
+    assert "def evaluate(" not in appendix
+
+
+# --- each claim follows a named fact (fixture facts flipped) --------------------------------
+
+
+def answer(lab, qid: str, lang: str = "en") -> str:
+    return re.sub(r"\s+", " ", str(build_answers(lab, lang, lambda key: key, None)[qid].body))
+
+
+def test_1a_calls_a_tie_a_tie_and_measures_the_edges(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.epoch_facts
+    facts.true_error_rose = facts.train_loss_fell = True
+    facts.best_epochs = facts.shortest
+    best, other = facts.settings[0], facts.settings[1]
+    for setting in facts.settings[2:]:
+        setting.true_error, setting.true_error_se = 5.0, 0.1
+    best.true_error, best.true_error_se, other.true_error, other.true_error_se = 0.694, 0.2, 0.699, 0.2
+    best.edge_error, best.centre_error = 1.4, 0.5
+    text = answer(lab, "1A")
+    assert f"{other.epochs:,} epochs tie with it" in text and "misses f(x) near the edges (1.40" in text
+    assert "already fit f(x)" not in text
+    assert all(f"<b>{s.epochs:,} epochs:</b>" in text for s in facts.settings)  # every curve has its sentence
+    best.true_error_se = other.true_error_se = 0.001
+    best.edge_error = 0.6
+    text = answer(lab, "1A")
+    assert "tie" not in text and "near the edges (1.40" not in text and "already fit f(x)" in text
+
+
+def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs):
+    lab = analysis.analyse(runs)
+    big = lab.lr_facts.behaviour[lab.lr_facts.largest]
+    big.status, big.diverged_seeds, big.oscillating_until, big.plateau_from = "stuck", 0, 100, 200
+    big.final_losses = [69.3, 33.6, 15.1]
+    text = answer(lab, "1B")
+    assert "the loss bounced, then got stuck" in text and "Until about epoch 100" in text
+    assert "from about epoch 200 on it sits flat" in text and "69.3, 33.6, 15.1" in text
+    assert "no seed diverged" in text and "oscillation.</b>" not in text
+    big.status = "oscillating"
+    text = answer(lab, "1B")
+    assert "got stuck" not in text and "until about epoch 100" in text
+
+
+def test_2b_a_jump_from_a_dip_is_also_measured_from_the_phase_best(runs):
+    lab = analysis.analyse(runs)
+    drop = lab.cifar.facts.drop
+    drop.best_before, drop.best_before_epoch = drop.test_before + 3, drop.epoch_before - 1
+    text = answer(lab, "2B")
+    assert "measured from a dip" in text and f"{signed(drop.jump_from_best)} points" in text
+    drop.best_before, drop.best_before_epoch = drop.test_before, drop.epoch_before
+    text = answer(lab, "2B")
+    assert "measured from a dip" not in text and "also the first phase" in text
+
+
+def test_2c_says_how_far_the_gap_shrank_and_why(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.cifar.facts
+    facts.largest_gap, facts.largest_gap_epoch, facts.final_gap = 11.0, facts.drop.epoch_before, 0.6
+    text = answer(lab, "2C")
+    assert "The gap was largest, +11.00 points" in text and "shrank to +0.60" in text
+    assert "the weights settle" in text
+    facts.largest_gap = 1.0
+    assert "The gap was largest" not in answer(lab, "2C")

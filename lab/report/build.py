@@ -35,6 +35,7 @@ from lab.report.render import (
     template_environment,
     write_pdf,
 )
+from lab.report.spacing import space_cjk_html
 from lab.report.wording import Answer, seconds_text
 
 CORE_ORDER = ["tab:environment", "tab:runs"]
@@ -187,7 +188,8 @@ def evaluation_source(exercises: list[Exercise] | None = None) -> str:
     for exercise in exercises if exercises is not None else load_lab().loaded():
         shown = getattr(report_module(exercise), "EVALUATION", None)
         if shown is not None:
-            return function_source(*shown)
+            module, *functions = shown
+            return "\n\n".join(function_source(module, name) for name in functions)
     raise AttributeError("no exercise of this lab shows code in the appendix")
 
 
@@ -240,8 +242,42 @@ def write_tables(lab: LabAnalysis, out: Path, manifest: Lab | None = None) -> li
     return paths
 
 
+def code_cross_check(runs: dict, exercises: list[Exercise], inputs=None):
+    """An exercise's proof that the code it shows is the code that ran (its ``cross_check``):
+    a mismatch stops the build with both numbers."""
+    store = cache_folder(runs)
+    cache_dir = inputs.cache_dir if inputs is not None else (store.parent.parent / "cache" if store else None)
+    for exercise in exercises:
+        check = getattr(report_module(exercise), "cross_check", None)
+        result = check(runs, cache_dir, getattr(inputs, "data", None), store) if check and cache_dir else None
+        if result is not None and result.checked and result.same_numerics and not result.matches:
+            raise UserError(
+                f"the course's test(epoch) returned {result.course:.2f}% on the final checkpoint of "
+                f"{exercise.name}, but the run reported {result.reported:.2f}%: the code in the report is "
+                "not the code that ran; run it again with: labreport run --force --only " + exercise.name
+            )
+        if result is not None:
+            return result
+    return None
+
+
+def exercise_helpers(exercises: list[Exercise]) -> dict:
+    """What the exercises give their templates besides the number formats (e.g. ``formula``)."""
+    helpers: dict = {}
+    for exercise in exercises:
+        helpers.update(getattr(report_module(exercise), "TEMPLATE_HELPERS", {}))
+    return helpers
+
+
 def build_context(
-    decl, lab: LabAnalysis, runs: dict, lang: str, command: str, items: dict[str, Item], answers: dict[str, Answer]
+    decl,
+    lab: LabAnalysis,
+    runs: dict,
+    lang: str,
+    command: str,
+    items: dict[str, Item],
+    answers: dict[str, Answer],
+    code_check=None,
 ) -> dict:
     manifest = lab_of(decl)
     exercises = manifest.loaded()
@@ -275,6 +311,9 @@ def build_context(
         "reflections_path": str(reflections_path),
         "evaluation_code": highlighted(source) if source else None,
         "evaluation_error": source_error,
+        "code_check": code_check,
+        "declared": decl.values,
+        **exercise_helpers(exercises),
         "code_css": Markup(code_style()),
         "css": Markup(stylesheet()),
         "provenance": provenance(decl, runs, command, list(titles)),
@@ -292,6 +331,7 @@ def build_report(
     missing: dict[str, str] | None = None,
     timings: dict | None = None,
     figure_cache: Path | None = None,
+    inputs=None,
 ) -> list[Path]:
     """Write the PDF at ``out``, the HTML beside it and the tables as CSV; return the paths written.
 
@@ -316,7 +356,11 @@ def build_report(
     env = template_environment(lab_template_folders(manifest))
     answers_dir = decl.resolve(decl.values.get("report", {}).get("answers", "answers"))
     answers = build_answers(lab, lang, reference(items, lang), answers_dir, manifest, env)
-    html = render_html(build_context(decl, lab, runs, lang, command, items, answers), env, manifest.template)
+    checked = code_cross_check(runs, exercises, inputs)
+    context = build_context(decl, lab, runs, lang, command, items, answers, checked)
+    html = render_html(context, env, manifest.template)
+    if lang == "zh":
+        html = space_cjk_html(html)
     out.parent.mkdir(parents=True, exist_ok=True)
     html_path = out.with_suffix(".html")
     write_text_atomic(html_path, html)

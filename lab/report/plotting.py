@@ -111,10 +111,23 @@ def plain_number(value: float, _position=None) -> str:
     return f"{value:,.0f}" if value >= 1 else f"{value:g}"
 
 
+def power_of_ten(value: float) -> str:
+    """10⁴ for a power of ten, 2×10⁴ otherwise."""
+    exponent = int(np.floor(np.log10(value) + 1e-9))
+    mantissa = value / 10.0**exponent
+    power = "10" + str(exponent).translate(SUPERSCRIPTS)
+    return power if abs(mantissa - 1) < 1e-9 else f"{mantissa:g}×{power}"
+
+
 class PlainLogFormatter(matplotlib.ticker.LogFormatter):
-    """matplotlib's choice of which log ticks to label, with plain_number's text."""
+    """matplotlib's choice of which log ticks to label, in one style per axis: plain numbers
+    (1,000, 0.01) for everyday ranges, powers of ten on every tick when the axis reaches beyond
+    them (never 10,000 next to 10⁶)."""
 
     def _num_to_string(self, x, vmin, vmax):
+        low, high = sorted((abs(vmin), abs(vmax)))
+        if x > 0 and (high >= 1e5 or 0 < low < 1e-3):
+            return power_of_ten(x)
         return plain_number(x)
 
 

@@ -12,6 +12,7 @@ import lab
 from lab.core.api import Lab
 from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
+from lab.report.wording import pct
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -46,6 +47,7 @@ def template_environment(extra_folders: list[Path] = ()) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["css_string"] = css_string
+    env.globals["pct"] = pct
     return env
 
 

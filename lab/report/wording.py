@@ -37,7 +37,11 @@ def pm(mean, std) -> str:
         return num(mean)
     if std <= 1e-9 * max(abs(mean), 1.0):  # identical values up to rounding
         std = 0.0
-    return f"{num(mean)} ± {num(std, 2)}"
+    shown = num(mean)
+    if "e" in shown:
+        return f"{shown} ± {num(std, 2)}"
+    decimals = len(shown.partition(".")[2])  # the std to the mean's last digit: 7.71 ± 0.56, 28.0 ± 25.0
+    return f"{shown} ± {std:,.{decimals}f}"
 
 
 def signed(value, decimals: int = 2) -> str:

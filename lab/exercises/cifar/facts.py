@@ -31,10 +31,24 @@ class DropFacts:
     gain_after: float | None  # test acc gained per epoch after the first epoch at the new lr
     test_final: float
     epochs_after: int  # epochs run at the lower rate
+    best_before: float = float("nan")  # the first phase's best test accuracy
+    best_before_epoch: int = 0
+    lowest_test_loss_before: float = float("nan")  # the first phase's lowest test loss
 
     @property
     def test_jump(self) -> float:
         return self.test_after - self.test_before
+
+    @property
+    def jump_from_best(self) -> float:
+        """The jump measured from the first phase's best epoch rather than its last."""
+        return self.test_after - self.best_before
+
+    @property
+    def last_below_best(self) -> bool:
+        """The last epoch before the drop was clearly (over half a point) below the phase's best:
+        a dip there inflates the jump measured from it."""
+        return self.best_before_epoch != self.epoch_before and self.test_before < self.best_before - 0.5
 
     @property
     def train_jump(self) -> float:
@@ -109,6 +123,9 @@ def drop_facts(epochs: pd.DataFrame) -> DropFacts | None:
         gain_after=gain_per_epoch(phases[1]["test_acc"]),
         test_final=float(phases[1]["test_acc"].iloc[-1]),
         epochs_after=len(phases[1]),
+        best_before=float(phases[0]["test_acc"].max()),
+        best_before_epoch=int(phases[0].loc[phases[0]["test_acc"].idxmax(), "epoch"]),
+        lowest_test_loss_before=float(phases[0]["test_loss"].min()),
     )
 
 

@@ -12,7 +12,7 @@ from lab.exercises.cifar.facts import CifarAnalysis, analyse, csv_tables  # noqa
 from lab.exercises.cifar.names import class_name
 from lab.report.items import Table, figure_specs, lazy_module
 from lab.report.messages import Messages
-from lab.report.wording import lr_text, num, pct, signed
+from lab.report.wording import lr_text, pct, signed
 
 msg = Messages(Path(__file__).parent)
 figures = lazy_module("lab.exercises.cifar.figures")
@@ -20,8 +20,17 @@ figures = lazy_module("lab.exercises.cifar.figures")
 RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
 # What its answer templates (answers/*.html.j2) may call besides the number formats.
 TEMPLATE_HELPERS = {"class_name": class_name}
-# The function shown in the appendix (2A): the evaluation the run really does.
-EVALUATION = ("lab.exercises.cifar.evaluation", "evaluate")
+# The functions shown in the appendix (2A): the course's test(epoch) and schedule loop, which the
+# build runs on the final checkpoint (cross_check) to prove they return the reported accuracy.
+EVALUATION = ("lab.exercises.cifar.course", "test", "schedule")
+
+
+def cross_check(runs: dict, cache_dir: Path, data: str | None, folder: Path | None):
+    """The course's test(epoch) on the cifar run's final checkpoint (None without the run)."""
+    from lab.exercises.cifar.crosscheck import remembered_cross_check
+
+    run = runs.get("cifar")
+    return remembered_cross_check(run, cache_dir, data, folder) if run is not None else None
 
 
 def has(table: str) -> Callable[[CifarAnalysis], bool]:
@@ -52,9 +61,9 @@ def cifar_table(lab: CifarAnalysis, lang: str) -> Table:
             [
                 str(int(r["epoch"])),
                 lr_text(r["lr"]),
-                num(r["train_loss"], 4),
+                f"{r['train_loss']:.3f}",
                 pct(r["train_acc"]),
-                num(r["test_loss"], 4),
+                f"{r['test_loss']:.3f}",
                 pct(r["test_acc"]),
                 signed(r["gap"]),
                 f"{r['train_seconds'] + r['test_seconds']:.1f}",
@@ -93,9 +102,7 @@ def parameters(lab: CifarAnalysis, lang: str) -> list[tuple[str, str]] | None:
         p, summary = lab.cifar.params, lab.cifar.record.get("summary") or {}
         count = summary.get("parameters")
         size = f"{count / 1e6:.2f} M" if isinstance(count, (int, float)) else msg(lang, "about_0_27_m")
-        precision = p.get("precision")
-        if summary.get("precision") and summary.get("precision") != precision:
-            precision = f"{precision} → {summary['precision']}"
+        precision = summary.get("precision") or p.get("precision")  # what ran, not "auto"
         schedule = msg(lang, "then").join(
             msg(lang, "phase", lr=lr_text(ph["lr"]), epochs=ph["epochs"]) for ph in p.get("phases", [])
         )

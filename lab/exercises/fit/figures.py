@@ -90,7 +90,7 @@ def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
     rows = int(np.ceil(len(values) / cols))
     seed = sweep.seeds[0]
     with styled(lang):
-        fig = new_figure(2.1 * rows + 0.35)
+        fig = new_figure(1.85 * rows + 0.35)
         axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
         ylim = fit_limits(sweep.grid, sweep.data)
         for ax, value in zip(axes, values):
@@ -135,7 +135,7 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
     """Training loss vs epoch (log-log); the noise variance as a reference line."""
     by_lr = sweep.params.get("sweep") == "lr" or sweep.loss["lr"].nunique() > 1
     with styled(lang):
-        fig = new_figure(2.6)
+        fig = new_figure(2.3)
         ax = fig.subplots()
         lrs = sorted(sweep.loss["lr"].unique(), reverse=True)
         diverged = diverged_seeds(sweep)
@@ -184,15 +184,18 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
         ("train_loss", msg(lang, "training_loss"), PALETTE[1], "^"),
     ]
     with styled(lang):
-        fig = new_figure(2.6, TEXT_WIDTH_IN * 0.8)
+        fig = new_figure(2.3, TEXT_WIDTH_IN * 0.8)
         ax = fig.subplots()
         for metric, label, color, marker in series:
-            mean, std = table[f"{metric}_mean"].to_numpy(), table[f"{metric}_std"].to_numpy()
+            mean, std = table[f"{metric}_mean"].to_numpy(), np.nan_to_num(table[f"{metric}_std"].to_numpy())
             ok = np.isfinite(mean)
+            # On the log axis a bar cannot reach zero: one that would stops at the lowest seed.
+            lowest = sweep.snapshots.groupby(column)[metric].min().reindex(table[column]).to_numpy()
+            below = np.where(mean - std > 0, std, mean - lowest)
             ax.errorbar(
                 table[column][ok],
                 mean[ok],
-                yerr=np.nan_to_num(std[ok]),
+                yerr=[below[ok], std[ok]],
                 color=color,
                 marker=marker,
                 ms=4,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from lab.exercises.fit.facts import FitAnalysis, analyse, csv_tables  # noqa: F401
+from lab.exercises.fit.formula import formula
 from lab.report.items import Table, figure_specs, lazy_module
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, num, pm
@@ -41,34 +42,32 @@ FIGURES = figure_specs(
 )
 
 
-def metric_columns(lang: str) -> list[str]:
-    return [
-        msg(lang, "training_loss"),
-        msg(lang, "true_error"),
-        msg(lang, "held_out_error"),
-        msg(lang, "diverged"),
-        msg(lang, "time_s"),
-    ]
+def metric_columns(lang: str, timed: bool = False) -> list[str]:
+    columns = [msg(lang, "training_loss"), msg(lang, "true_error"), msg(lang, "held_out_error"), msg(lang, "diverged")]
+    return columns + [msg(lang, "time_s")] if timed else columns
 
 
-def metric_cells(row) -> list[str]:
-    return [
+def metric_cells(row, timed: bool = False) -> list[str]:
+    cells = [
         pm(row["train_loss_mean"], row["train_loss_std"]),
         pm(row["true_error_mean"], row["true_error_std"]),
         pm(row["heldout_error_mean"], row["heldout_error_std"]),
         f"{int(row['diverged'])}/{int(row['seeds'])}",
-        num(row["seconds_mean"], 2),
     ]
+    return cells + [num(row["seconds_mean"], 2)] if timed else cells
 
 
 def sweep_table(settings, column: str, lang: str) -> Table:
+    """One row per setting. The time column only when the rows differ in it: the learning
+    rates train side by side in one batched run, whose time would repeat on every row."""
     first = msg(lang, "epochs") if column == "epochs" else msg(lang, "learning_rate")
     order = settings.sort_values(column, ascending=column != "lr")
+    timed = order["seconds_mean"].nunique() > 1
     rows = [
-        [f"{int(r[column]):,}" if column == "epochs" else lr_text(r[column])] + metric_cells(r)
+        [f"{int(r[column]):,}" if column == "epochs" else lr_text(r[column])] + metric_cells(r, timed)
         for _, r in order.iterrows()
     ]
-    return Table([first] + metric_columns(lang), rows, [True] * 6)
+    return Table([first] + metric_columns(lang, timed), rows, [True] * len(rows[0]) if rows else [])
 
 
 SEARCH_ROWS_SHOWN = 12
@@ -216,6 +215,10 @@ ORDER = [
 ]
 
 
+# What its answer templates (answers/*.html.j2) and the page may call besides the number formats.
+TEMPLATE_HELPERS = {"formula": formula}
+
+
 def parameters(lab: FitAnalysis, lang: str) -> list[tuple[str, str]] | None:
     """The parameters Exercise 1 actually ran with, as (label, value) rows."""
     params = {}
@@ -223,7 +226,7 @@ def parameters(lab: FitAnalysis, lang: str) -> list[tuple[str, str]] | None:
     if sweep is not None:
         p = sweep.params
         params["fit"] = [
-            (msg(lang, "function"), f"f(x) = {p.get('function')}"),
+            (msg(lang, "function"), formula(str(p.get("function")))),
             (
                 msg(lang, "training_points"),
                 msg(

@@ -81,6 +81,26 @@ def read_sweep(run) -> Sweep:
     )
 
 
+EDGE_FRACTION = 0.1  # "near the edges": the outer 10 % of the x range on each side
+
+
+@dataclass
+class EpochSetting:
+    """One epochs value of 1A: its errors over the seeds, and where along x the error sits."""
+
+    epochs: int
+    true_error: float
+    true_error_se: float  # standard error of the mean over the seeds
+    train_loss: float
+    edge_error: float  # true error on the outer EDGE_FRACTION of x on both sides
+    centre_error: float  # on the rest
+
+    @property
+    def worse_at_edges(self) -> bool:
+        """The edges carry clearly more error than the middle (twice as much per point)."""
+        return self.edge_error > 2 * self.centre_error
+
+
 @dataclass
 class EpochFacts:
     """1A: how the fit changes with the number of epochs (fixed learning rate)."""
@@ -106,12 +126,31 @@ class EpochFacts:
     seeds: int = 0
     train_below_noise: bool = False  # longest training loss < noise variance: fitting the noise
     diverged_settings: list[int] = field(default_factory=list)
+    settings: list[EpochSetting] = field(default_factory=list)  # by epochs, ascending
 
     # What the answer to 1A may claim (answers/1A.<lang>.html.j2 words it).
     @property
     def under_fitting(self) -> bool:
         """The shortest run is clearly worse than the best (over twice its true error)."""
         return self.underfit_ratio > 2 and self.shortest != self.best_epochs
+
+    def setting(self, epochs: int) -> EpochSetting:
+        return next(s for s in self.settings if s.epochs == epochs)
+
+    @property
+    def tied_with_best(self) -> list[int]:
+        """Other epochs values whose true error is within the combined standard error of the best's:
+        the measurement cannot tell them apart, so none of them is "the lowest"."""
+        best = self.setting(self.best_epochs) if self.settings else None
+        if best is None or not np.isfinite(best.true_error_se):
+            return []
+        return [
+            s.epochs
+            for s in self.settings
+            if s.epochs != best.epochs
+            and np.isfinite(s.true_error_se)
+            and s.true_error - best.true_error <= float(np.hypot(s.true_error_se, best.true_error_se))
+        ]
 
     @property
     def best_in_between(self) -> bool:
@@ -151,6 +190,7 @@ def epoch_facts(sweep: Sweep) -> EpochFacts:
         diverged_settings=[int(e) for e in settings.loc[settings["diverged"] > 0, "epochs"]],
     )
     facts.train_below_noise = bool(facts.longest_train_loss < facts.noise_variance)
+    facts.settings = [epoch_setting(sweep, e) for e in epochs]
     if len(epochs) > 1:
         facts.previous = epochs[-2]
         facts.previous_true_error = at(facts.previous, "true_error")
@@ -159,6 +199,34 @@ def epoch_facts(sweep: Sweep) -> EpochFacts:
         facts.train_loss_fell = bool(facts.longest_train_loss < facts.previous_train_loss)
         facts.seeds_rose = seeds_where_error_rose(sweep.snapshots, facts.previous, facts.longest)
     return facts
+
+
+def edge_and_centre_error(sweep: Sweep, epochs: int) -> tuple[float, float]:
+    """Mean squared error against f on the outer EDGE_FRACTION of x (both sides) and on the rest."""
+    curves = sweep.curves[sweep.curves["epochs"] == epochs] if sweep.curves is not None else None
+    if curves is None or curves.empty or sweep.grid is None:
+        return float("nan"), float("nan")
+    merged = curves.merge(sweep.grid, on="x")
+    lo, hi = float(sweep.grid["x"].min()), float(sweep.grid["x"].max())
+    margin = EDGE_FRACTION * (hi - lo)
+    edge = (merged["x"] < lo + margin) | (merged["x"] > hi - margin)
+    squared = (merged["y_pred"] - merged["y_true"]) ** 2
+    return float(squared[edge].mean()), float(squared[~edge].mean())
+
+
+def epoch_setting(sweep: Sweep, epochs: int) -> EpochSetting:
+    rows = sweep.snapshots[sweep.snapshots["epochs"] == epochs]
+    mean, std = mean_std(rows["true_error"])
+    seeds = int(np.isfinite(rows["true_error"]).sum())
+    edge, centre = edge_and_centre_error(sweep, epochs)
+    return EpochSetting(
+        epochs=epochs,
+        true_error=mean,
+        true_error_se=std / np.sqrt(seeds) if seeds > 1 else float("nan"),
+        train_loss=mean_std(rows["train_loss"])[0],
+        edge_error=edge,
+        centre_error=centre,
+    )
 
 
 def seeds_where_error_rose(snapshots: pd.DataFrame, before: int, after: int) -> int:
@@ -171,7 +239,7 @@ class LrBehaviour:
     """How training went at one learning rate, judged from its loss curves."""
 
     lr: float
-    status: str  # diverged | oscillating | stalled | slow | converged
+    status: str  # diverged | stuck | oscillating | stalled | slow | converged
     seeds: int
     diverged_seeds: int
     diverged_epoch: int | None  # earliest over seeds
@@ -180,6 +248,10 @@ class LrBehaviour:
     still_falling_seeds: int
     true_error: float
     train_loss: float
+    oscillating_until: int | None = None  # the median seed's last epoch with a rebound (loss.csv)
+    plateau_from: int | None = None  # the median seed's first epoch of its final flat stretch
+    final_losses: list[float] = field(default_factory=list)  # per seed, at the last epoch
+    stuck: bool = False  # flat on a plateau well above the best rate's training loss
 
     @property
     def troubled_seeds(self) -> int:
@@ -243,6 +315,50 @@ def curve_shape(losses: np.ndarray) -> str:
     return "settled"
 
 
+PLATEAU_BAND = 0.1  # a flat stretch: every later loss within 10 % of the final one
+STUCK_FACTOR = 1.5  # stuck: flat at over 1.5 times the best rate's training loss
+EARLY_BOUNCE = 0.02  # rebounds only in the first 2 % of the epochs are a start-up bounce, not oscillation
+
+
+def last_rebound_epoch(epochs: np.ndarray, losses: np.ndarray) -> int | None:
+    """The last logged epoch at which the loss climbed back to OSCILLATION_REBOUND x its best so far."""
+    if losses.size < 2 or not np.all(np.isfinite(losses)):
+        return None
+    best_before = np.maximum(np.minimum.accumulate(losses)[:-1], 1e-300)
+    rebounds = np.flatnonzero(losses[1:] / best_before >= OSCILLATION_REBOUND)
+    return int(epochs[rebounds[-1] + 1]) if rebounds.size else None
+
+
+def plateau_epoch(epochs: np.ndarray, losses: np.ndarray) -> int | None:
+    """The first logged epoch from which the loss stays within PLATEAU_BAND of its final value,
+    when that stretch covers at least the last fifth of the run (else it is still moving)."""
+    if losses.size < 5 or not np.all(np.isfinite(losses)):
+        return None
+    inside = np.abs(losses / losses[-1] - 1) <= PLATEAU_BAND
+    outside = np.flatnonzero(~inside)
+    start = outside[-1] + 1 if outside.size else 0
+    return int(epochs[start]) if epochs[start] <= 0.8 * epochs[-1] else None
+
+
+def median_epoch(values: list[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return int(np.median(known)) if len(known) * 2 > len(values) else None
+
+
+def curve_timeline(loss: pd.DataFrame, lr: float) -> tuple[int | None, int | None, list[float]]:
+    """(oscillating until, plateau from, final loss per seed) for one learning rate."""
+    rebounds, plateaus, finals = [], [], []
+    for _, group in loss[np.isclose(loss["lr"], lr)].groupby("seed"):
+        group = group.sort_values("epoch")
+        epochs, losses = group["epoch"].to_numpy(), group["train_loss"].to_numpy(dtype=float)
+        rebounds.append(last_rebound_epoch(epochs, losses))
+        plateaus.append(plateau_epoch(epochs, losses))
+        finals.append(float(losses[-1]))
+    known = [r for r in rebounds if r is not None]
+    until = int(np.median(known)) if known else None
+    return until, median_epoch(plateaus), finals
+
+
 def curve_shapes(loss: pd.DataFrame, lr: float) -> list[str]:
     shapes = []
     for _, group in loss[loss["lr"] == lr].groupby("seed"):
@@ -269,6 +385,10 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
     oscillating = oscillating_by_rebound(sweep.rebound, lr)
     if oscillating is None:
         oscillating = majority("oscillating")
+    until, plateau, finals = curve_timeline(sweep.loss, lr) if sweep.loss is not None else (None, None, [])
+    epochs_run = int(rows["epochs"].max()) if len(rows) else 0
+    if oscillating and until is not None and until < EARLY_BOUNCE * epochs_run:
+        oscillating = False  # a bounce in the first steps only, then a steady descent
     if diverged:
         status = "diverged"
     elif oscillating:
@@ -292,7 +412,24 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         still_falling_seeds=shapes.count("still_falling"),
         true_error=true_error,
         train_loss=train_loss,
+        oscillating_until=until,
+        plateau_from=plateau,
+        final_losses=finals,
     )
+
+
+def mark_stuck(behaviour: dict[float, LrBehaviour], best_lr: float | None) -> None:
+    """A rate that did not diverge, stopped bouncing and then sat flat at well above the best
+    rate's training loss is stuck, not oscillating."""
+    if best_lr is None:
+        return
+    reference = behaviour[best_lr].train_loss
+    for b in behaviour.values():
+        settled = b.oscillating_until is None or (b.plateau_from is not None and b.oscillating_until <= b.plateau_from)
+        flat_and_high = b.plateau_from is not None and np.median(b.final_losses) > STUCK_FACTOR * reference
+        b.stuck = bool(b.status != "diverged" and settled and flat_and_high and b.lr != best_lr)
+        if b.stuck:
+            b.status = "stuck"
 
 
 def lr_facts(sweep: Sweep) -> LrFacts:
@@ -301,10 +438,12 @@ def lr_facts(sweep: Sweep) -> LrFacts:
     healthy = settings[(settings["diverged"] == 0) & np.isfinite(settings["true_error_mean"])]
     best = healthy.loc[healthy["true_error_mean"].idxmin()] if len(healthy) else None
     best_lr = float(best["lr"]) if best is not None else None
+    behaviour = {lr: lr_behaviour(sweep, lr, best_lr) for lr in lrs}
+    mark_stuck(behaviour, best_lr)
     return LrFacts(
         epochs=int(settings["epochs"].iloc[0]),
         lrs=lrs,
-        behaviour={lr: lr_behaviour(sweep, lr, best_lr) for lr in lrs},
+        behaviour=behaviour,
         best_lr=best_lr,
         best_true_error=float(best["true_error_mean"]) if best is not None else None,
         largest=lrs[0],
