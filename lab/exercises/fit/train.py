@@ -66,7 +66,7 @@ def run_custom(ctx) -> dict:
     """fit.custom: tune on a validation split, then train chosen and baseline."""
     started = time.perf_counter()
     params = ctx.params
-    problem = load_problem(params, "fit.custom.function", "fit.custom.x_range (or fit.x_range)")
+    problem = load_problem(params, "fit.custom.function", "fit.custom.x_range")
     seeds, depth = ints(params["seeds"]), len(params["hidden"])
     space, baseline = params["search"], params["baseline"]
     ctx.progress.start(custom_total_epochs(params), "search, then chosen and baseline")
