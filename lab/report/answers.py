@@ -37,10 +37,7 @@ msg = Messages(Path(__file__).parent)
 
 def status_word(status: str, lang: str) -> str:
     """A run's status (missing, partial, stale, …) in the report's language."""
-    try:
-        return msg(lang, f"status_{status}")
-    except KeyError:
-        return status
+    return msg.get(lang, f"status_{status}", status)
 
 
 def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Markup:
@@ -62,7 +59,8 @@ def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Ma
 # (h3), the reflections under their section (h2); their headings go below those.
 ANSWER_HEADINGS_FROM, REFLECTION_HEADINGS_FROM = 4, 3
 COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)  # the prompts `labreport init` writes stay out of the report
-PLACEHOLDER = re.compile(r"\b(TODO|TBD)\b|待填写|to be written", re.IGNORECASE)
+# TODO, TBD, "to be written" (in English or Chinese): not an answer yet
+PLACEHOLDER = re.compile(r"\b(TODO|TBD)\b|\u5f85\u586b\u5199|to be written", re.IGNORECASE)
 
 
 class DemoteHeadings(Treeprocessor):
@@ -106,7 +104,7 @@ def student_answer(path: Path) -> Markup:
 
 
 def is_placeholder(text: str | None) -> bool:
-    """Empty, or still saying TODO / 待填写: not an answer yet."""
+    """Empty, or still saying TODO (or "to be written" in Chinese): not an answer yet."""
     return text is not None and (not text or bool(PLACEHOLDER.search(text)))
 
 

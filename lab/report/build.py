@@ -9,6 +9,7 @@ exercise's report module (``Exercise.report``) gives its parts.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 from datetime import date
@@ -215,11 +216,33 @@ def provenance(decl, runs: dict, command: str, names: list[str]) -> dict:
     )
     return {
         "runs": [(name, runs[name].key if runs.get(name) else None) for name in names],
-        "declaration": str(decl.path),
+        "declaration": declaration_name(decl),
         "sha256": decl.sha256,
         "commits": commits,
-        "command": command or f"labreport build --config {decl.path}",
+        "command": command or reproduce_command(decl),
     }
+
+
+def declaration_name(decl) -> str:
+    """The declaration relative to the lab folder (the packaged example by its name)."""
+    path = Path(decl.path)
+    try:
+        return str(path.relative_to(decl.folder))
+    except ValueError:
+        return path.name
+
+
+def reproduce_command(decl) -> str:
+    """What recomputes every result from scratch and writes this report, run in the lab folder.
+
+    From the declaration, not from the command that happened to build it (`--no-run`, an
+    absolute --out): the same in every language.
+    """
+    options = [] if declaration_name(decl) == "lab13.toml" else ["--config", declaration_name(decl)]
+    for override in decl.overrides:
+        options += ["--set", override]
+    options += ["--quick"] if decl.quick else []
+    return f"{shlex.join(['labreport', 'run', '--force', *options])} && {shlex.join(['labreport', 'build', *options])}"
 
 
 def parameters(lab: LabAnalysis, lang: str, exercises: list[Exercise]) -> dict[str, list[tuple[str, str]]]:
