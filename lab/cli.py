@@ -2,7 +2,7 @@
 
 Parses options, checks everything that can be checked before the long work,
 then hands over to the runner and the report. Exit codes: 0 ok, 1 a run
-failed, 2 usage or input error, 130 interrupted.
+failed (or `build --final`: not ready to hand in), 2 usage or input error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from lab.core.session import (
 )
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_NOT_READY = 1  # build --final: something is not ready to hand in
 DATA_PREFIX = "data_"  # prepared data_fingerprint shows as "fingerprint …"
 
 # Plain (click-style) help: Typer's rich panels label every flag, --help included, "<bool>".
@@ -154,6 +155,17 @@ def guarded(command):
 # --- preflight: everything checked before the first epoch -------------------------
 
 
+def start_session(config, set_, quick, data, no_download, store) -> Session:
+    """The session; one line when no declaration of the student's own is found."""
+    session = open_session(config, set_, quick, data, no_download, store)
+    if session.packaged:
+        errors.print(
+            f"[yellow]note:[/] no {declaration_module.DEFAULT_NAME} here, so the packaged example is used "
+            f"(its name and ID are not yours); start your own lab folder with: labreport init"
+        )
+    return session
+
+
 def prepare(session: Session, exercise: Exercise) -> dict:
     """Find and check an exercise's data (decoding it the first time); it joins the run keys."""
     label = exercise.data_label
@@ -218,7 +230,7 @@ def run(
     store: StoreOpt = None,
 ) -> None:
     """Compute the runs that are missing, stale or interrupted (resuming them)."""
-    session = open_session(config, set_, quick, data, no_download, store)
+    session = start_session(config, set_, quick, data, no_download, store)
     names = select(session.decl, only)
     code = run_specs(session, plan(session, names), device, force)
     raise typer.Exit(code)
@@ -245,20 +257,32 @@ def build(
     data: Data = None,
     no_download: NoDownload = False,
     store: StoreOpt = None,
+    final: Annotated[
+        bool,
+        typer.Option("--final", help="The report to hand in: refuse (exit 1, no PDF) while anything is not ready."),
+    ] = False,
 ) -> None:
-    """Run what is missing, then write the report (PDF, HTML and CSV tables)."""
+    """Run what is missing, then write the report (PDF, HTML and CSV tables).
+
+    Ends with what is not ready to hand in; with --final each of those is an error
+    (exit 1, no PDF written).
+    """
+    from lab.report import handin
     from lab.report.build import build_report
     from lab.report.fonts import check_fonts
 
-    session = open_session(config, set_, quick, data, no_download, store)
+    session = start_session(config, set_, quick, data, no_download, store)
     lang = lang or session.decl.values["report"]["lang"]
     if lang not in ("zh", "en"):
         raise UserError(f"--lang {lang!r}: choose zh or en")
-    out = out if out is not None else session.decl.resolve(session.decl.values["report"]["out"])
+    out = out if out is not None else default_out(session)
     if out.parent.resolve() == session.store.root.parent.resolve():
         out.parent.mkdir(parents=True, exist_ok=True)  # our own output folder, beside the runs
     check_output(out)
     check_fonts(lang)
+    unready = handin.declaration_problems(session.decl)
+    if final:
+        refuse_if_unready(unready)  # before any training: nothing to wait for
     code = 0
     if no_run:
         specs = plan_for_render(session)
@@ -268,25 +292,83 @@ def build(
     runs, missing = gather(session, specs)
     for name, reason in missing.items():
         errors.print(
-            f"[yellow]missing:[/] {name} ({reason}); the report says so. Compute it with: labreport run --only {name}"
+            f"[yellow]missing:[/] {name} ({reason}); the report says so. "
+            f"Compute it with: {session.command('run', '--only', name)}"
         )
+    unready += handin.run_problems(runs, missing, session.decl.quick)
+    if final:
+        refuse_if_unready(unready)
     written = build_report(
-        session.decl,
-        runs,
-        out,
-        lang=lang,
-        pdf_variant=pdf_variant,
-        command=reproduce_command(),
-        missing=missing,
-        inputs=session.inputs,
+        session.decl, runs, out, lang=lang, pdf_variant=pdf_variant, missing=missing, inputs=session.inputs
     )
     for path in written:
         console.print(f"wrote {path}")
+    print_unready(unready, "before you hand in:", "yellow")
     raise typer.Exit(code)
 
 
-def reproduce_command() -> str:
-    return "labreport " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+def default_out(session: Session) -> Path:
+    """report.out; a quick build writes beside it (lab13-quick.pdf), leaving the hand-in file alone."""
+    out = session.decl.resolve(session.decl.values["report"]["out"])
+    return out.with_name(f"{out.stem}-quick{out.suffix}") if session.decl.quick else out
+
+
+def print_unready(problems: list[str], heading: str, colour: str) -> None:
+    if problems:
+        errors.print(f"[{colour}]{heading}[/]")
+        for problem in problems:
+            errors.print(f"  - {problem}")
+
+
+def refuse_if_unready(problems: list[str]) -> None:
+    if problems:
+        print_unready(problems, "not ready to hand in (--final); no PDF written:", "red")
+        raise typer.Exit(EXIT_NOT_READY)
+
+
+@app.command(short_help="Start a lab folder of your own: declaration, reflections prompts, answers/.")
+@guarded
+def init(
+    folder: Annotated[Path, typer.Argument(metavar="[DIR]", help="The lab folder (default: here).")] = Path("."),
+    name: Annotated[Optional[str], typer.Option("--name", help="Your name (asked on a terminal).")] = None,
+    student_id: Annotated[Optional[str], typer.Option("--id", help="Your student ID (asked on a terminal).")] = None,
+    klass: Annotated[Optional[str], typer.Option("--class", help="Your class (asked on a terminal).")] = None,
+    lang: Lang = None,
+) -> None:
+    """Start a lab folder: lab13.toml with your name, ID and class, reflections.md with prompts
+    from your own measurements (when the folder holds results), and answers/ with a README.
+    Never overwrites a file."""
+    from lab.report import starter
+
+    starter.refuse_to_overwrite(folder)  # before asking anything
+    student = starter.Student(
+        ask(name, "--name", "Your name"),
+        ask(student_id, "--id", "Your student ID"),
+        ask(klass, "--class", "Your class"),
+    )
+    lang = lang or "zh"
+    if lang not in ("zh", "en"):
+        raise UserError(f"--lang {lang!r}: choose zh or en")
+
+    def session_for(declaration: Path) -> Session:
+        return open_session(declaration, [], False, None, True, None)
+
+    for path in starter.start_folder(folder, student, lang, session_for):
+        console.print(f"wrote {path}")
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(folder))} && "
+    console.print(f"next: {where}labreport build   (then write reflections.md; labreport build --final checks it)")
+
+
+def ask(value: str | None, option: str, prompt: str) -> str:
+    """The option's value, else asked on a terminal; off a terminal the option is needed."""
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise UserError(
+            f"labreport init: {option} is needed when not run on a terminal, e.g. "
+            "labreport init --name NAME --id ID --class CLASS"
+        )
+    return typer.prompt(prompt)
 
 
 @app.command("list", short_help="Show the status and time of every run.")
@@ -295,7 +377,7 @@ def list_runs(
     config: Config = None, set_: Sets = None, quick: Quick = False, data: Data = None, store: StoreOpt = None
 ) -> None:
     """Show the matrix of runs: status (done / partial / missing / stale) and time."""
-    session = open_session(config, set_, quick, data, True, store)
+    session = start_session(config, set_, quick, data, True, store)
     specs = plan_for_render(session)
     table = Table(title=f"runs in {session.store.root}", title_justify="left")
     for column in ("run", "key", "status", "time", "finished"):
@@ -332,7 +414,7 @@ def doctor(
     from lab.core import executor, runner
     from lab.report.fonts import check_fonts, font_subsetting_note
 
-    session = open_session(config, set_, quick, data, no_download, store)
+    session = start_session(config, set_, quick, data, no_download, store)
     decl = session.decl
     lang = lang or decl.values["report"]["lang"]
     out = decl.resolve(decl.values["report"]["out"])
@@ -353,6 +435,7 @@ def doctor(
         (f"font for {lang}", lambda: check_fonts(lang) or font_subsetting_note() or "found"),
         ("output folder", lambda: check_output(out) or f"{out.parent} is writable"),
         ("run store", lambda: check_store(session.store)),
+        ("hand-in", functools.partial(ready_to_hand_in, session)),
         ("device", lambda: executor.device_name(runner.resolve_device(device))),
     ]
     failed = 0
@@ -364,6 +447,16 @@ def doctor(
             console.print(f"[red]fail[/]  {label}: {error}")
     console.print("all checks passed" if not failed else f"{failed} check(s) failed")
     raise typer.Exit(EXIT_USAGE if failed else 0)
+
+
+def ready_to_hand_in(session: Session) -> str:
+    """The hand-in checks that need no results (build lists the runs too)."""
+    from lab.report import handin
+
+    problems = handin.declaration_problems(session.decl)
+    if problems:
+        raise UserError("; ".join(problems))
+    return "name, ID, reflections and answers are yours (labreport list shows the runs)"
 
 
 def describe_data(session: Session, exercise: Exercise) -> str:

@@ -102,6 +102,7 @@ def test_plain_progress_lines_off_a_terminal(tiny_lab):
 
 
 def test_doctor_passes_on_a_good_lab_and_fails_without_data(tiny_lab):
+    (tiny_lab / "reflections.md").write_text("What I learnt.\n", encoding="utf-8")  # the hand-in check wants them
     good = labreport(tiny_lab, "doctor", check=0)
     assert "all checks passed" in good.stdout
     bad = labreport(tiny_lab, "doctor", "--data", str(tiny_lab / "nowhere"), check=2)

@@ -206,10 +206,11 @@ def test_student_answer_replaces_the_generated_one(en_report):
     assert squeeze("Why: step size and gradient noise") not in text
 
 
-def test_reflections_from_file_or_a_placeholder(zh_report, en_report):
+def test_reflections_from_file_or_a_neutral_note(zh_report, en_report):
     assert "这次实验让我体会到学习率的重要性" in squeeze("".join(zh_report["pages"]))
     en = squeeze("".join(en_report["pages"]))
-    assert squeeze("[To be written]") in en and "reflections.md" in en
+    assert squeeze("(The reflections are not written yet.)") in en
+    assert "reflections.md" not in en and squeeze("[To be written]") not in en  # no path, no command
 
 
 def test_outputs_beside_the_pdf(zh_report, runs):

@@ -7,6 +7,7 @@ Knows no lab: exercises are reached through `lab.core.api.Exercise`.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -29,10 +30,31 @@ class Session:
     decl: Declaration
     store: Store
     inputs: Inputs
+    options: tuple[str, ...] = ()  # the options that chose this lab, its values and its store
 
     @property
     def run_names(self) -> list[str]:
         return [run for exercise in self.decl.exercises for run in exercise.runs]
+
+    @property
+    def packaged(self) -> bool:
+        """No declaration of the student's own: the lab's packaged example is used."""
+        return self.decl.lab is not None and self.decl.path == self.decl.lab.declaration
+
+    def command(self, *words: str) -> str:
+        """A command line for the same lab, values and store, e.g. ``labreport run --only NAME --set …``."""
+        return shlex.join(["labreport", *words, *self.options])
+
+
+def selecting_options(config, sets, quick, data, store) -> tuple[str, ...]:
+    """The command-line options a follow-up command needs to see the same runs."""
+    options = ["--config", str(config)] if config is not None else []
+    for override in sets or []:
+        options += ["--set", override]
+    options += ["--quick"] if quick else []
+    options += ["--data", str(data)] if data else []
+    options += ["--store", str(store)] if store is not None else []
+    return tuple(options)
 
 
 def open_session(config, sets, quick, data, no_download, store) -> Session:
@@ -44,7 +66,7 @@ def open_session(config, sets, quick, data, no_download, store) -> Session:
         data=data or os.environ.get("LABREPORT_DATA"),
         download=not no_download,
     )
-    return Session(decl, Store(store_root), inputs)
+    return Session(decl, Store(store_root), inputs, selecting_options(config, sets, quick, data, store))
 
 
 def check_exercises(decl: Declaration, names: list[str]) -> None:

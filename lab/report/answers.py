@@ -3,10 +3,13 @@ or the words its exercise's template for it generates from its facts (a template
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
 import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup, escape
 
 from lab.core.api import Lab, load_lab
@@ -32,6 +35,11 @@ from lab.report.wording import (
 msg = Messages(Path(__file__).parent)
 
 
+def status_word(status: str, lang: str) -> str:
+    """A run's status (missing, partial, stale, …) in the report's language."""
+    return msg.get(lang, f"status_{status}", status)
+
+
 def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Markup:
     if repeated:
         text = msg(lang, "answer_missing_again", run=code(run))
@@ -40,19 +48,78 @@ def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Ma
             lang,
             "answer_missing",
             run=code(run),
-            reason=escape(reason),
+            reason=escape(status_word(reason, lang)),
             command=code(f"labreport run --only {run}"),
             build=code("labreport build"),
         )
     return Markup(f"<p>{text}</p>")
 
 
-def student_answer(path: Path) -> Markup:
+# Where the student's Markdown sits: an answer under a question of an exercise's section
+# (h3), the reflections under their section (h2); their headings go below those.
+ANSWER_HEADINGS_FROM, REFLECTION_HEADINGS_FROM = 4, 3
+COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)  # the prompts `labreport init` writes stay out of the report
+# TODO, TBD, "to be written" (in English or Chinese): not an answer yet
+PLACEHOLDER = re.compile(r"\b(TODO|TBD)\b|\u5f85\u586b\u5199|to be written", re.IGNORECASE)
+
+
+class DemoteHeadings(Treeprocessor):
+    """`#` becomes h<first>, `##` the level below it, and so on (at most h6)."""
+
+    def __init__(self, md, first: int):
+        super().__init__(md)
+        self.shift = first - 1
+
+    def run(self, root):
+        for element in root.iter():
+            if re.fullmatch(r"h[1-6]", element.tag):
+                element.tag = f"h{min(6, int(element.tag[1]) + self.shift)}"
+
+
+class Demote(Extension):
+    def __init__(self, first: int):
+        super().__init__()
+        self.first = first
+
+    def extendMarkdown(self, md):  # noqa: N802 (Markdown's name)
+        md.treeprocessors.register(DemoteHeadings(md, self.first), "demote_headings", 0)
+
+
+def student_text(path: Path, what: str = "answer") -> str | None:
+    """The student's own words in ``path`` (comments left out), or None without the file."""
+    if not path.is_file():
+        return None
     try:
-        text = path.read_text(encoding="utf-8")
+        return COMMENT.sub("", path.read_text(encoding="utf-8")).strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read your answer ({error}); save it as UTF-8 Markdown or remove it") from error
-    return Markup(markdown.markdown(text, extensions=["extra", "sane_lists"]))
+        raise UserError(f"{path}: cannot read your {what} ({error}); save it as UTF-8 Markdown or remove it") from error
+
+
+def student_markdown(text: str, first_heading: int) -> Markup:
+    return Markup(markdown.markdown(text, extensions=["extra", "sane_lists", Demote(first_heading)]))
+
+
+def student_answer(path: Path) -> Markup:
+    return student_markdown(student_text(path) or "", ANSWER_HEADINGS_FROM)
+
+
+def is_placeholder(text: str | None) -> bool:
+    """Empty, or still saying TODO (or "to be written" in Chinese): not an answer yet."""
+    return text is not None and (not text or bool(PLACEHOLDER.search(text)))
+
+
+def answer_files(answers_dir: Path, qids) -> tuple[dict[str, Path], list[Path]]:
+    """(question -> the student's file, files there that answer no question: 1a.md, 1D.md, 2C.txt)."""
+    if not answers_dir.is_dir():
+        return {}, []
+    expected = {f"{qid}.md": qid for qid in qids}
+    found, misnamed = {}, []
+    for path in sorted(answers_dir.iterdir()):
+        if path.name in expected and path.is_file():
+            found[expected[path.name]] = path
+        elif not path.name.startswith(".") and path.name.lower() != "readme.md":
+            misnamed.append(path)
+    return found, misnamed
 
 
 def build_answers(
@@ -68,10 +135,11 @@ def build_answers(
     env = env or template_environment(lab_template_folders(manifest))
     owners = {run: exercise for exercise in manifest.loaded() for run in exercise.runs}
     answers, reported = {}, set()
+    own_files, _ = answer_files(answers_dir, manifest.questions) if answers_dir else ({}, [])
     for qid, run in manifest.questions.items():
         question = manifest.question_text(qid, lang)
-        own = answers_dir / f"{qid}.md" if answers_dir else None
-        if own is not None and own.is_file():
+        own = own_files.get(qid)
+        if own is not None:
             answers[qid] = Answer(qid, question, student_answer(own), "student", own)
         elif run in lab.missing:
             answers[qid] = Answer(qid, question, missing_text(run, lab.missing[run], lang, run in reported), "missing")

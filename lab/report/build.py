@@ -9,6 +9,7 @@ exercise's report module (``Exercise.report``) gives its parts.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 from datetime import date
@@ -19,10 +20,15 @@ from markupsafe import Markup
 from lab.core.api import Exercise, Lab, load_lab
 from lab.core.atomic import write_text_atomic
 from lab.core.environment import current_environment
-from lab.core.errors import UserError
 from lab.report import analysis
 from lab.report.analysis import LabAnalysis, report_module
-from lab.report.answers import build_answers
+from lab.report.answers import (
+    REFLECTION_HEADINGS_FROM,
+    build_answers,
+    status_word,
+    student_markdown,
+    student_text,
+)
 from lab.report.code import code_style, function_source, highlighted
 from lab.report.fonts import check_fonts
 from lab.report.items import FigureCache, Item, Table, cache_folder, svg_html
@@ -96,7 +102,7 @@ def runs_table(runs: dict, missing: dict[str, str], lang: str, titles: dict[str,
         run = runs.get(name)
         if run is None:
             reason = missing.get(name, "missing")
-            rows.append([title, "—", "—", "—", msg(lang, "not_available", reason=reason)])
+            rows.append([title, "—", "—", "—", msg(lang, "not_available", reason=status_word(reason, lang))])
             continue
         record = run.record
         device = str(record.get("device", "—"))
@@ -201,15 +207,9 @@ def today(lang: str) -> str:
     return msg(lang, "date", year=d.year, month=d.month, day=d.day, month_name=d.strftime("%B"))
 
 
-def markdown_file(path: Path) -> Markup | None:
-    import markdown
-
-    if not path.is_file():
-        return None
-    try:
-        return Markup(markdown.markdown(path.read_text(encoding="utf-8"), extensions=["extra", "sane_lists"]))
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read your reflections ({error}); save it as UTF-8 Markdown") from error
+def reflections_html(path: Path) -> Markup | None:
+    text = student_text(path, "reflections")
+    return student_markdown(text, REFLECTION_HEADINGS_FROM) if text else None
 
 
 def provenance(decl, runs: dict, command: str, names: list[str]) -> dict:
@@ -218,11 +218,33 @@ def provenance(decl, runs: dict, command: str, names: list[str]) -> dict:
     )
     return {
         "runs": [(name, runs[name].key if runs.get(name) else None) for name in names],
-        "declaration": str(decl.path),
+        "declaration": declaration_name(decl),
         "sha256": decl.sha256,
         "commits": commits,
-        "command": command or f"labreport build --config {decl.path}",
+        "command": command or reproduce_command(decl),
     }
+
+
+def declaration_name(decl) -> str:
+    """The declaration relative to the lab folder (the packaged example by its name)."""
+    path = Path(decl.path)
+    try:
+        return str(path.relative_to(decl.folder))
+    except ValueError:
+        return path.name
+
+
+def reproduce_command(decl) -> str:
+    """What recomputes every result from scratch and writes this report, run in the lab folder.
+
+    From the declaration, not from the command that happened to build it (`--no-run`, an
+    absolute --out): the same in every language.
+    """
+    options = [] if declaration_name(decl) == "lab13.toml" else ["--config", declaration_name(decl)]
+    for override in decl.overrides:
+        options += ["--set", override]
+    options += ["--quick"] if decl.quick else []
+    return f"{shlex.join(['labreport', 'run', '--force', *options])} && {shlex.join(['labreport', 'build', *options])}"
 
 
 def parameters(lab: LabAnalysis, lang: str, exercises: list[Exercise]) -> dict[str, list[tuple[str, str]]]:
@@ -300,14 +322,14 @@ def build_context(
         "quick": quick,
         "items": items,
         "answers": answers,
-        "missing": lab.missing,
+        "missing": {run: status_word(reason, lang) for run, reason in lab.missing.items()},
         "run_titles": {k: in_language(v, lang) for k, v in titles.items()},
         "parameters": parameters(lab, lang, exercises),
         "exercises": exercises,
         "lab_name": manifest.folder.name if manifest.folder else manifest.name,
         "exercise_titles": {name: titles.get(lang, name) for name, titles in manifest.section_titles.items()}
         | {e.name: manifest.section_titles.get(e.name, {}).get(lang, e.name) for e in exercises},
-        "reflections": markdown_file(reflections_path),
+        "reflections": reflections_html(reflections_path),
         "reflections_path": str(reflections_path),
         "evaluation_code": highlighted(source) if source else None,
         "evaluation_error": source_error,

@@ -38,6 +38,10 @@ class Messages:
             raise KeyError(f"{self.folder / 'messages' / (lang + '.toml')}: no message {key!r}") from None
         return text.format(**values) if values else text
 
+    def get(self, lang: str, key: str, default: str) -> str:
+        """The message, or ``default`` when the catalogue has none (a word only some values have)."""
+        return catalogue(self.folder, lang).get(key, default)
+
     def text(self, key: str, **values) -> Callable[[str], str]:
         """The message for a language given later (a caption, say)."""
         return lambda lang: self(lang, key, **values)

@@ -76,7 +76,7 @@ class Fit(Exercise):
             checks["fit.custom.function"] = (
                 custom["function"],
                 custom.get("x_range", section["x_range"]),
-                "fit.custom.x_range" if "x_range" in custom else "fit.x_range",
+                "fit.custom.x_range",  # its own range: setting it leaves 1A and 1B as they are
             )
         for key, (function, (lo, hi), range_key) in checks.items():
             parsed = expr.parse(function, source=f"{source}: {key}")

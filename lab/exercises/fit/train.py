@@ -67,7 +67,7 @@ def run_custom(ctx) -> dict:
     setting and the course defaults each trained on all training points."""
     started = time.perf_counter()
     params = ctx.params
-    problem = load_problem(params, "fit.custom.function", "fit.custom.x_range (or fit.x_range)")
+    problem = load_problem(params, "fit.custom.function", "fit.custom.x_range")
     seeds = ints(params["seeds"])
     space, baseline = params["search"], params["baseline"]
     ctx.progress.start(custom_total_epochs(params), "cross-validation, then chosen and defaults on all points")
