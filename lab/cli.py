@@ -346,8 +346,7 @@ def init(
         ask(student_id, "--id", "Your student ID"),
         ask(klass, "--class", "Your class"),
     )
-    lang = lang or "zh"
-    if lang not in ("zh", "en"):
+    if lang not in (None, "zh", "en"):
         raise UserError(f"--lang {lang!r}: choose zh or en")
 
     def session_for(declaration: Path) -> Session:

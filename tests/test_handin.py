@@ -5,9 +5,12 @@ the hints and the reproduce command — as a student sees them (exit codes, outp
 from __future__ import annotations
 
 import hashlib
+import os
+import pty
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,7 +100,7 @@ def test_final_refuses_quick_results(ready_lab):
 
 def test_final_refuses_a_stale_run_and_the_hint_keeps_the_options(ready_lab):
     result = labreport(ready_lab, "build", "--final", "--no-run", "--set", "fit.lr.epochs=7", check=1)
-    assert "run fit.lr: stale" in result.stderr
+    assert "runs not available: fit.lr (stale)" in result.stderr
     assert "Compute it with: labreport run --only fit.lr --set fit.lr.epochs=7" in result.stderr
 
 
@@ -183,6 +186,25 @@ def test_init_starts_a_folder_that_builds(tmp_path):
     again = labreport(tmp_path, "init", "mine", "--name", "x", "--id", "1", "--class", "c", check=2)
     assert "already there; init never overwrites" in again.stderr
     assert read_toml(folder / "lab13.toml")["student"]["name"] == "王小红"
+
+
+def test_init_asks_on_a_terminal(tmp_path):
+    terminal, student_side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lab.cli", "init", "mine"],
+        cwd=tmp_path,
+        stdin=student_side,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.write(terminal, "李四\n2024111111\n软件 2401 班\n".encode())  # typed answers wait in the terminal
+    out, err = process.communicate(timeout=120)
+    os.close(terminal), os.close(student_side)
+    assert process.returncode == 0, err
+    assert "Your name" in out and "Your student ID" in out and "Your class" in out
+    student = read_toml(tmp_path / "mine" / "lab13.toml")["student"]
+    assert student == {"name": "李四", "id": "2024111111", "class": "软件 2401 班"}
 
 
 def test_init_off_a_terminal_needs_the_options(tmp_path):

@@ -30,9 +30,8 @@ def declaration_problems(decl) -> list[str]:
 
 def run_problems(runs: dict, missing: dict[str, str], quick: bool) -> list[str]:
     """What the results lack: runs missing or stale, quick results standing in for full ones."""
-    problems = [
-        f"run {name}: {reason}; its part of the report says it is not available" for name, reason in missing.items()
-    ]
+    listed = ", ".join(f"{name} ({reason})" for name, reason in missing.items())
+    problems = [f"runs not available: {listed}; the report says so where they belong"] if missing else []
     quick_runs = [name for name, run in runs.items() if run is not None and run.record.get("quick")]
     if quick_runs and not quick:
         problems.append(f"runs {', '.join(quick_runs)}: quick results (--quick); compute the full ones: labreport run")

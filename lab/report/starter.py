@@ -49,10 +49,11 @@ def refuse_to_overwrite(folder: Path) -> None:
         )
 
 
-def declaration_text(lab: Lab, student: Student, lang: str) -> str:
+def declaration_text(lab: Lab, student: Student, lang: str | None) -> str:
     """The lab's default declaration, comments and all, with the student's values."""
     text = lab.declaration.read_text(encoding="utf-8")
     default = tomllib.loads(text)
+    lang = lang or default["report"]["lang"]
     wanted = {"name": student.name, "id": student.id, "class": student.klass}
     for key, value in wanted.items():
         text = replace_value(text, key, default["student"][key], value)
@@ -134,7 +135,7 @@ def render(name: str, lang: str, **values) -> str:
     return env.get_template(f"{name}.{lang}.md.j2").render(**values)
 
 
-def start_folder(folder: Path, student: Student, lang: str, session_for=None) -> list[Path]:
+def start_folder(folder: Path, student: Student, lang: str | None, session_for=None) -> list[Path]:
     """Write the three files (never over existing ones); return them.
 
     ``session_for(declaration)`` opens the new declaration's session, to quote results
@@ -145,7 +146,9 @@ def start_folder(folder: Path, student: Student, lang: str, session_for=None) ->
     lab = load_lab()
     declaration, reflections, readme = planned_files(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(declaration, declaration_text(lab, student, lang))
+    text = declaration_text(lab, student, lang)
+    lang = tomllib.loads(text)["report"]["lang"]
+    write_text_atomic(declaration, text)
     measured = measurements(session_for(declaration)) if session_for else {}
     prompts = {key: measured.get(key) for key in ("lr", "epochs", "drop")}
     readme.parent.mkdir(exist_ok=True)
