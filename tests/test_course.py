@@ -76,3 +76,26 @@ def test_the_course_schedule_trains_two_phases_and_tests_after_each_epoch(tiny_r
     printed = capsys.readouterr().out
     assert printed.count("Train Acc") == 2 and printed.count("Test Acc") == 2
     assert course.optimizer.param_groups[0]["lr"] == 0.01
+
+
+def test_a_build_whose_code_does_not_return_the_reported_accuracy_stops_with_both_numbers(tiny_run, tmp_path):
+    import shutil
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from lab.core.api import load_lab
+    from lab.core.errors import UserError
+    from lab.report.build import code_cross_check
+
+    run, root = tiny_run
+    copy = tmp_path / "runs" / "cifar" / "key"
+    shutil.copytree(run.dir, copy)
+    epochs = pd.read_csv(copy / "epochs.csv")
+    reported = epochs.loc[epochs.index[-1], "test_acc"] = epochs["test_acc"].iloc[-1] + 5.0
+    epochs.to_csv(copy / "epochs.csv", index=False)
+    other = LoadedRun("cifar", "key", run.params, copy, run.record)
+    inputs = SimpleNamespace(cache_dir=root / "cache", data=None)
+    with pytest.raises(UserError, match=rf"returned {reported - 5:.2f}% .* reported {reported:.2f}%"):
+        code_cross_check({"cifar": other}, load_lab().loaded(), inputs)
+    assert code_cross_check({"cifar": run}, load_lab().loaded(), inputs).matches  # the real one passes
