@@ -12,7 +12,7 @@ from torch import nn
 
 from lab.core.errors import UserError
 from lab.core.store import LoadedRun, RunContext
-from lab.exercises.fit import expr, facts, sweep_facts, tables, training, tuning
+from lab.exercises.fit import comparison, expr, facts, sweep_facts, tables, training, tuning
 from lab.exercises.fit import problem as fit_problem
 from lab.exercises.fit import train as fit
 from lab.exercises.fit.autograd_mlp import autograd_engine
@@ -468,7 +468,7 @@ def test_batched_cross_validation_equals_separate_runs():
     [(-0.5, 0.1, "beat"), (-0.15, 0.1, "tie"), (0.15, 0.1, "tie"), (0.5, 0.1, "lost"), (-0.5, None, "tie")],
 )
 def test_the_verdict_counts_a_difference_within_two_standard_errors_as_a_tie(mean, se, expected):
-    assert tuning.verdict(mean, se) == expected
+    assert comparison.verdict(mean, se) == expected
 
 
 def test_choose_breaks_ties_towards_the_cheaper_setting():

@@ -6,6 +6,10 @@ PyTorch's own Adam (fused where this build has it, else foreach) updates it.
 Models that share a learning rate and weight decay form one parameter group;
 each group holds its own leaf tensors and the forward pass concatenates them
 (a copy of the weights per step, small next to the matmuls).
+
+It is the reference the hand-written engine is measured against (see
+batched_mlp.py's docstring: about 2x slower on Exercise 1 here); the runs use it
+when LABREPORT_FIT_IMPL=autograd (``bench/fit.py --impl autograd``).
 """
 
 from __future__ import annotations

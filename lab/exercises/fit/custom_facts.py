@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lab.exercises.fit.comparison import SETTING, paired_difference
 from lab.exercises.fit.sweep_facts import setting_table
-from lab.exercises.fit.tuning import SETTING, paired_difference
 from lab.report.frames import read_csv
 
 

@@ -1,5 +1,5 @@
 """fit.custom's tuning: k-fold cross-validation of every lr × weight decay × width × depth,
-early stopping on the mean validation curve, the choice, and the paired comparison's verdict."""
+early stopping on the mean validation curve, and the choice (comparison.py: the verdict)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ import torch
 
 from lab.core.errors import UserError
 from lab.exercises.fit.batched_mlp import parameter_count
+from lab.exercises.fit.comparison import SETTING
 from lab.exercises.fit.functions import kfold_indices
 from lab.exercises.fit.problem import Problem, floats, ints
 from lab.exercises.fit.tables import curve_table, data_table, grid_table, loss_table, snapshot_table
 from lab.exercises.fit.training import EvalSet, Trajectory, stack_models, train_models
-
-SETTING = ["lr", "weight_decay", "width", "depth"]
 
 # --- fit.custom: cross-validation -------------------------------------------------
 
@@ -162,39 +161,6 @@ def custom_total_epochs(params: dict) -> int:
     sizes = 1 if samples % folds == 0 else 2
     shapes = len(space["widths"]) * len(space["depths"])
     return int(space["max_epochs"]) * (shapes * sizes + 1) + int(params["baseline"]["epochs"])
-
-
-# --- the paired comparison -----------------------------------------------------------
-
-TIE_STANDARD_ERRORS = 2.0  # |mean difference| within this many SE: a tie
-
-
-def verdict(mean_difference: float, standard_error: float | None) -> str:
-    """ "beat", "tie" or "lost" for a chosen − baseline true-error difference.
-
-    A difference within TIE_STANDARD_ERRORS standard errors (or with no standard
-    error: one seed) is within the noise: a tie."""
-    if standard_error is None or not math.isfinite(standard_error):
-        return "tie"
-    if abs(mean_difference) <= TIE_STANDARD_ERRORS * standard_error:
-        return "tie"
-    return "beat" if mean_difference < 0 else "lost"
-
-
-def paired_difference(chosen: pd.Series, baseline: pd.Series) -> dict:
-    """Per-seed true errors (indexed by seed) → mean difference, its SE, wins and the verdict."""
-    seeds = chosen.index.intersection(baseline.index)
-    difference = (chosen[seeds] - baseline[seeds]).astype(float)
-    n = len(difference)
-    se = float(difference.std(ddof=1) / math.sqrt(n)) if n > 1 else None
-    mean = float(difference.mean())
-    return {
-        "mean": mean,
-        "se": se,
-        "wins": int((difference < 0).sum()),
-        "seeds": n,
-        "verdict": verdict(mean, se),
-    }
 
 
 LABELLED_TABLES = {
