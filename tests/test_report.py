@@ -346,6 +346,8 @@ def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
         others = {"en": ("beat the", "tied with", "lost to"), "zh": ("胜过了", "打平", "输给了")}[lang]
         assert sum(word in text for word in others) == 1
     assert f"lower on {wins} of 3 seeds" in build_answers(lab, "en", lambda key: key, None)["1C"].body
+
+
 # --- the body is the student's document ----------------------------------------------------
 
 TOOL_WORDS = ["CSV", "csv", "工具", "labreport", "this tool", "the tool", "自动填写", "auto →", "**"]

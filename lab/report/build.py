@@ -20,6 +20,7 @@ from markupsafe import Markup
 from lab.core.api import Exercise, Lab, load_lab
 from lab.core.atomic import write_text_atomic
 from lab.core.environment import current_environment
+from lab.core.errors import UserError
 from lab.report import analysis
 from lab.report.analysis import LabAnalysis, report_module
 from lab.report.answers import (
