@@ -12,15 +12,29 @@ from lab.exercises.cifar.data.sources import CLASSES, MEAN, PAD, STD
 # ------------------------------------------------------------ augmentation
 
 
-def augment(images_uint8: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment(images_uint8: torch.Tensor, generator: torch.Generator, draw_batch: int | None = None) -> torch.Tensor:
     """Random crop 32 from the zero-padded (4) image plus random horizontal
-    flip, per image, for a uint8 batch [B, 3, 32, 32]; reproducible through
-    `generator` (on the CPU or on the images' device)."""
+    flip, per image, for uint8 images [N, 3, 32, 32] (a batch or a whole
+    epoch, on any device); reproducible through `generator` (on the CPU or on
+    the images' device).
+
+    The random numbers are drawn `draw_batch` images at a time (all at once
+    when None): an epoch augmented at once with draw_batch = the batch size
+    gets exactly the images that augmenting it batch by batch gives."""
     count, device = images_uint8.shape[0], images_uint8.device
+    step = draw_batch or count
+    draws = [_crop_and_flip_draws(min(step, count - start), generator) for start in range(0, count, step)]
+    offsets = torch.cat([offsets for offsets, _ in draws], dim=1).to(device)
+    flip = torch.cat([flip for _, flip in draws]).to(device)
+    return shift_and_flip(images_uint8, offsets[0], offsets[1], flip)
+
+
+def _crop_and_flip_draws(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column offsets [2, count] in -PAD..PAD, then flips [count]: the order
+    of the draws fixes the numbers, and CPU runs (and their resumption) depend on it."""
     offsets = torch.randint(-PAD, PAD + 1, (2, count), generator=generator, device=generator.device)
     flip = torch.randint(0, 2, (count,), generator=generator, device=generator.device) == 1
-    offsets, flip = offsets.to(device), flip.to(device)
-    return shift_and_flip(images_uint8, offsets[0], offsets[1], flip)
+    return offsets, flip
 
 
 def shift_and_flip(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
