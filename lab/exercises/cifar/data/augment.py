@@ -1,6 +1,7 @@
 """Training-time augmentation of whole batches (random crop with padding, flips), normalisation and subsets."""
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import torch
@@ -55,13 +56,20 @@ def shift_and_flip(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, fli
 
 def normalize(images_uint8: torch.Tensor, dtype=torch.float32, channels_last: bool = False) -> torch.Tensor:
     """(x / 255 - MEAN) / STD per channel, computed in float32, returned as `dtype`."""
-    device = images_uint8.device
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1) * 255
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1) * 255
+    mean, std = _channel_statistics(images_uint8.device)
     if channels_last:  # convert while still uint8: a quarter of the bytes to move
         images_uint8 = images_uint8.contiguous(memory_format=torch.channels_last)
     out = images_uint8.float().sub_(mean).div_(std).to(dtype)
     return out.contiguous(memory_format=torch.channels_last) if channels_last else out
+
+
+@functools.cache
+def _channel_statistics(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """MEAN and STD * 255 as [1, 3, 1, 1] tensors, made once per device: a CUDA
+    graph's capture may not copy from the host, as torch.tensor(..., device) does."""
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1) * 255
+    return mean, std
 
 
 # ------------------------------------------------------------------ subset
