@@ -10,15 +10,20 @@ The project loop is lab/exercises/cifar/train.py itself.
     python bench/cifar_epoch.py [DATA] --epochs 10     # the whole schedule, both loops
     python bench/cifar_epoch.py [DATA] --batches 100   # quick: 100 batches + test passes each;
                                                        # its epoch times are estimates, said so
+    python bench/cifar_epoch.py [DATA] --device cuda --epochs 10 [--step graph|compile|eager]
 
 DATA: the CIFAR-10 folder or archive; default $LABREPORT_DATA, else ./data.
 The course loop's DataLoader gets --workers num_workers; by default (auto) the
-faster of 0 and 2 for the course loop on this machine, measured first over
-WORKER_TRIAL_BATCHES batches each and printed.
+faster of 0 and 2 (on CUDA: of 4 and 8) for the course loop on this machine,
+measured first over WORKER_TRIAL_BATCHES batches each and printed.
 Each loop runs in its own fresh process, so neither inherits the other's
 allocator settings or warm memory, and the two take turns, --chunk batches at
-a time: this shared machine's speed drifts by 10-30 % over minutes, so loops
-timed one after the other would compare different machines.
+a time (on CUDA a whole epoch, as the project shuffles and augments a whole
+epoch at once there): this shared machine's speed drifts by 10-30 % over
+minutes, so loops timed one after the other would compare different machines.
+On CUDA each turn ends when the GPU has finished it (synchronised), and the
+project loop's setup (data to the GPU, the CUDA graph's capture) is timed and
+printed; torch.compile's compilation falls in its first epoch.
 Run it alone on the machine (e.g. under flock): both loops use every core.
 """
 
@@ -42,7 +47,7 @@ from torch.utils.data import DataLoader, Dataset
 from lab.core.environment import cpu_model
 from lab.core.errors import UserError
 from lab.exercises.cifar import data as cifar_data
-from lab.exercises.cifar import epochs, evaluation, numerics
+from lab.exercises.cifar import epochs, evaluation, numerics, steps
 from lab.exercises.cifar import train as cifar
 from lab.exercises.cifar.model import resnet20
 
@@ -90,11 +95,12 @@ def course_loaders(data, workers: int):
     return train, test
 
 
-def course_train(model, optimizer, loader):
+def course_train(model, optimizer, loader, device="cpu"):
     """exp2.py's train(epoch) over `loader`; returns (images, mean loss per batch, accuracy %)."""
     model.train()
     train_loss, correct, total = 0.0, 0, 0
     for batch_idx, (inputs, targets) in enumerate(loader):  # noqa: B007  (the course's loop, as written)
+        inputs, targets = inputs.to(device), targets.to(device)
         optimizer.zero_grad()
         outputs = model(inputs)
         loss = F.cross_entropy(outputs, targets)
@@ -106,12 +112,13 @@ def course_train(model, optimizer, loader):
     return total, train_loss / (batch_idx + 1), 100.0 * correct / total
 
 
-def course_test(model, loader):
+def course_test(model, loader, device="cpu"):
     """The completed test(epoch), as a student writes it."""
     model.eval()
     test_loss, correct, total = 0.0, 0, 0
     with torch.no_grad():
         for inputs, targets in loader:
+            inputs, targets = inputs.to(device), targets.to(device)
             outputs = model(inputs)
             test_loss += F.cross_entropy(outputs, targets, reduction="sum").item()
             correct += outputs.argmax(1).eq(targets).sum().item()
@@ -119,9 +126,9 @@ def course_test(model, loader):
     return test_loss / total, 100.0 * correct / total
 
 
-def course_model_and_optimizer(lr):
+def course_model_and_optimizer(lr, device="cpu"):
     torch.manual_seed(SEED)
-    model = resnet20(seed=SEED)
+    model = resnet20(seed=SEED).to(device)
     return model, torch.optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
 
 
@@ -150,56 +157,54 @@ class EpochTally:
 
 
 class ProjectLoop:
-    """lab/exercises/cifar's training and evaluation functions."""
+    """lab/exercises/cifar's training and evaluation functions, as train.py puts them together."""
 
-    def __init__(self, data, precision: str):
-        self.data, self.epoch = data, 0
-        self.numerics = numerics.choose_numerics(precision, "cpu")
-        self.label = f"project ({self.numerics.label})"
+    def __init__(self, data, setting: tuple[str, str, str | None]):
+        precision, self.device, step = setting
+        self.epoch = 0
+        self.numerics = numerics.choose_numerics(precision, self.device)
+        self.numerics.backend_flags(self.device).__enter__()  # for this process's life
+        kind = steps.choose_step(self.device, step, self.numerics.grad_scaler)
+        self.label = f"project ({self.numerics.label}, {kind})"
         params = {
             "phases": [{"lr": 0.1, "epochs": 1}],
             "seed": SEED,
             "momentum": MOMENTUM,
             "weight_decay": WEIGHT_DECAY,
         }
-        self.model, self.optimizer, self.scaler = cifar.build_training(params, self.numerics, "cpu")
+        self.data = cifar.on_device(data, self.device)
+        self.model, optimizer, scaler = cifar.build_training(params, self.numerics, self.device)
+        self.step = steps.make_step(kind, self.model, optimizer, scaler, self.numerics, self.device, BATCH)
         self.new_epoch()
 
     def new_epoch(self) -> None:
         self.epoch += 1
-        self.generator = epochs.epoch_generator(SEED, self.epoch)
-        self.order = torch.randperm(len(self.data.train_images), generator=self.generator)
+        self.generator = epochs.epoch_generator(SEED, self.epoch, self.device)
+        self.order = torch.randperm(len(self.data.train_images), generator=self.generator, device=self.device)
         self.position, self.tally = 0, EpochTally()
 
     def set_lr(self, lr: float) -> None:
-        cifar.set_lr(self.optimizer, lr)
+        self.step.set_lr(lr)
 
     def train(self, batches: int) -> int:
         chosen = self.order[self.position : self.position + batches * BATCH]
         self.position += len(chosen)
         loss, accuracy = epochs.train_one_epoch(
-            self.model,
-            self.optimizer,
-            self.scaler,
-            self.data.train_images[chosen],
-            self.data.train_labels[chosen],
-            BATCH,
-            self.generator,
-            self.prepare,
-            self.numerics_autocast,
+            self.step, self.data.train_images[chosen], self.data.train_labels[chosen], BATCH, self.generator
         )
         self.tally.add(len(chosen), loss, accuracy)
         return len(chosen)
 
     def prepare(self, images):
-        return self.numerics.prepare(images, "cpu")
+        return self.numerics.prepare(images, self.device)
 
     def numerics_autocast(self):
-        return self.numerics.autocast("cpu")
+        return self.numerics.autocast(self.device)
 
     def test(self) -> tuple[float, float]:
+        batch = evaluation.evaluation_batch_size(self.device, BATCH)
         loss, accuracy, _ = evaluation.evaluate(
-            self.model, self.data.test_images, self.data.test_labels, BATCH, self.prepare, self.numerics_autocast
+            self.model, self.data.test_images, self.data.test_labels, batch, self.prepare, self.numerics_autocast
         )
         return loss, accuracy
 
@@ -207,10 +212,10 @@ class ProjectLoop:
 class CourseLoop:
     """exp2.py's loop, from one DataLoader iterator per epoch."""
 
-    label = "course (PIL + DataLoader, fp32)"
-
-    def __init__(self, data, workers: int):
-        self.model, self.optimizer = course_model_and_optimizer(0.1)
+    def __init__(self, data, setting: tuple[int, str]):
+        workers, self.device = setting
+        self.label = f"course (PIL + DataLoader/{workers}, fp32)"
+        self.model, self.optimizer = course_model_and_optimizer(0.1, self.device)
         self.train_loader, self.test_loader = course_loaders(data, workers)
         self.new_epoch()
 
@@ -218,24 +223,28 @@ class CourseLoop:
         self.batches, self.tally = iter(self.train_loader), EpochTally()
 
     def set_lr(self, lr: float) -> None:
-        cifar.set_lr(self.optimizer, lr)
+        steps.set_lr(self.optimizer, lr)
 
     def train(self, batches: int) -> int:
         # lazily, so that loader workers prepare batches while the model trains
-        images, loss, accuracy = course_train(self.model, self.optimizer, itertools.islice(self.batches, batches))
+        images, loss, accuracy = course_train(
+            self.model, self.optimizer, itertools.islice(self.batches, batches), self.device
+        )
         self.tally.add(images, loss, accuracy)
         return images
 
     def test(self) -> tuple[float, float]:
-        return course_test(self.model, self.test_loader)
+        return course_test(self.model, self.test_loader, self.device)
 
 
 def serve_loop(connection, kind: str, source: str, cache_dir: str, setting) -> None:
     """A worker process: build one loop, then do and time what the parent
     asks. The course loop's PIL decoding and augmentation count, as they do
     for a student."""
+    started = time.perf_counter()
     loop = (ProjectLoop if kind == "project" else CourseLoop)(load(source, cache_dir), setting)
-    connection.send(loop.label)
+    finish_gpu_work(loop.device)
+    connection.send((loop.label, time.perf_counter() - started))
     while (request := connection.recv()) is not None:
         command, value = request
         started = time.perf_counter()
@@ -248,7 +257,14 @@ def serve_loop(connection, kind: str, source: str, cache_dir: str, setting) -> N
         elif command == "epoch":  # end of an epoch: its averages, then start the next
             result = loop.tally.result()
             loop.new_epoch()
+        finish_gpu_work(loop.device)
         connection.send((result, time.perf_counter() - started))
+
+
+def finish_gpu_work(device: str) -> None:
+    """A GPU runs behind the host: a turn's time ends when its work is done."""
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 class LoopProcess:
@@ -260,7 +276,7 @@ class LoopProcess:
             args=(child, kind, source, cache_dir, setting),
         )
         self.process.start()
-        self.label = self.connection.recv()
+        self.label, self.setup_seconds = self.connection.recv()
         self.train_seconds, self.train_images, self.test_seconds = 0.0, 0, []
 
     def ask(self, command: str, value=None):
@@ -327,20 +343,22 @@ def report_speed(loops: list[LoopProcess], ratios: list[float], chunk: int) -> N
 
 def start_loops(args) -> list[LoopProcess]:
     workers = course_workers(args)
-    return [
-        LoopProcess("project", args.data, args.cache_dir, args.precision),
-        LoopProcess("course", args.data, args.cache_dir, workers),
+    loops = [
+        LoopProcess("project", args.data, args.cache_dir, (args.precision, args.device, args.step)),
+        LoopProcess("course", args.data, args.cache_dir, (workers, args.device)),
     ]
+    print(f"project loop setup (data to the {args.device}, model, step): {loops[0].setup_seconds:.1f} s", flush=True)
+    return loops
 
 
 def course_workers(args) -> int:
-    """--workers, or with auto the course loop's faster of 0 and 2 DataLoader workers here."""
+    """--workers, or with auto the course loop's faster of two DataLoader worker counts here."""
     if args.workers != "auto":
         print(f"course DataLoader num_workers: {args.workers} (as given)")
         return int(args.workers)
     trials = {}
-    for workers in (0, 2):
-        loop = LoopProcess("course", args.data, args.cache_dir, workers)
+    for workers in (4, 8) if args.device == "cuda" else (0, 2):
+        loop = LoopProcess("course", args.data, args.cache_dir, (workers, args.device))
         loop.ask("train", 3)  # the loader's start and the first batches
         trials[workers] = 1000 * BATCH * loop.train(WORKER_TRIAL_BATCHES)
         loop.close()
@@ -387,7 +405,10 @@ def whole_epochs(args) -> None:
             )
     for loop in loops:
         seconds = loop.train_seconds + sum(loop.test_seconds)
-        print(f"{loop.label}: {seconds:.0f} s for {args.epochs} epochs (train + test)")
+        print(
+            f"{loop.label}: {seconds:.1f} s for {args.epochs} epochs (train + test), "
+            f"{seconds + loop.setup_seconds:.1f} s with its setup"
+        )
     report_speed(loops, ratios, args.chunk)
     for loop in loops:
         loop.close()
@@ -399,21 +420,38 @@ def main() -> None:
     parser.add_argument(
         "--batches", type=int, default=0, help="quick mode: this many training batches per loop instead of whole epochs"
     )
-    parser.add_argument("--chunk", type=int, default=10, help="batches per turn")
+    parser.add_argument(
+        "--chunk", type=int, default=None, help="batches per turn (default: 10 on the CPU, a whole epoch on CUDA)"
+    )
     parser.add_argument("--test-passes", type=int, default=2, help="quick mode: test passes per loop")
     parser.add_argument("--epochs", type=int, default=1, help="whole epochs (half at lr 0.1, half at 0.01)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument(
-        "--workers", default="auto", help="course DataLoader num_workers (auto: the faster of 0 and 2 here)"
+        "--step",
+        default=None,
+        choices=list(steps.STEP_KINDS),
+        help="the project's training step on CUDA (default graph)",
+    )
+    parser.add_argument(
+        "--workers",
+        default="auto",
+        help="course DataLoader num_workers (auto: the faster of 0 and 2 here, of 4 and 8 with --device cuda)",
     )
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "labreport-bench-cache"))
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda: no CUDA device is available here; use --device cpu")
+    if args.chunk is None:
+        args.chunk = -(-TRAIN_IMAGES // BATCH) if args.device == "cuda" else 10
 
     try:
         data = load(args.data, args.cache_dir)  # decode once here, so the workers hit the cache
     except UserError as error:
         raise SystemExit(f"error: {error}") from None
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores")
+    if args.device == "cuda":
+        print(f"GPU: {torch.cuda.get_device_name()}")
     print(
         f"data: {data.source} ({len(data.train_images)} train, {len(data.test_images)} test); "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"

@@ -83,6 +83,14 @@ Data = Annotated[
         help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.",
     ),
 ]
+Precision = Annotated[
+    Optional[str],
+    typer.Option(
+        "--precision",
+        metavar="fp32|bf16|auto",
+        help="Exercise 2's numerics (sets cifar.precision): auto is bf16 where the hardware has it, fp16 on older GPUs.",
+    ),
+]
 NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download a data set; fail if it is not found.")]
 Lang = Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")]
 StoreOpt = Annotated[
@@ -211,6 +219,15 @@ def print_summary(outcomes) -> None:
     console.print(table)
 
 
+def with_precision(sets: list[str] | None, precision: str | None) -> list[str]:
+    """--precision is --set cifar.precision=VALUE: a parameter of the run, so part of its key."""
+    if precision is None:
+        return list(sets or [])
+    if precision not in ("fp32", "bf16", "auto"):
+        raise UserError(f"--precision {precision!r}: choose fp32, bf16 or auto")
+    return [*(sets or []), f"cifar.precision={precision}"]
+
+
 # --- commands ------------------------------------------------------------------
 
 
@@ -225,12 +242,13 @@ def run(
         bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")
     ] = False,
     device: Device = "auto",
+    precision: Precision = None,
     data: Data = None,
     no_download: NoDownload = False,
     store: StoreOpt = None,
 ) -> None:
     """Compute the runs that are missing, stale or interrupted (resuming them)."""
-    session = start_session(config, set_, quick, data, no_download, store)
+    session = start_session(config, with_precision(set_, precision), quick, data, no_download, store)
     names = select(session.decl, only)
     code = run_specs(session, plan(session, names), device, force)
     raise typer.Exit(code)
@@ -254,6 +272,7 @@ def build(
         Optional[str], typer.Option("--pdf-variant", metavar="VARIANT", help="e.g. pdf/a-3b for archival submission.")
     ] = None,
     device: Device = "auto",
+    precision: Precision = None,
     data: Data = None,
     no_download: NoDownload = False,
     store: StoreOpt = None,
@@ -271,7 +290,7 @@ def build(
     from lab.report.build import build_report
     from lab.report.fonts import check_fonts
 
-    session = start_session(config, set_, quick, data, no_download, store)
+    session = start_session(config, with_precision(set_, precision), quick, data, no_download, store)
     lang = lang or session.decl.values["report"]["lang"]
     if lang not in ("zh", "en"):
         raise UserError(f"--lang {lang!r}: choose zh or en")

@@ -16,6 +16,18 @@ from lab.core.faults import HELD_LINE, HOLD_ENV
 TINY_LAB = (Path(lab.labs.lab13.__file__).parent / "tiny.toml").read_text(encoding="utf-8")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked cuda skip where no CUDA GPU is at hand."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def tiny_lab(tmp_path: Path) -> Path:
     """A working folder with a tiny lab13.toml and a tiny CIFAR-10 in ./data."""

@@ -497,3 +497,45 @@ def test_real_cifar(tmp_path):
     again = cifar.load(path, tmp_path / "cache", download=False)
     assert cache.stat().st_mtime_ns == written  # read from the cache, not decoded again
     assert torch.equal(again.test_labels, data.test_labels)
+
+
+def augment_batch_by_batch(images, generator, batch_size):
+    """The epoch as the training loop augmented it before whole-epoch augmentation:
+    one permutation, then each batch's crop and flip drawn and applied in turn."""
+    order = torch.randperm(len(images), generator=generator, device=generator.device)
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    return torch.cat([cifar.augment(images[batch], generator) for batch in batches])
+
+
+def augment_whole_epoch(images, generator, batch_size):
+    order = torch.randperm(len(images), generator=generator, device=generator.device)
+    return cifar.augment(images[order], generator, draw_batch=batch_size)
+
+
+@pytest.mark.parametrize("seed, count, batch_size", [(0, 100, 32), (1, 128, 128), (7, 300, 128), (3, 5, 8)])
+def test_an_epoch_augmented_at_once_equals_it_augmented_batch_by_batch(seed, count, batch_size):
+    """Bit for bit on the CPU, for a partial last batch too: CPU runs keep their numbers."""
+    from lab.exercises.cifar.epochs import epoch_generator
+
+    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+    before = augment_batch_by_batch(images, epoch_generator(seed, 1), batch_size)
+    after = augment_whole_epoch(images, epoch_generator(seed, 1), batch_size)
+    assert torch.equal(before, after)
+    assert not torch.equal(after, augment_whole_epoch(images, epoch_generator(seed, 2), batch_size))
+
+
+@pytest.mark.cuda
+def test_augmentation_on_the_gpu_is_the_same_function_as_on_the_cpu():
+    """The same offsets and flips give the same images on either device; a GPU
+    generator repeats itself per seed (its numbers differ from the CPU's)."""
+    from lab.exercises.cifar.epochs import epoch_generator
+
+    images = torch.randint(0, 256, (300, 3, 32, 32), dtype=torch.uint8)
+    dy, dx = torch.randint(-4, 5, (2, 300))
+    flip = torch.rand(300) < 0.5
+    on_gpu = cifar.shift_and_flip(images.cuda(), dy.cuda(), dx.cuda(), flip.cuda())
+    assert torch.equal(on_gpu.cpu(), cifar.shift_and_flip(images, dy, dx, flip))
+    first = augment_whole_epoch(images.cuda(), epoch_generator(0, 1, "cuda"), 128)
+    again = augment_whole_epoch(images.cuda(), epoch_generator(0, 1, "cuda"), 128)
+    assert first.device.type == "cuda" and torch.equal(first, again)
+    assert torch.equal(first, augment_batch_by_batch(images.cuda(), epoch_generator(0, 1, "cuda"), 128))

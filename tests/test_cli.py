@@ -169,3 +169,16 @@ def test_build_no_run_renders_without_torch_or_data_and_reuses_figures(tiny_lab)
     assert not imported & {"torch", "matplotlib"}  # nothing to train, nothing to draw
     assert "restyled by the student" in (tiny_lab / "reports" / "lab13.html").read_text()
     assert figure_cache(tiny_lab) == drawn  # every figure came from the cache: none redrawn
+
+
+def test_precision_option_is_the_cifar_runs_precision_parameter(tiny_lab):
+    from lab.cli import with_precision
+
+    assert with_precision(["report.lang=en"], "bf16") == ["report.lang=en", "cifar.precision=bf16"]
+    labreport(tiny_lab, "run", "--only", "cifar", check=0)  # the tiny lab declares fp32
+    again = labreport(tiny_lab, "run", "--only", "cifar", "--precision", "fp32", check=0).stdout
+    assert "cached" in next(line for line in again.splitlines() if "cifar" in line)
+    listed = labreport(tiny_lab, "list", "--set", "cifar.precision=bf16", check=0).stdout
+    assert "stale" in next(line for line in listed.splitlines() if "cifar" in line)
+    bad = labreport(tiny_lab, "run", "--only", "cifar", "--precision", "fp16", check=2)
+    assert "--precision 'fp16': choose fp32, bf16 or auto" in bad.stderr

@@ -1,10 +1,10 @@
 """Exercise 2's training epoch: the learning-rate schedule, the per-epoch
-random generator, and one pass of shuffled, augmented minibatch SGD."""
+random generator, and one pass of shuffled, augmented minibatch SGD (the
+step itself, eager or a CUDA graph, is in steps.py)."""
 
 import hashlib
 
 import torch
-import torch.nn.functional as F
 
 from lab.exercises.cifar import data as cifar_data
 
@@ -17,38 +17,30 @@ def epoch_schedule(phases: list[dict]) -> list[tuple[int, float]]:
     return schedule
 
 
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The generator for one epoch's shuffling and augmentation."""
+def epoch_generator(seed: int, epoch: int, device: str = "cpu") -> torch.Generator:
+    """The generator for one epoch's shuffling and augmentation, on the data's device
+    (the same seed gives other numbers on a GPU than on the CPU)."""
     digest = hashlib.sha256(f"cifar-epoch:{seed}:{epoch}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+    return torch.Generator(device=device).manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
-# --- one epoch of training, one pass of evaluation ---------------------------
+# --- one epoch of training -----------------------------------------------------
 
 
-def train_one_epoch(
-    model, optimizer, scaler, images, labels, batch_size, generator, prepare, autocast, on_batch=lambda: None
-):
-    """Shuffled, augmented minibatch SGD over `images` (uint8, on the CPU).
+def train_one_epoch(step, images, labels, batch_size, generator, on_batch=lambda: None):
+    """Shuffled, augmented minibatch SGD over `images` (uint8, on the
+    generator's device): the whole epoch is shuffled and augmented at once,
+    then `step` trains on it batch by batch.
 
     Returns the loss and accuracy (percent) averaged over every image of the
     epoch, measured in train mode while the weights change.
     """
-    model.train()
-    order = torch.randperm(len(images), generator=generator)
-    loss_sum, correct = 0.0, 0
+    step.model.train()
+    order = torch.randperm(len(images), generator=generator, device=generator.device)
+    augmented = cifar_data.augment(images[order], generator, draw_batch=batch_size)
+    targets = labels[order]
     for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        inputs = prepare(cifar_data.augment(images[batch], generator))
-        targets = labels[batch].to(inputs.device, non_blocking=True)
-        with autocast():
-            outputs = model(inputs)
-            loss = F.cross_entropy(outputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        loss_sum += loss.detach() * len(batch)
-        correct += (outputs.argmax(dim=1) == targets).sum()
+        step(augmented[start : start + batch_size], targets[start : start + batch_size])
         on_batch()
-    return float(loss_sum) / len(images), 100.0 * int(correct) / len(images)
+    loss_sum, correct = step.totals()
+    return loss_sum / len(images), 100.0 * correct / len(images)

@@ -26,15 +26,20 @@ class Numerics:
     def label(self) -> str:
         return f"{self.name}, {self.layout}"
 
-    def autocast(self, device: str):
+    def autocast(self, device: str, cache: bool = True):
+        """Mixed precision where chosen; a captured CUDA graph needs `cache=False`
+        (autocast's cache of cast weights must not outlive the capture)."""
         if self.autocast_dtype is None:
             return nullcontext()
-        return torch.autocast(device_type=device, dtype=self.autocast_dtype)
+        return torch.autocast(device_type=device, dtype=self.autocast_dtype, cache_enabled=cache)
 
     def backend_flags(self, device: str):
-        """cuDNN convolutions use TF32 by default; fp32 must mean fp32."""
-        if device == "cuda" and self.name == "fp32":
-            return torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
+        """On CUDA: deterministic cuDNN algorithms (a resumed run must repeat the
+        numbers of an uninterrupted one), and no TF32 when fp32 must mean fp32."""
+        if device == "cuda":
+            return torch.backends.cudnn.flags(
+                enabled=True, benchmark=False, deterministic=True, allow_tf32=self.name != "fp32"
+            )
         return nullcontext()
 
     def memory_format(self) -> torch.memory_format:

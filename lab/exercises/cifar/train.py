@@ -5,9 +5,15 @@ epoch, and checkpoints each epoch so an interrupted run resumes where it
 stopped and ends with exactly the numbers an uninterrupted run would have.
 Shuffling and augmentation draw from a generator seeded by (seed, epoch), so a
 resumed epoch needs no saved RNG state.
+
+On CUDA the uint8 data set is copied to the GPU once, each epoch is shuffled
+and augmented there at once, the training step is a CUDA graph (steps.py) and
+the GPU is read once per epoch and once per test pass.
 """
 
+import os
 import time
+from dataclasses import replace
 
 import pandas as pd
 import torch
@@ -22,10 +28,12 @@ from lab.exercises.cifar.epochs import epoch_generator, epoch_schedule, train_on
 from lab.exercises.cifar.evaluation import (
     confusion_table,
     evaluate,
+    evaluation_batch_size,
     misclassified_npz,
 )
 from lab.exercises.cifar.model import parameter_count, resnet20
 from lab.exercises.cifar.numerics import Numerics, choose_numerics
+from lab.exercises.cifar.steps import STEP_ENV, choose_step, make_step
 
 TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
 
@@ -72,33 +80,47 @@ def load_data(ctx):
 def run(ctx) -> dict:
     validate_params(ctx.params)
     numerics = choose_numerics(ctx.params.get("precision", "auto"), ctx.device)
+    step_kind = choose_step(ctx.device, os.environ.get(STEP_ENV) or None, numerics.grad_scaler)
     data = load_data(ctx)
     with numerics.backend_flags(ctx.device):
-        return train(ctx, data, numerics)
+        return train(ctx, data, numerics, step_kind)
+
+
+def on_device(data, device: str):
+    """The data set's tensors on `device` (the same tensors on the CPU)."""
+    return replace(
+        data,
+        train_images=data.train_images.to(device),
+        train_labels=data.train_labels.to(device),
+        test_images=data.test_images.to(device),
+        test_labels=data.test_labels.to(device),
+    )
 
 
 def build_training(params: dict, numerics: Numerics, device: str, num_classes: int = 10):
     """The model (in the numerics' memory format), its SGD optimizer at the
-    first epoch's learning rate, and the gradient scaler."""
+    first epoch's learning rate (fused into one kernel on CUDA, which also
+    takes the learning rate as a device tensor), and the gradient scaler."""
     retain_freed_memory()
     model = resnet20(num_classes, seed=params["seed"]).to(device, memory_format=numerics.memory_format())
     first_lr = epoch_schedule(params["phases"])[0][1]
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=first_lr, momentum=params["momentum"], weight_decay=params["weight_decay"]
+        model.parameters(),
+        lr=first_lr,
+        momentum=params["momentum"],
+        weight_decay=params["weight_decay"],
+        fused=True if device == "cuda" else None,
     )
     return model, optimizer, torch.amp.GradScaler(device, enabled=numerics.grad_scaler)
 
 
-def set_lr(optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
-def train(ctx, data, numerics: Numerics) -> dict:
+def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
     params, device = ctx.params, ctx.device
     schedule = epoch_schedule(params["phases"])
     batch_size, seed = params["batch_size"], params["seed"]
+    test_batch = evaluation_batch_size(device, batch_size)
     model, optimizer, scaler = build_training(params, numerics, device, len(data.classes))
+    resident = on_device(data, device)
 
     def prepare(images_uint8):
         return numerics.prepare(images_uint8, device)
@@ -106,34 +128,33 @@ def train(ctx, data, numerics: Numerics) -> dict:
     def autocast():
         return numerics.autocast(device)
 
+    def test_pass():
+        return evaluate(model, resident.test_images, resident.test_labels, test_batch, prepare, autocast)
+
     rows = resume(ctx, model, optimizer, scaler, numerics)
+    step = make_step(step_kind, model, optimizer, scaler, numerics, device, batch_size)  # after resume: see steps
     batches_per_epoch = -(-len(data.train_images) // batch_size)
     ctx.progress.start(
-        batches_per_epoch * len(schedule), f"ResNet-20 on CIFAR-10, {len(schedule)} epochs, {numerics.label}"
+        batches_per_epoch * len(schedule),
+        f"ResNet-20 on CIFAR-10, {len(schedule)} epochs, {numerics.label}, {step_kind} step",
     )
     ctx.progress.update(batches_per_epoch * len(rows))
 
     predictions = None
     for epoch in range(len(rows) + 1, len(schedule) + 1):
         phase, lr = schedule[epoch - 1]
-        set_lr(optimizer, lr)
+        step.set_lr(lr)
         started = time.perf_counter()
         train_loss, train_acc = train_one_epoch(
-            model,
-            optimizer,
-            scaler,
-            data.train_images,
-            data.train_labels,
+            step,
+            resident.train_images,
+            resident.train_labels,
             batch_size,
-            epoch_generator(seed, epoch),
-            prepare,
-            autocast,
+            epoch_generator(seed, epoch, device),
             ctx.progress.advance,
         )
         trained = time.perf_counter()
-        test_loss, test_acc, predictions = evaluate(
-            model, data.test_images, data.test_labels, batch_size, prepare, autocast
-        )
+        test_loss, test_acc, predictions = test_pass()
         row = {
             "epoch": epoch,
             "phase": phase,
@@ -151,8 +172,8 @@ def train(ctx, data, numerics: Numerics) -> dict:
         ctx.progress.log(epoch_line(row, len(schedule)))
 
     if predictions is None:  # resumed after the last epoch's checkpoint
-        _, _, predictions = evaluate(model, data.test_images, data.test_labels, batch_size, prepare, autocast)
-    return finish(ctx, data, rows, predictions, model, numerics)
+        _, _, predictions = test_pass()
+    return {**finish(ctx, data, rows, predictions, model, numerics), "training_step": step_kind}
 
 
 def epoch_line(row: dict, total_epochs: int) -> str:

@@ -1,6 +1,7 @@
 """Training-time augmentation of whole batches (random crop with padding, flips), normalisation and subsets."""
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import torch
@@ -12,15 +13,29 @@ from lab.exercises.cifar.data.sources import CLASSES, MEAN, PAD, STD
 # ------------------------------------------------------------ augmentation
 
 
-def augment(images_uint8: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment(images_uint8: torch.Tensor, generator: torch.Generator, draw_batch: int | None = None) -> torch.Tensor:
     """Random crop 32 from the zero-padded (4) image plus random horizontal
-    flip, per image, for a uint8 batch [B, 3, 32, 32]; reproducible through
-    `generator` (on the CPU or on the images' device)."""
+    flip, per image, for uint8 images [N, 3, 32, 32] (a batch or a whole
+    epoch, on any device); reproducible through `generator` (on the CPU or on
+    the images' device).
+
+    The random numbers are drawn `draw_batch` images at a time (all at once
+    when None): an epoch augmented at once with draw_batch = the batch size
+    gets exactly the images that augmenting it batch by batch gives."""
     count, device = images_uint8.shape[0], images_uint8.device
+    step = draw_batch or count
+    draws = [_crop_and_flip_draws(min(step, count - start), generator) for start in range(0, count, step)]
+    offsets = torch.cat([offsets for offsets, _ in draws], dim=1).to(device)
+    flip = torch.cat([flip for _, flip in draws]).to(device)
+    return shift_and_flip(images_uint8, offsets[0], offsets[1], flip)
+
+
+def _crop_and_flip_draws(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column offsets [2, count] in -PAD..PAD, then flips [count]: the order
+    of the draws fixes the numbers, and CPU runs (and their resumption) depend on it."""
     offsets = torch.randint(-PAD, PAD + 1, (2, count), generator=generator, device=generator.device)
     flip = torch.randint(0, 2, (count,), generator=generator, device=generator.device) == 1
-    offsets, flip = offsets.to(device), flip.to(device)
-    return shift_and_flip(images_uint8, offsets[0], offsets[1], flip)
+    return offsets, flip
 
 
 def shift_and_flip(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
@@ -41,13 +56,20 @@ def shift_and_flip(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, fli
 
 def normalize(images_uint8: torch.Tensor, dtype=torch.float32, channels_last: bool = False) -> torch.Tensor:
     """(x / 255 - MEAN) / STD per channel, computed in float32, returned as `dtype`."""
-    device = images_uint8.device
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1) * 255
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1) * 255
+    mean, std = _channel_statistics(images_uint8.device)
     if channels_last:  # convert while still uint8: a quarter of the bytes to move
         images_uint8 = images_uint8.contiguous(memory_format=torch.channels_last)
     out = images_uint8.float().sub_(mean).div_(std).to(dtype)
     return out.contiguous(memory_format=torch.channels_last) if channels_last else out
+
+
+@functools.cache
+def _channel_statistics(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """MEAN and STD * 255 as [1, 3, 1, 1] tensors, made once per device: a CUDA
+    graph's capture may not copy from the host, as torch.tensor(..., device) does."""
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1) * 255
+    return mean, std
 
 
 # ------------------------------------------------------------------ subset
