@@ -185,7 +185,7 @@ def plan(session: Session, names: list[str]) -> list[RunSpec]:
     prepared = {
         exercise.name: prepare(session, exercise)
         for exercise in session.decl.exercises
-        if exercise.needs_data and any(name in names for name in exercise.runs)
+        if exercise.needs_data and any(name in names for name in session.decl.runs_of(exercise))
     }
     return expand(session.decl, names, prepared, session.inputs)
 

@@ -27,7 +27,17 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 
 def train_one_epoch(
-    model, optimizer, scaler, images, labels, batch_size, generator, prepare, autocast, on_batch=lambda: None
+    model,
+    optimizer,
+    scaler,
+    images,
+    labels,
+    batch_size,
+    generator,
+    prepare,
+    autocast,
+    on_batch=lambda: None,
+    label_smoothing=0.0,
 ):
     """Shuffled, augmented minibatch SGD over `images` (uint8, on the CPU).
 
@@ -43,7 +53,7 @@ def train_one_epoch(
         targets = labels[batch].to(inputs.device, non_blocking=True)
         with autocast():
             outputs = model(inputs)
-            loss = F.cross_entropy(outputs, targets)
+            loss = F.cross_entropy(outputs, targets, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)

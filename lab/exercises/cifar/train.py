@@ -26,6 +26,7 @@ from lab.exercises.cifar.evaluation import (
 )
 from lab.exercises.cifar.model import parameter_count, resnet20
 from lab.exercises.cifar.numerics import Numerics, choose_numerics
+from lab.exercises.cifar.recipe import StepLr
 
 TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
 
@@ -84,7 +85,11 @@ def build_training(params: dict, numerics: Numerics, device: str, num_classes: i
     model = resnet20(num_classes, seed=params["seed"]).to(device, memory_format=numerics.memory_format())
     first_lr = epoch_schedule(params["phases"])[0][1]
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=first_lr, momentum=params["momentum"], weight_decay=params["weight_decay"]
+        model.parameters(),
+        lr=first_lr,
+        momentum=params["momentum"],
+        weight_decay=params["weight_decay"],
+        nesterov=params.get("nesterov", False),
     )
     return model, optimizer, torch.amp.GradScaler(device, enabled=numerics.grad_scaler)
 
@@ -108,6 +113,7 @@ def train(ctx, data, numerics: Numerics) -> dict:
 
     rows = resume(ctx, model, optimizer, scaler, numerics)
     batches_per_epoch = -(-len(data.train_images) // batch_size)
+    step_lr = StepLr(params, batches_per_epoch, optimizer)
     ctx.progress.start(
         batches_per_epoch * len(schedule), f"ResNet-20 on CIFAR-10, {len(schedule)} epochs, {numerics.label}"
     )
@@ -116,7 +122,7 @@ def train(ctx, data, numerics: Numerics) -> dict:
     predictions = None
     for epoch in range(len(rows) + 1, len(schedule) + 1):
         phase, lr = schedule[epoch - 1]
-        set_lr(optimizer, lr)
+        lr = step_lr.start_epoch(epoch, lr)
         started = time.perf_counter()
         train_loss, train_acc = train_one_epoch(
             model,
@@ -128,7 +134,8 @@ def train(ctx, data, numerics: Numerics) -> dict:
             epoch_generator(seed, epoch),
             prepare,
             autocast,
-            ctx.progress.advance,
+            step_lr.after_batch(ctx.progress.advance),
+            label_smoothing=params.get("label_smoothing", 0.0),
         )
         trained = time.perf_counter()
         test_loss, test_acc, predictions = evaluate(
