@@ -13,6 +13,7 @@ from lab.core import declaration
 from lab.exercises.cifar import EXERCISE
 from lab.exercises.cifar.recipe import VARIANTS, StepLr
 from tests.conftest import labreport
+from tests.test_cli_outcomes import pdf_pages
 
 SWEEP = ["--set", "cifar.seeds=[0, 5]", "--set", 'cifar.variants=["tuned"]']
 
@@ -62,3 +63,16 @@ def test_the_course_schedule_is_constant_within_each_phase():
     progress = []
     steps.after_batch(lambda: progress.append(1))()
     assert optimizer.param_groups[0]["lr"] == 0.01 and progress == [1]
+
+
+def test_the_report_grows_with_the_sweep_and_stays_as_it_was_without_one(tiny_lab):
+    labreport(tiny_lab, "build", "--quick", *SWEEP, check=0)
+    swept = " ".join(pdf_pages(tiny_lab / "reports" / "lab13.pdf"))
+    assert "Over 2 seeds of this schedule (0, 5) the jump at the drop was" in swept
+    assert "Over 2 seeds the final gap was" in swept
+    assert "Beyond the lab" in swept and "The tuned schedule trains the same ResNet-20" in swept
+    sweep = pd.read_csv(tiny_lab / "reports" / "lab13-tables" / "cifar_sweep.csv")
+    assert set(sweep["schedule"]) == {"course", "tuned"}
+    labreport(tiny_lab, "build", "--quick", "--no-run", check=0)
+    alone = " ".join(pdf_pages(tiny_lab / "reports" / "lab13.pdf"))
+    assert "Over 2 seeds" not in alone and "Beyond the lab" not in alone
