@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lab.core import declaration as declaration_module
@@ -74,6 +75,23 @@ Quick = Annotated[
 ]
 Device = Annotated[
     str, typer.Option("--device", metavar="auto|cpu|cuda", help="auto, cpu or cuda (auto takes CUDA when present).")
+]
+Executor = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        metavar="local|ray",
+        help="Where runs execute: here (local), or as tasks on a Ray cluster (ray; pip install -e '.[ray]').",
+    ),
+]
+Address = Annotated[
+    Optional[str],
+    typer.Option(
+        "--address",
+        metavar="ADDR",
+        help="With --executor ray: the cluster to join (auto: the one `ray start --head` made here; "
+        "else host:port); default: a cluster of this machine, started for the command.",
+    ),
 ]
 Data = Annotated[
     Optional[str],
@@ -151,7 +169,7 @@ def guarded(command):
         try:
             return command(*args, **kwargs)
         except UserError as error:
-            errors.print(f"[red]error:[/] {error}")
+            errors.print(f"[red]error:[/] {escape(str(error))}")  # its brackets are text, not markup
             raise typer.Exit(EXIT_USAGE) from None
         except KeyboardInterrupt:
             errors.print("[yellow]interrupted.[/] Finished results are kept; run the same command again to resume.")
@@ -187,18 +205,40 @@ def plan(session: Session, names: list[str]) -> list[RunSpec]:
     prepared = {
         exercise.name: prepare(session, exercise)
         for exercise in session.decl.exercises
-        if exercise.needs_data and any(name in names for name in exercise.runs)
+        if exercise.needs_data and any(name in names for name in session.decl.runs_of(exercise))
     }
     return expand(session.decl, names, prepared, session.inputs)
 
 
-def run_specs(session: Session, specs: list[RunSpec], device: str, force: bool) -> int:
+def check_executor(executor: str, address: str | None) -> None:
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor {executor!r}: choose local or ray")
+    if address and executor != "ray":
+        raise UserError(f"--address {address}: a Ray cluster's address; add --executor ray")
+    if executor == "ray":
+        from lab.core.ray_executor import import_ray
+
+        import_ray()
+
+
+def run_specs(
+    session: Session, specs: list[RunSpec], device: str, force: bool, executor: str = "local", address=None
+) -> int:
     from lab.core import runner
 
-    device = runner.resolve_device(device)
+    if executor == "local":
+        runner.resolve_device(device)
     check_store(session.store)
     with session.store.lock():
-        outcomes = runner.run_all(session.store, specs, device=device, force=force, reporter=Reporter(console))
+        outcomes = runner.run_all(
+            session.store,
+            specs,
+            device=device,
+            force=force,
+            reporter=Reporter(console),
+            executor=executor,
+            address=address,
+        )
     print_summary(outcomes)
     return EXIT_RUN_FAILED if any(o.status == "failed" for o in outcomes) else 0
 
@@ -243,14 +283,17 @@ def run(
     ] = False,
     device: Device = "auto",
     precision: Precision = None,
+    executor: Executor = "local",
+    address: Address = None,
     data: Data = None,
     no_download: NoDownload = False,
     store: StoreOpt = None,
 ) -> None:
     """Compute the runs that are missing, stale or interrupted (resuming them)."""
+    check_executor(executor, address)
     session = start_session(config, with_precision(set_, precision), quick, data, no_download, store)
     names = select(session.decl, only)
-    code = run_specs(session, plan(session, names), device, force)
+    code = run_specs(session, plan(session, names), device, force, executor, address)
     raise typer.Exit(code)
 
 
@@ -273,6 +316,8 @@ def build(
     ] = None,
     device: Device = "auto",
     precision: Precision = None,
+    executor: Executor = "local",
+    address: Address = None,
     data: Data = None,
     no_download: NoDownload = False,
     store: StoreOpt = None,
@@ -290,6 +335,7 @@ def build(
     from lab.report.build import build_report
     from lab.report.fonts import check_fonts
 
+    check_executor(executor, address)
     session = start_session(config, with_precision(set_, precision), quick, data, no_download, store)
     lang = lang or session.decl.values["report"]["lang"]
     if lang not in ("zh", "en"):
@@ -307,7 +353,7 @@ def build(
         specs = plan_for_render(session)
     else:
         specs = plan(session, session.run_names)
-        code = run_specs(session, specs, device, force=False)
+        code = run_specs(session, specs, device, False, executor, address)
     runs, missing = gather(session, specs)
     for name, reason in missing.items():
         errors.print(

@@ -82,6 +82,10 @@ class Exercise:
         """The exercise's package folder: its templates (section, answers) live here."""
         return Path(sys.modules[type(self).__module__].__file__ or ".").resolve().parent
 
+    def declared_runs(self, section: dict) -> dict[str, str]:
+        """Run name -> "module:function" for this section: `runs`, plus those a sweep declares."""
+        return self.runs
+
     def scale_down(self, section: dict) -> dict:
         """The same runs, small enough for --quick (a copy of `section`)."""
         return section

@@ -61,6 +61,10 @@ class Declaration:
     def exercises(self) -> list[Exercise]:
         return self.lab.loaded() if self.lab is not None else []
 
+    def runs_of(self, exercise: Exercise) -> dict[str, str]:
+        """The exercise's runs as this declaration has them (a sweep adds some)."""
+        return exercise.declared_runs(self.values[exercise.name])
+
     @property
     def sha256(self) -> str:
         canonical = json.dumps(self.values, sort_keys=True, ensure_ascii=False)

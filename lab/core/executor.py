@@ -66,8 +66,9 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def execute(store: Store, spec: RunSpec, device: str, reporter: Tasks) -> Outcome:
-    """Run one spec in this process; the record says partial until it has finished."""
+def execute(store: Store, spec: RunSpec, device: str, reporter: Tasks, on_saved=None) -> Outcome:
+    """Run one spec in this process; the record says partial until it has finished.
+    `on_saved(path)` hears of each checkpoint written (a remote run sends it to the driver)."""
     function = computation(spec.entry)
     previous = store.read_record(spec.name, spec.key) or {}
     record = base_record(spec, device, previous)
@@ -83,6 +84,7 @@ def execute(store: Store, spec: RunSpec, device: str, reporter: Tasks) -> Outcom
             device=device,
             options=spec.options,
             progress=progress,
+            on_saved=on_saved,
         )
         try:
             fail_if_asked(spec.name)
@@ -214,7 +216,12 @@ def relay(events, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Repor
             label, method, args = events.get(timeout=timeout)
         except queue.Empty:
             return
-        if label not in tasks:
-            tasks[label] = open_tasks.enter_context(reporter.task(label))
-        getattr(tasks[label], method)(*args)
+        replay(label, method, args, tasks, open_tasks, reporter)
         timeout = 0
+
+
+def replay(label: str, method: str, args, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Reporter) -> None:
+    """One relayed progress call on this process's task of that label (opened on first use)."""
+    if label not in tasks:
+        tasks[label] = open_tasks.enter_context(reporter.task(label))
+    getattr(tasks[label], method)(*args)

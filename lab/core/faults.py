@@ -6,6 +6,8 @@ a known point and wait for it to say so, whatever the machine's speed.
     LABREPORT_FAULT_HOLD=NAME:checkpoint:1   hold after run NAME's first checkpoint is written
     LABREPORT_FAULT_HOLD=NAME:start          hold once run NAME's partial record exists
     LABREPORT_FAULT_FAIL=NAME                 run NAME fails as a bug would (an exception)
+    LABREPORT_FAULT_DIE=POINT                 the process SIGKILLs itself at a hold point (as a dying
+    LABREPORT_FAULT_DIE_ONCE=FILE             worker would), once: FILE marks that it has died
 
 A held process prints ``HELD_LINE <point> (pid N)`` on stderr and waits until it
 gets SIGUSR1 (go on), SIGINT (as Ctrl-C would) or SIGKILL. A held worker whose
@@ -23,11 +25,13 @@ from pathlib import Path
 HOLD_ENV = "LABREPORT_FAULT_HOLD"
 KILL_WRITING_ENV = "LABREPORT_FAULT_KILL_WRITING"
 FAIL_ENV = "LABREPORT_FAULT_FAIL"
+DIE_ENV, DIE_ONCE_ENV = "LABREPORT_FAULT_DIE", "LABREPORT_FAULT_DIE_ONCE"
 HELD_LINE = "LABREPORT_FAULT held at"
 
 
 def hold_if_asked(point: str) -> None:
     """Block here when the test asked to hold at `point`; see the module docstring."""
+    die_once_if_asked(point)
     if os.environ.get(HOLD_ENV) != point or threading.current_thread() is not threading.main_thread():
         return
     released = threading.Event()
@@ -52,3 +56,15 @@ def fail_if_asked(name: str) -> None:
     """Fail the named run with an ordinary exception, as a bug in it would."""
     if os.environ.get(FAIL_ENV) == name:
         raise RuntimeError(f"fault injected into {name} ({FAIL_ENV})")
+
+
+def die_once_if_asked(point: str) -> None:
+    """SIGKILL this process at `point` the first time any process gets there (a marker file says so)."""
+    marker = os.environ.get(DIE_ONCE_ENV)
+    if os.environ.get(DIE_ENV) != point or not marker:
+        return
+    try:
+        Path(marker).open("x").close()
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -29,10 +29,10 @@ def run_key(name: str, params: dict, version: str) -> str:
 
 def select(decl: Declaration, only: list[str] | None) -> list[str]:
     """Run names picked by --only (exercise or run names); all when empty."""
-    names = [run for exercise in decl.exercises for run in exercise.runs]
+    groups = {exercise.name: list(decl.runs_of(exercise)) for exercise in decl.exercises}
+    names = [run for runs in groups.values() for run in runs]
     if not only:
         return names
-    groups = {exercise.name: list(exercise.runs) for exercise in decl.exercises}
     chosen: list[str] = []
     for name in only:
         picked = groups.get(name, [name] if name in names else None)
@@ -56,7 +56,7 @@ def expand(
         if exercise.needs_data and prepared.get(exercise.name) is None:
             continue
         options = exercise.options(section, inputs) if inputs is not None else {}
-        for name, entry in exercise.runs.items():
+        for name, entry in decl.runs_of(exercise).items():
             if name not in names:
                 continue
             params = exercise.params(name, section, decl.quick, **(prepared.get(exercise.name) or {}))

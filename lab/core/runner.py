@@ -28,8 +28,16 @@ def resolve_device(requested: str) -> str:
 
 
 def run_all(
-    store: Store, specs: list[RunSpec], *, device: str, force: bool = False, reporter: Reporter | None = None
+    store: Store,
+    specs: list[RunSpec],
+    *,
+    device: str,
+    force: bool = False,
+    reporter: Reporter | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> list[Outcome]:
+    """Run what is not finished (all of it with `force`): here, or as Ray tasks with executor "ray"."""
     reporter = reporter or Reporter()
     outcomes: dict[tuple[str, str], Outcome] = {}  # by (name, key)
     pending = []
@@ -45,6 +53,13 @@ def run_all(
                 f"previous result moved to {kept}; recomputing"
             )
         pending.append(spec)
+    if executor == "ray":
+        from lab.core.ray_executor import run_on_ray
+
+        done = run_on_ray(store, pending, device, reporter, address) if pending else []
+        outcomes.update(((o.spec.name, o.spec.key), o) for o in done)
+        return [outcomes[spec.name, spec.key] for spec in specs]
+    device = resolve_device(device)
     together = [spec for spec in pending if spec.side_by_side] if device == "cpu" else []
     workers = min(len(together), os.cpu_count() or 1)
     with reporter.session():

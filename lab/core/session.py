@@ -34,7 +34,7 @@ class Session:
 
     @property
     def run_names(self) -> list[str]:
-        return [run for exercise in self.decl.exercises for run in exercise.runs]
+        return [run for exercise in self.decl.exercises for run in self.decl.runs_of(exercise)]
 
     @property
     def packaged(self) -> bool:
@@ -72,7 +72,7 @@ def open_session(config, sets, quick, data, no_download, store) -> Session:
 def check_exercises(decl: Declaration, names: list[str]) -> None:
     """Each exercise's cheap checks (its functions parse, say), for the runs selected."""
     for exercise in decl.exercises:
-        runs = [name for name in exercise.runs if name in names]
+        runs = [name for name in decl.runs_of(exercise) if name in names]
         if runs:
             exercise.check(decl.values[exercise.name], runs, decl.path.name)
 
@@ -94,7 +94,7 @@ def stored_specs(session: Session) -> list[RunSpec]:
         if not exercise.needs_data:
             continue
         section = session.decl.values[exercise.name]
-        for name in exercise.runs:
+        for name in session.decl.runs_of(exercise):
             run = exercise.stand_in(session.store, name, section, session.decl.quick)
             if name in session.run_names and run is not None:
                 specs.append(RunSpec(name, run.params, run.key))

@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class RunContext:
     options: dict | None = None
     progress: Progress = None  # type: ignore[assignment]  # NullProgress when not given
     checkpoints_saved: int = 0  # in this process, for the fault-injection hold points
+    on_saved: Callable[[Path], None] | None = None  # told of each checkpoint written (a remote run sends it home)
 
     def __post_init__(self) -> None:
         self.dir = Path(self.dir)
@@ -68,6 +69,8 @@ class RunContext:
         buffer = io.BytesIO()
         torch.save(state, buffer)
         write_atomic(self.dir / CHECKPOINT, buffer.getvalue())
+        if self.on_saved is not None:
+            self.on_saved(self.dir / CHECKPOINT)
         self.checkpoints_saved += 1
         hold_if_asked(f"{self.name}:checkpoint:{self.checkpoints_saved}")
 

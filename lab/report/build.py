@@ -66,7 +66,7 @@ def make_figures(
             run = runs.get(spec.run)
             if spec.run in lab.missing or run is None or not spec.available(part):
                 continue
-            key = cache.key(spec, lang, run)
+            key = cache.key(spec, lang, run, spec.inputs(part))
             svg = cache.get(key)
             if svg is None:
                 svg = spec.draw(part, lang)
@@ -326,6 +326,7 @@ def build_context(
         "missing": {run: status_word(reason, lang) for run, reason in lab.missing.items()},
         "run_titles": {k: in_language(v, lang) for k, v in titles.items()},
         "parameters": parameters(lab, lang, exercises),
+        "analysis": lab.parts,  # each exercise's facts, for a section that grows with them
         "exercises": exercises,
         "lab_name": manifest.folder.name if manifest.folder else manifest.name,
         "exercise_titles": {name: titles.get(lang, name) for name, titles in manifest.section_titles.items()}

@@ -41,6 +41,7 @@ class FigureSpec:
     draw: Callable[[Any, str], str]  # (the exercise's analysis, lang) -> SVG
     caption: tuple[str, str]  # zh, en
     available: Callable[[Any], bool] = lambda analysis: True
+    inputs: Callable[[Any], str] = lambda analysis: ""  # what else it draws from than its run (other runs' keys)
 
 
 def figure_specs(module, msg, runs: dict[str, str], rows) -> list[FigureSpec]:
@@ -101,8 +102,9 @@ class FigureCache:
         source += importlib.metadata.version("matplotlib")
         self.code_hash = hashlib.sha256(source.encode()).hexdigest()
 
-    def key(self, spec: FigureSpec, lang: str, run) -> str:
+    def key(self, spec: FigureSpec, lang: str, run, inputs: str = "") -> str:
         parts = [spec.key, lang, self.code_hash, run.key, json.dumps(run.record.get("files", {}), sort_keys=True)]
+        parts += [inputs] if inputs else []
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
     def get(self, key: str) -> str | None:

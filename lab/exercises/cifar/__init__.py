@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from lab.core.api import Exercise, Inputs, Progress
 from lab.core.schema import Rule, integer, listof, number, text
+from lab.exercises.cifar.recipe import VARIANTS
+
+VARIANT_NAMES = tuple(VARIANTS)
 
 LEARNING_RATE = number(0, 1e6, low_open=True)
 HASHED = ("phases", "batch_size", "weight_decay", "momentum", "seed", "precision")
@@ -32,7 +35,17 @@ class Cifar(Exercise):
         "precision": text("auto", "fp32", "bf16"),
         "train_subset": integer(10, 50_000, optional=True),
         "test_subset": integer(10, 10_000, optional=True),
+        "seeds": listof(integer(0, 2**32 - 1), 1, 50, optional=True),
+        "variants": listof(text(*VARIANT_NAMES), 1, len(VARIANT_NAMES), optional=True),
     }
+
+    def declared_runs(self, section: dict) -> dict[str, str]:
+        """cifar (the course schedule, `seed`), cifar.seed<N> for each other seed in `seeds`,
+        cifar.<variant> for each named variant (on `seed`)."""
+        entry = self.runs["cifar"]
+        names = ["cifar"] + [f"cifar.seed{seed}" for seed in extra_seeds(section)]
+        names += [f"cifar.{variant}" for variant in section.get("variants") or []]
+        return dict.fromkeys(names, entry)
 
     def scale_down(self, section: dict) -> dict:
         return {
@@ -51,13 +64,19 @@ class Cifar(Exercise):
         return {"data_fingerprint": fingerprint}
 
     def params(self, run: str, section: dict, quick: bool, data_fingerprint: str = "") -> dict:
-        return {
+        course = {
             **{key: section[key] for key in HASHED},
             "data_fingerprint": data_fingerprint,
             "train_subset": section.get("train_subset"),
             "test_subset": section.get("test_subset"),
             "quick": quick,
         }
+        cell = run.removeprefix("cifar.")
+        if cell.startswith("seed") and cell[4:].isdigit():
+            return {**course, "seed": int(cell[4:])}
+        if cell in VARIANTS:
+            return {**course, **variant_params(cell, quick), "variant": cell}
+        return course
 
     def options(self, section: dict, inputs: Inputs) -> dict:
         return {
@@ -76,6 +95,19 @@ class Cifar(Exercise):
             if params == wanted:
                 return found
         return None
+
+
+def extra_seeds(section: dict) -> list[int]:
+    """The seeds in `seeds` besides `seed` (whose run is cifar itself), in order."""
+    return [seed for seed in dict.fromkeys(section.get("seeds") or []) if seed != section["seed"]]
+
+
+def variant_params(name: str, quick: bool) -> dict:
+    changes = dict(VARIANTS[name])
+    if quick:  # as --quick trims the course: an epoch per phase of its 2
+        changes["phases"] = [{**changes["phases"][0], "epochs": 2}]
+        changes["warmup_epochs"] = 1
+    return changes
 
 
 EXERCISE = Cifar()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lab.exercises.cifar.sweep import SweepFacts, sweep_facts, sweep_table
 from lab.report.frames import read_csv
 
 # --- Exercise 2: CIFAR ---------------------------------------------------------
@@ -210,13 +211,15 @@ class CifarAnalysis:
     """What Exercise 2's run established (None when it is missing)."""
 
     cifar: Cifar | None
+    sweep: SweepFacts | None = None  # several seeds or named variants (lab.exercises.cifar.sweep)
 
     def records(self) -> dict[str, dict]:
         return {"cifar": self.cifar.record} if self.cifar is not None else {}
 
 
 def analyse(runs: dict) -> CifarAnalysis:
-    return CifarAnalysis(read_cifar(runs["cifar"]) if runs.get("cifar") else None)
+    course = read_cifar(runs["cifar"]) if runs.get("cifar") else None
+    return CifarAnalysis(course, sweep_facts(runs, course))
 
 
 def csv_tables(part: CifarAnalysis) -> dict[str, pd.DataFrame]:
@@ -225,6 +228,8 @@ def csv_tables(part: CifarAnalysis) -> dict[str, pd.DataFrame]:
     cifar = part.cifar
     if cifar:
         tables["cifar_epochs"] = cifar.epochs
+        if part.sweep is not None:
+            tables["cifar_sweep"] = sweep_table(part.sweep)
         if cifar.per_class is not None:
             tables["cifar_per_class"] = cifar.per_class
             tables["cifar_confusion"] = cifar.confusion.rename_axis(index="true_class").reset_index()

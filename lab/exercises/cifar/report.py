@@ -10,12 +10,13 @@ from pathlib import Path
 
 from lab.exercises.cifar.facts import CifarAnalysis, analyse, csv_tables  # noqa: F401
 from lab.exercises.cifar.names import class_name
-from lab.report.items import Table, figure_specs, lazy_module
+from lab.report.items import FigureSpec, Table, figure_specs, lazy_module
 from lab.report.messages import Messages
-from lab.report.wording import lr_text, pct, signed
+from lab.report.wording import lr_text, pct, pm, signed
 
 msg = Messages(Path(__file__).parent)
 figures = lazy_module("lab.exercises.cifar.figures")
+sweep_figures = lazy_module("lab.exercises.cifar.sweep_figures")
 
 RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
 # What its answer templates (answers/*.html.j2) may call besides the number formats.
@@ -54,6 +55,44 @@ FIGURES = figure_specs(
 )
 
 
+def has_sweep(a: CifarAnalysis) -> bool:
+    return a.sweep is not None
+
+
+FIGURES.append(
+    FigureSpec(
+        "fig:cifar_sweep",
+        "cifar",
+        lambda a, lang: sweep_figures.sweep_curves(a.sweep, lang),
+        msg.text("test_accuracy_by_epoch_of_every_schedule"),
+        has_sweep,
+        inputs=lambda a: " ".join(a.sweep.keys) if a.sweep else "",
+    )
+)
+
+
+def course_cell(sweep, epoch: int) -> str:
+    accuracy = sweep.test_by_seed.loc[epoch]
+    return pm(accuracy.mean(), accuracy.std(ddof=1)) if sweep.several_seeds else pct(accuracy.iloc[0])
+
+
+def sweep_table(lab: CifarAnalysis, lang: str) -> Table:
+    """Rows: each epoch, then the final accuracy and the seconds per epoch; a column per schedule."""
+    sweep = lab.sweep
+    if sweep is None:
+        return Table([], [], [])
+    by_seed = sweep.test_by_seed
+    columns = [{e: course_cell(sweep, e) for e in by_seed.index}]
+    columns += [dict(zip(v.epochs["epoch"], (pct(a) for a in v.epochs["test_acc"]))) for v in sweep.variants[1:]]
+    epochs = sorted({int(e) for column in columns for e in column})
+    rows = [[str(e)] + [column.get(e, "") for column in columns] for e in epochs]
+    final = pm(sweep.final_test.mean, sweep.final_test.sd) if sweep.several_seeds else pct(sweep.final_test.mean)
+    rows.append([msg(lang, "final_row"), final] + [pct(v.final_test) for v in sweep.variants[1:]])
+    rows.append([msg(lang, "seconds_per_epoch_row")] + [f"{v.seconds_per_epoch:.1f}" for v in sweep.variants])
+    names = [msg(lang, "sweep_course")] + [v.name for v in sweep.variants[1:]]
+    return Table([msg(lang, "sweep_epoch"), *names], rows, [False] + [True] * len(names))
+
+
 def cifar_table(lab: CifarAnalysis, lang: str) -> Table:
     rows = []
     for _, r in lab.cifar.epochs.iterrows():
@@ -90,9 +129,22 @@ TABLES = {
         "cifar",
         msg.text("per_epoch_training_and_test_results_gap"),
     ),
+    "tab:cifar_sweep": (
+        lambda lab, runs, lang: sweep_table(lab, lang),
+        "cifar",
+        msg.text("test_accuracy_per_epoch_of_each_schedule"),
+    ),
 }
 
-ORDER = ["fig:cifar_curves", "tab:cifar_epochs", "fig:per_class", "fig:confusion", "fig:misclassified"]
+ORDER = [
+    "fig:cifar_curves",
+    "tab:cifar_epochs",
+    "fig:per_class",
+    "fig:confusion",
+    "fig:misclassified",
+    "fig:cifar_sweep",
+    "tab:cifar_sweep",
+]
 
 
 def parameters(lab: CifarAnalysis, lang: str) -> list[tuple[str, str]] | None:

@@ -44,18 +44,21 @@ def set_lr(optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def make_step(kind: str, model, optimizer, scaler, numerics, device: str, batch_size: int):
+def make_step(
+    kind: str, model, optimizer, scaler, numerics, device: str, batch_size: int, label_smoothing: float = 0.0
+):
     if kind == "graph":
-        return GraphedStep(model, optimizer, numerics, device, batch_size)
-    if kind == "compile":
-        return EagerStep(model, optimizer, scaler, numerics, device, compiled=True)
-    return EagerStep(model, optimizer, scaler, numerics, device)
+        return GraphedStep(model, optimizer, numerics, device, batch_size, label_smoothing)
+    return EagerStep(model, optimizer, scaler, numerics, device, kind == "compile", label_smoothing)
 
 
 class EagerStep:
     """One SGD step per call on a uint8 batch, as the course writes it."""
 
-    def __init__(self, model, optimizer, scaler, numerics, device: str, compiled: bool = False):
+    def __init__(
+        self, model, optimizer, scaler, numerics, device: str, compiled: bool = False, label_smoothing: float = 0.0
+    ):
+        self.label_smoothing = label_smoothing
         self.model = torch.compile(model, mode="reduce-overhead") if compiled else model
         self.compiled = compiled
         self.optimizer, self.scaler, self.numerics, self.device = optimizer, scaler, numerics, device
@@ -71,7 +74,7 @@ class EagerStep:
         inputs = self.numerics.prepare(images_uint8, self.device)
         with self.numerics.autocast(self.device):
             outputs = self.model(inputs)
-            loss = F.cross_entropy(outputs, targets)
+            loss = F.cross_entropy(outputs, targets, label_smoothing=self.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -92,7 +95,8 @@ class GraphedStep:
     every run of the same schedule). Capture after any resume: loading a
     state dict replaces the tensors the graph reads."""
 
-    def __init__(self, model, optimizer, numerics, device: str, batch_size: int):
+    def __init__(self, model, optimizer, numerics, device: str, batch_size: int, label_smoothing: float = 0.0):
+        self.label_smoothing = label_smoothing
         self.model, self.optimizer, self.numerics, self.device = model, optimizer, numerics, device
         self.batch_size = batch_size
         self.lr = torch.tensor(float(optimizer.param_groups[0]["lr"]), device=device)
@@ -102,14 +106,15 @@ class GraphedStep:
         self.targets = torch.zeros(batch_size, dtype=torch.long, device=device)
         self.loss_sum = torch.zeros((), device=device)
         self.correct = torch.zeros((), dtype=torch.long, device=device)
-        self.eager = EagerStep(model, optimizer, torch.amp.GradScaler(device, enabled=False), numerics, device)
+        no_scaler = torch.amp.GradScaler(device, enabled=False)
+        self.eager = EagerStep(model, optimizer, no_scaler, numerics, device, label_smoothing=label_smoothing)
         self.graph = self.capture()
 
     def compute(self) -> None:
         inputs = self.numerics.prepare(self.images, self.device)
         with self.numerics.autocast(self.device, cache=False):
             outputs = self.model(inputs)
-            loss = F.cross_entropy(outputs, self.targets)
+            loss = F.cross_entropy(outputs, self.targets, label_smoothing=self.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -33,6 +33,7 @@ from lab.exercises.cifar.evaluation import (
 )
 from lab.exercises.cifar.model import parameter_count, resnet20
 from lab.exercises.cifar.numerics import Numerics, choose_numerics
+from lab.exercises.cifar.recipe import StepLr
 from lab.exercises.cifar.steps import STEP_ENV, choose_step, make_step
 
 TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
@@ -110,6 +111,7 @@ def build_training(params: dict, numerics: Numerics, device: str, num_classes: i
         momentum=params["momentum"],
         weight_decay=params["weight_decay"],
         fused=True if device == "cuda" else None,
+        nesterov=params.get("nesterov", False),
     )
     return model, optimizer, torch.amp.GradScaler(device, enabled=numerics.grad_scaler)
 
@@ -132,8 +134,18 @@ def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
         return evaluate(model, resident.test_images, resident.test_labels, test_batch, prepare, autocast)
 
     rows = resume(ctx, model, optimizer, scaler, numerics)
-    step = make_step(step_kind, model, optimizer, scaler, numerics, device, batch_size)  # after resume: see steps
+    step = make_step(
+        step_kind,
+        model,
+        optimizer,
+        scaler,
+        numerics,
+        device,
+        batch_size,
+        label_smoothing=params.get("label_smoothing", 0.0),
+    )  # after resume: see steps
     batches_per_epoch = -(-len(data.train_images) // batch_size)
+    step_lr = StepLr(params, batches_per_epoch, step.set_lr)
     ctx.progress.start(
         batches_per_epoch * len(schedule),
         f"ResNet-20 on CIFAR-10, {len(schedule)} epochs, {numerics.label}, {step_kind} step",
@@ -143,7 +155,7 @@ def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
     predictions = None
     for epoch in range(len(rows) + 1, len(schedule) + 1):
         phase, lr = schedule[epoch - 1]
-        step.set_lr(lr)
+        lr = step_lr.start_epoch(epoch, lr)
         started = time.perf_counter()
         train_loss, train_acc = train_one_epoch(
             step,
@@ -151,7 +163,7 @@ def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
             resident.train_labels,
             batch_size,
             epoch_generator(seed, epoch, device),
-            ctx.progress.advance,
+            step_lr.after_batch(ctx.progress.advance),
         )
         trained = time.perf_counter()
         test_loss, test_acc, predictions = test_pass()

@@ -1,0 +1,81 @@
+"""CIFAR sweeps in the declaration: several seeds of the course schedule, and named variants."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import torch
+
+from lab.core import declaration
+from lab.exercises.cifar import EXERCISE
+from lab.exercises.cifar.recipe import VARIANTS, StepLr
+from lab.exercises.cifar.steps import set_lr
+from tests.conftest import labreport
+from tests.test_cli_outcomes import pdf_pages
+
+SWEEP = ["--set", "cifar.seeds=[0, 5]", "--set", 'cifar.variants=["tuned"]']
+
+
+def keys_listed(stdout: str) -> dict[str, str]:
+    return dict(re.findall(r"│ (cifar\S*)\s+│ (\S+)\s+│", stdout))
+
+
+def test_each_seed_and_variant_is_its_own_run_and_the_course_run_keeps_its_key(tiny_lab):
+    alone = keys_listed(labreport(tiny_lab, "list", check=0).stdout)
+    swept = keys_listed(labreport(tiny_lab, "list", *SWEEP, check=0).stdout)
+    assert list(alone) == ["cifar"]
+    assert list(swept) == ["cifar", "cifar.seed5", "cifar.tuned"]
+    section = declaration.load(tiny_lab / "lab13.toml", []).values["cifar"]
+    with_sweep = {**section, "seeds": [0, 5], "variants": ["tuned"]}
+    assert EXERCISE.params("cifar", with_sweep, False) == EXERCISE.params("cifar", section, False)
+    assert EXERCISE.params("cifar.seed5", with_sweep, False) == {**EXERCISE.params("cifar", section, False), "seed": 5}
+
+
+def test_a_variant_trains_with_its_recipe_and_resumes_nothing_it_should_not(tiny_lab):
+    run = labreport(tiny_lab, "run", "--only", "cifar.tuned", *SWEEP, check=0)
+    assert "cifar.tuned: epoch 10/10" in run.stdout
+    [folder] = [p.parent for p in (tiny_lab / "reports" / "runs" / "cifar.tuned").glob("*/record.json")]
+    params = json.loads((folder / "record.json").read_text())["params"]
+    assert {key: params[key] for key in VARIANTS["tuned"]} == VARIANTS["tuned"]
+    assert params["variant"] == "tuned" and params["seed"] == 0
+    lrs = pd.read_csv(folder / "epochs.csv")["lr"].tolist()
+    peak = VARIANTS["tuned"]["phases"][0]["lr"]
+    assert lrs[0] == pytest.approx(peak / 10) and max(lrs) == pytest.approx(peak)  # warm-up to the peak
+    assert lrs[2:] == sorted(lrs[2:], reverse=True)  # then down
+    assert not (tiny_lab / "reports" / "runs" / "cifar").exists()  # --only picked the one cell
+
+
+def test_warm_up_then_linear_decay_reaches_zero_on_the_last_step():
+    params = {"phases": [{"lr": 0.2, "epochs": 10}], "lr_schedule": "warmup_linear", "warmup_epochs": 2}
+    steps = StepLr(params, 100, set_lr=None)
+    assert steps.lr_at(0) == pytest.approx(0.02)
+    assert steps.lr_at(200) == pytest.approx(0.2)
+    assert steps.lr_at(600) == pytest.approx(0.1)
+    assert steps.lr_at(1000) == 0.0
+
+
+def test_the_course_schedule_is_constant_within_each_phase():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    steps = StepLr(
+        {"phases": [{"lr": 0.1, "epochs": 5}, {"lr": 0.01, "epochs": 5}]}, 100, lambda lr: set_lr(optimizer, lr)
+    )
+    assert steps.start_epoch(6, 0.01) == 0.01
+    progress = []
+    steps.after_batch(lambda: progress.append(1))()
+    assert optimizer.param_groups[0]["lr"] == 0.01 and progress == [1]
+
+
+def test_the_report_grows_with_the_sweep_and_stays_as_it_was_without_one(tiny_lab):
+    labreport(tiny_lab, "build", "--quick", *SWEEP, check=0)
+    swept = " ".join(pdf_pages(tiny_lab / "reports" / "lab13-quick.pdf"))
+    assert "Over 2 seeds of this schedule (0, 5) the jump at the drop was" in swept
+    assert "Over 2 seeds the final gap was" in swept
+    assert "Beyond the lab" in swept and "The tuned schedule trains the same ResNet-20" in swept
+    sweep = pd.read_csv(tiny_lab / "reports" / "lab13-tables" / "cifar_sweep.csv")
+    assert set(sweep["schedule"]) == {"course", "tuned"}
+    labreport(tiny_lab, "build", "--quick", "--no-run", check=0)
+    alone = " ".join(pdf_pages(tiny_lab / "reports" / "lab13-quick.pdf"))
+    assert "Over 2 seeds" not in alone and "Beyond the lab" not in alone

@@ -1,0 +1,93 @@
+"""`labreport run --executor ray` on a real Ray cluster of this machine (2 CPUs), one per module.
+
+The cluster runs in its own process (as `ray start --head` would); the command
+joins it with --address, like a user's command joins a lab's cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lab.core.faults import DIE_ENV, DIE_ONCE_ENV
+from lab.core.ray_executor import INSTALL_HINT
+from tests.conftest import labreport
+from tests.test_reliability import LONG_CIFAR, records, table, twin
+
+pytestmark = pytest.mark.ray
+ray = pytest.importorskip("ray")
+
+CLUSTER = """
+import sys, ray
+ray.init(num_cpus=2, include_dashboard=False)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # until the test closes it
+ray.shutdown()
+"""
+# A throwaway cluster of this test: no token to share between its processes.
+NO_AUTH = {"RAY_AUTH_MODE": "disabled"}
+TIMES = ["train_seconds", "test_seconds", "seconds"]  # how long a step took is no result
+
+
+@pytest.fixture(scope="module")
+def cluster_address():
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **NO_AUTH},
+    )
+    address = process.stdout.readline().strip()
+    assert address, "the Ray cluster did not start"
+    yield address
+    process.stdin.close()
+    process.wait(timeout=120)
+
+
+def every_table(lab: Path) -> dict[str, pd.DataFrame]:
+    runs = lab / "reports" / "runs"
+    return {
+        str(path.relative_to(runs)): pd.read_csv(path).drop(columns=TIMES, errors="ignore")
+        for path in sorted(runs.glob("*/*/*.csv"))
+    }
+
+
+def test_a_sweep_on_ray_lands_in_the_store_with_the_local_keys_and_numbers(tiny_lab, tmp_path_factory, cluster_address):
+    on_ray = labreport(tiny_lab, "run", "--executor", "ray", "--address", cluster_address, env=NO_AUTH, check=0)
+    local = twin(tiny_lab, tmp_path_factory)
+    labreport(local, "run", check=0)
+    remote_tables, local_tables = every_table(tiny_lab), every_table(local)
+    assert sorted(remote_tables) == sorted(local_tables)  # same runs, same keys, same files
+    for name, frame in local_tables.items():
+        pd.testing.assert_frame_equal(remote_tables[name], frame, check_exact=True, obj=name)
+    assert "cifar: epoch 2/2" in on_ray.stdout  # a remote run's progress, shown here
+    assert "partial" not in labreport(tiny_lab, "list", check=0).stdout
+
+
+def test_a_worker_killed_mid_run_is_retried_from_its_last_checkpoint(tiny_lab, tmp_path_factory, cluster_address):
+    dying = {**NO_AUTH, DIE_ENV: "cifar:checkpoint:1", DIE_ONCE_ENV: str(tiny_lab / "died")}
+    run = labreport(tiny_lab, "run", *LONG_CIFAR, "--executor", "ray", "--address", cluster_address, env=dying, check=0)
+    assert (tiny_lab / "died").exists()  # the worker did die, after its first checkpoint
+    assert "cifar: resuming after epoch 1" in run.stdout
+    assert [r["status"] for r in records(tiny_lab, "cifar")] == ["done"]
+    reference = twin(tiny_lab, tmp_path_factory)
+    labreport(reference, "run", *LONG_CIFAR, check=0)
+    columns = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
+    pd.testing.assert_frame_equal(
+        table(tiny_lab, "cifar", "epochs.csv")[columns], table(reference, "cifar", "epochs.csv")[columns]
+    )
+
+
+def test_without_ray_the_ray_executor_exits_2_saying_what_to_install(tiny_lab, tmp_path):
+    (tmp_path / "no_ray").mkdir()
+    (tmp_path / "no_ray" / "sitecustomize.py").write_text("import sys\nsys.modules['ray'] = None  # as if absent\n")
+    pythonpath = f"{tmp_path / 'no_ray'}:{Path(__file__).resolve().parents[1]}"
+    result = labreport(tiny_lab, "run", "--executor", "ray", env={"PYTHONPATH": pythonpath}, check=2)
+    assert INSTALL_HINT in result.stderr.replace("\n", "")
+    assert not (tiny_lab / "reports" / "runs").exists()  # nothing ran
