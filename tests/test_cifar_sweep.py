@@ -74,7 +74,7 @@ def test_the_report_grows_with_the_sweep_and_stays_as_it_was_without_one(tiny_la
     assert "Over 2 seeds of this schedule (0, 5) the jump at the drop was" in swept
     assert "Over 2 seeds the final gap was" in swept
     assert "Beyond the lab" in swept and "The tuned schedule trains the same ResNet-20" in swept
-    sweep = pd.read_csv(tiny_lab / "reports" / "lab13-tables" / "cifar_sweep.csv")
+    sweep = pd.read_csv(tiny_lab / "reports" / "lab13-quick-tables" / "cifar_sweep.csv")
     assert set(sweep["schedule"]) == {"course", "tuned"}
     labreport(tiny_lab, "build", "--quick", "--no-run", check=0)
     alone = " ".join(pdf_pages(tiny_lab / "reports" / "lab13-quick.pdf"))
