@@ -276,6 +276,7 @@ def test_a_run_interrupted_after_a_checkpoint_resumes_from_it_bit_for_bit(tmp_pa
             resumed.snapshots[epochs].predictions["true"], whole.snapshots[epochs].predictions["true"]
         )
         assert np.array_equal(resumed.snapshots[epochs].errors["heldout"], whole.snapshots[epochs].errors["heldout"])
+        assert np.array_equal(resumed.snapshots[epochs].dead_units, whole.snapshots[epochs].dead_units)
 
 
 def test_a_checkpoint_of_another_run_shape_is_not_used(tmp_path):
@@ -317,6 +318,44 @@ def test_true_error_is_mse_against_the_noise_free_function_on_the_grid():
     np.testing.assert_allclose(snap.predictions["true"][0], np.maximum(grid, 0), atol=1e-6)
 
 
+def hand_made_models() -> list[list[torch.Tensor]]:
+    """Two 1 → 2 → 2 → 1 models (nn.Linear layout). In the first, hidden unit 1.0 has a bias
+    far below any w·x on [-5, 5] (dead), 1.1 is x + 10 (alive), 2.0 reads 1.1 (alive), 2.1 is
+    1.1 − 100 (dead): half its units are dead. In the second, 1.0 is x − 4.9, positive at
+    x = 5 only, so it is alive there, and every other unit is alive too."""
+    first = [
+        torch.tensor([[1.0], [1.0]]),
+        torch.tensor([-100.0, 10.0]),
+        torch.tensor([[0.0, 1.0], [0.0, 1.0]]),
+        torch.tensor([0.0, -100.0]),
+        torch.ones(1, 2),
+        torch.zeros(1),
+    ]
+    second = [
+        torch.tensor([[1.0], [1.0]]),
+        torch.tensor([-4.9, 10.0]),
+        torch.tensor([[1.0, 1.0], [0.0, 1.0]]),
+        torch.tensor([0.0, 0.0]),
+        torch.ones(1, 2),
+        torch.zeros(1),
+    ]
+    return [first, second]
+
+
+def test_a_unit_is_dead_when_its_relu_is_zero_at_every_training_point():
+    hidden = [2, 2]
+    x = torch.linspace(-5, 5, 11).reshape(1, 11, 1).expand(2, 11, 1)
+    models = hand_made_models()
+    shares = BatchedMLP(models, hidden).dead_unit_share(x)
+    np.testing.assert_array_equal(shares.numpy(), [0.5, 0.0])
+    autograd_model, _ = autograd_engine(models, hidden, [0.01, 0.1], [0.0, 0.0])
+    np.testing.assert_array_equal(autograd_model.dead_unit_share(x).numpy(), [0.5, 0.0])
+    without_the_last_point = x[:, :-1]  # x = 5 was the second model's unit 1.0's only live point
+    np.testing.assert_array_equal(BatchedMLP(models, hidden).dead_unit_share(without_the_last_point), [0.5, 0.25])
+    snap = training._snapshot(BatchedMLP(models, hidden), x, torch.zeros_like(x), {}, 0, 0.0)
+    np.testing.assert_array_equal(snap.dead_units, [0.5, 0.0])
+
+
 def test_loss_epochs_are_log_spaced_and_end_at_the_last():
     epochs = tables.loss_epochs(50000)
     assert epochs[0] == 1 and epochs[-1] == 50000
@@ -337,6 +376,7 @@ SNAPSHOT_COLUMNS = [
     "diverged",
     "diverged_epoch",
     "seconds",
+    "dead_units",
 ]
 
 
@@ -375,6 +415,10 @@ def test_a_diverging_learning_rate_is_recorded_and_the_others_go_on(tmp_path):
     behaviour = analysed(ctx, summary).lr_facts.behaviour
     assert (behaviour[1e12].status, behaviour[1e12].diverged_seeds) == ("diverged", 2)
     assert behaviour[0.01].diverged_seeds == 0
+    # a diverged model's NaN weights have no dead share; the others' is measured, in %
+    assert bad["dead_units"].isna().all() and behaviour[1e12].dead_share is None
+    assert good["dead_units"].between(0, 1).all()
+    assert behaviour[0.01].dead_units == pytest.approx(list(100 * good.sort_values("seed")["dead_units"]))
     assert {d["seed"] for d in summary["diverged"]} == {2019, 2020}
     loss = pd.read_csv(ctx.dir / "loss.csv")
     assert np.isfinite(loss["train_loss"]).all()

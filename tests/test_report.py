@@ -433,6 +433,30 @@ def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs)
     assert "got stuck" not in text and "until about epoch 100" in text
 
 
+def test_1b_dead_units_are_named_as_the_cause_only_when_measured_to_be_many(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.lr_facts
+    big, best = facts.behaviour[facts.largest], facts.behaviour[facts.best_lr]
+    big.status, big.diverged_seeds, big.oscillating_until, big.plateau_from = "stuck", 0, 100, 200
+    big.dead_units, best.dead_units = [60.0, 45.0, 30.0], [2.0, 3.0, 1.0]
+    many = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert (
+        "At the end, 45.00% of the hidden units (mean over seeds; per seed 60.00%, 45.00%, 30.00%) "
+        "output zero for every training x, against 2.00% at lr = 0.01." in many["en"]
+    )
+    assert "a large part of the network no longer learns" in many["en"] and "too few for dead" not in many["en"]
+    assert "45.00% 的隐藏单元对所有训练点 x 都输出零" in many["zh"] and "60.00%、45.00%、30.00%" in many["zh"]
+    assert "学不动" in many["zh"] and "比例太小" not in many["zh"]
+    big.dead_units = [4.0, 2.0, 3.0]
+    few = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "At the end, 3.00% of the hidden units" in few["en"] and "too few for dead ReLU units" in few["en"]
+    assert "no longer learns" not in few["en"] and "学不动" not in few["zh"] and "比例太小" in few["zh"]
+    big.status, big.dead_units = "stalled", [50.0, 50.0, 50.0]
+    assert "a large part of the network no longer learns" in answer(lab, "1B")
+    big.dead_units = []  # a run that did not measure it claims nothing about dead units
+    assert "hidden units" not in answer(lab, "1B") and "ReLU" not in answer(lab, "1B")
+
+
 def test_2b_a_jump_from_a_dip_is_also_measured_from_the_phase_best(runs):
     lab = analysis.analyse(runs)
     drop = lab.cifar.facts.drop

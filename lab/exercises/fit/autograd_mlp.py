@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from lab.exercises.fit.batched_mlp import ADAM_BETAS, ADAM_EPS, consecutive_runs
+from lab.exercises.fit.batched_mlp import ADAM_BETAS, ADAM_EPS, consecutive_runs, dead_unit_share
 
 Tensor = torch.Tensor
 
@@ -48,10 +48,21 @@ class AutogradMLP:
     def forward(self, x: Tensor) -> Tensor:
         """x ``[M, N, 1]`` (or ``[1, N, 1]``, shared) → predictions ``[M, N, 1]``."""
         params = self._parameters()
+        h = self._hidden_activations(x, params)[-1]
+        return torch.baddbmm(params[-1], h, params[-2])
+
+    def dead_unit_share(self, x: Tensor) -> Tensor:
+        """Per model, the share of its hidden ReLU units that output 0 at every point of x (``[M]``)."""
+        return dead_unit_share(self._hidden_activations(x, self._parameters()))
+
+    @staticmethod
+    def _hidden_activations(x: Tensor, params: list[Tensor]) -> list[Tensor]:
         h = torch.addcmul(params[1], x, params[0]).relu()
+        activations = [h]
         for index in range(2, len(params) - 2, 2):
             h = torch.baddbmm(params[index + 1], h, params[index]).relu()
-        return torch.baddbmm(params[-1], h, params[-2])
+            activations.append(h)
+        return activations
 
     def loss_and_gradient(self, x: Tensor, y: Tensor, loss_out: Tensor) -> None:
         """Each model's sum of squared errors into ``loss_out`` [M]; the MSE's gradient into ``.grad``."""

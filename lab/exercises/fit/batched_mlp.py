@@ -135,6 +135,10 @@ class BatchedMLP:
         """x ``[M, N, 1]`` (or ``[1, N, 1]``, shared) → predictions ``[M, N, 1]``."""
         return self._output(self._hidden_activations(x)[-1])
 
+    def dead_unit_share(self, x: Tensor) -> Tensor:
+        """Per model, the share of its hidden ReLU units that output 0 at every point of x (``[M]``)."""
+        return dead_unit_share(self._hidden_activations(x))
+
     def _hidden_activations(self, x: Tensor, buffers: list[Tensor] | None = None) -> list[Tensor]:
         outs = buffers or [None] * len(self.hidden)
         first = self.layers[0]
@@ -187,6 +191,14 @@ class BatchedMLP:
             delta = _relu_backward(upstream, inputs)
         torch.sum(delta, dim=1, keepdim=True, out=grads[0].bias)
         torch.sum(delta.mul_(x), dim=1, keepdim=True, out=grads[0].weight)
+
+
+def dead_unit_share(activations: list[Tensor]) -> Tensor:
+    """Per model, the share of hidden units (all hidden layers together) whose ReLU output is 0
+    at every point: activations per layer ``[M, N, width]`` → ``[M]``. Such a unit passes no
+    gradient back on these points, so full-batch training on them does not move its weights in."""
+    dead = torch.cat([(h <= 0).all(dim=1) for h in activations], dim=1)  # [M, units]
+    return dead.double().mean(dim=1)
 
 
 def _relu_backward(grad: Tensor, activation: Tensor) -> Tensor:

@@ -252,6 +252,14 @@ class LrBehaviour:
     plateau_from: int | None = None  # the median seed's first epoch of its final flat stretch
     final_losses: list[float] = field(default_factory=list)  # per seed, at the last epoch
     stuck: bool = False  # flat on a plateau well above the best rate's training loss
+    # per seed, at the last epoch: % of hidden ReLU units that output 0 for every training x
+    # (snapshots.csv's dead_units; empty for runs that did not write it)
+    dead_units: list[float] = field(default_factory=list)
+
+    @property
+    def dead_share(self) -> float | None:
+        """Mean over the seeds of ``dead_units`` (%), None when not measured."""
+        return float(np.mean(self.dead_units)) if self.dead_units else None
 
     @property
     def troubled_seeds(self) -> int:
@@ -276,6 +284,15 @@ class LrFacts:
     smallest: float
 
     # What the answer to 1B may claim (answers/1B.<lang>.html.j2 words it).
+    def many_dead(self, lr: float) -> bool:
+        """Dead units are a large part of rate ``lr``'s network at the end: at least
+        MANY_DEAD_PERCENT of its hidden units, and DEAD_MARGIN_POINTS more than at the best rate."""
+        share = self.behaviour[lr].dead_share
+        if share is None or share < MANY_DEAD_PERCENT:
+            return False
+        best = self.behaviour[self.best_lr].dead_share if self.best_lr is not None else None
+        return best is None or share >= best + DEAD_MARGIN_POINTS
+
     @property
     def middle(self) -> list[LrBehaviour]:
         """The rates between the largest and the smallest, largest first."""
@@ -317,6 +334,8 @@ def curve_shape(losses: np.ndarray) -> str:
 
 PLATEAU_BAND = 0.1  # a flat stretch: every later loss within 10 % of the final one
 STUCK_FACTOR = 1.5  # stuck: flat at over 1.5 times the best rate's training loss
+MANY_DEAD_PERCENT = 25.0  # dead units explain a plateau only when at least a quarter of the units are dead
+DEAD_MARGIN_POINTS = 10.0  # ... and clearly more than at the best rate
 EARLY_BOUNCE = 0.02  # rebounds only in the first 2 % of the epochs are a start-up bounce, not oscillation
 
 
@@ -375,6 +394,14 @@ def oscillating_by_rebound(rebound: pd.DataFrame | None, lr: float) -> bool | No
     return bool(len(values) and values.median() >= OSCILLATION_REBOUND)
 
 
+def dead_units_at_end(rows: pd.DataFrame) -> list[float]:
+    """Per seed (by seed), the % of hidden units dead at the last snapshot; [] if not measured."""
+    if "dead_units" not in rows or not len(rows):
+        return []
+    last = rows[rows["epochs"] == rows["epochs"].max()].sort_values("seed")
+    return [100.0 * float(v) for v in last["dead_units"] if np.isfinite(v)]
+
+
 def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
     rows = sweep.snapshots[sweep.snapshots["lr"] == lr]
     shapes = curve_shapes(sweep.loss, lr) if sweep.loss is not None else []
@@ -415,6 +442,7 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         oscillating_until=until,
         plateau_from=plateau,
         final_losses=finals,
+        dead_units=dead_units_at_end(rows),
     )
 
 

@@ -38,6 +38,8 @@ def snapshot_table(trajectory: Trajectory) -> pd.DataFrame:
                     "diverged": int(diverged_at is not None),
                     "diverged_epoch": diverged_at,
                     "seconds": round(snap.seconds, 4),
+                    # share of hidden units dead (see Snapshot); a diverged model's NaN weights say nothing
+                    "dead_units": float(snap.dead_units[m]) if diverged_at is None else float("nan"),
                 }
             )
     table = pd.DataFrame(rows)

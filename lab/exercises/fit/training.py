@@ -53,6 +53,10 @@ class Snapshot:
     train_loss: np.ndarray  # [M]
     errors: dict[str, np.ndarray]  # eval name -> [M] mean squared error
     predictions: dict[str, np.ndarray]  # eval name -> [M, K] (only keep_predictions)
+    # [M] share of hidden ReLU units that output 0 for every one of the model's own training x
+    # (not the dense grid: the training points are what the gradient sees, so a unit dead on
+    # them no longer learns, however the grid between them looks)
+    dead_units: np.ndarray
 
 
 @dataclass
@@ -153,7 +157,8 @@ def _snapshot(model: BatchedMLP, x, y, evals: dict[str, EvalSet], epochs: int, s
         if points.keep_predictions:
             predictions[name] = predicted[..., 0].numpy().astype(np.float64)
     train_loss = _mean_squared_error(model.forward(x), y)
-    return Snapshot(epochs, seconds, train_loss, errors, predictions)
+    dead_units = model.dead_unit_share(x).numpy()
+    return Snapshot(epochs, seconds, train_loss, errors, predictions, dead_units)
 
 
 def _mean_squared_error(predicted: torch.Tensor, target: torch.Tensor) -> np.ndarray:

@@ -102,6 +102,8 @@ def sweep_rows(
             "diverged": int(bool(diverged_at)),
             "diverged_epoch": diverged_at,
             "seconds": 0.0004 * epochs * (1 + 0.1 * i),
+            # share of hidden units dead: many at the too-large rate, a few elsewhere
+            "dead_units": np.nan if diverged_at else (0.4 + 0.05 * i if lr == 1.0 else 0.02 * i),
         }
         snapshots.append(row)
         if not diverged_at:
