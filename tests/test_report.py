@@ -436,18 +436,25 @@ def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs)
 def test_1b_dead_units_are_named_as_the_cause_only_when_measured_to_be_many(runs):
     lab = analysis.analyse(runs)
     facts = lab.lr_facts
-    big, best = facts.behaviour[facts.largest], facts.behaviour[facts.best_lr]
+    rates = facts.behaviour
+    big, best = rates[facts.largest], rates[facts.best_lr]
     big.status, big.diverged_seeds, big.oscillating_until, big.plateau_from = "stuck", 0, 100, 200
     big.dead_units, best.dead_units = [60.0, 45.0, 30.0], [2.0, 3.0, 1.0]
+    rates[0.1].dead_units, rates[0.001].dead_units = [10.0, 10.0, 10.0], [5.0, 5.0, 5.0]
     many = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
     assert (
         "At the end, 45.00% of the hidden units (mean over seeds; per seed 60.00%, 45.00%, 30.00%) "
-        "output zero for every training x, against 2.00% at lr = 0.01." in many["en"]
+        "output zero for every training x, against 2.00% at lr = 0.01 and 10.00% at lr = 0.1, which converged. "
+        "That is more than at any rate that converged" in many["en"]
     )
-    assert "a large part of the network no longer learns" in many["en"] and "too few for dead" not in many["en"]
     assert "45.00% 的隐藏单元对所有训练点 x 都输出零" in many["zh"] and "60.00%、45.00%、30.00%" in many["zh"]
-    assert "学不动" in many["zh"] and "比例太小" not in many["zh"]
-    big.dead_units = [4.0, 2.0, 3.0]
+    assert "已收敛的 lr = 0.1 时为 10.00%。这多于任何已收敛的学习率" in many["zh"]
+    rates[0.1].dead_units = [50.0, 40.0, 60.0]  # a rate that converged with as many dead
+    rival = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "But lr = 0.1 converged with 50.00% of its units dead, so dead units alone do not explain" in rival["en"]
+    assert "no longer learns" not in rival["en"] and "学不动" not in rival["zh"]
+    assert "但 lr = 0.1 在 50.00% 的单元死亡时仍然收敛" in rival["zh"]
+    big.dead_units, rates[0.1].dead_units = [4.0, 2.0, 3.0], [1.0, 1.0, 1.0]
     few = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
     assert "At the end, 3.00% of the hidden units" in few["en"] and "too few for dead ReLU units" in few["en"]
     assert "no longer learns" not in few["en"] and "学不动" not in few["zh"] and "比例太小" in few["zh"]

@@ -284,14 +284,26 @@ class LrFacts:
     smallest: float
 
     # What the answer to 1B may claim (answers/1B.<lang>.html.j2 words it).
-    def many_dead(self, lr: float) -> bool:
-        """Dead units are a large part of rate ``lr``'s network at the end: at least
-        MANY_DEAD_PERCENT of its hidden units, and DEAD_MARGIN_POINTS more than at the best rate."""
+    def most_dead_converged(self, lr: float) -> LrBehaviour | None:
+        """Of the converged (or slowly converging) rates other than ``lr`` with a measured share
+        of dead units, the one with the largest share."""
+        measured = [b for b in self.behaviour.values() if b.steady and b.lr != lr and b.dead_share is not None]
+        return max(measured, key=lambda b: b.dead_share or 0.0, default=None)
+
+    def dead_units_verdict(self, lr: float) -> str | None:
+        """What rate ``lr``'s dead units say about its high loss: "many" (at least
+        MANY_DEAD_PERCENT dead and DEAD_MARGIN_POINTS more than at every rate that converged),
+        "also_converged" (as many, but a rate that converged had about as many or more dead),
+        "few" (under MANY_DEAD_PERCENT), or None when the run did not measure it."""
         share = self.behaviour[lr].dead_share
-        if share is None or share < MANY_DEAD_PERCENT:
-            return False
-        best = self.behaviour[self.best_lr].dead_share if self.best_lr is not None else None
-        return best is None or share >= best + DEAD_MARGIN_POINTS
+        if share is None:
+            return None
+        if share < MANY_DEAD_PERCENT:
+            return "few"
+        rival = self.most_dead_converged(lr)
+        if rival is not None and share < (rival.dead_share or 0.0) + DEAD_MARGIN_POINTS:
+            return "also_converged"
+        return "many"
 
     @property
     def middle(self) -> list[LrBehaviour]:
@@ -335,7 +347,7 @@ def curve_shape(losses: np.ndarray) -> str:
 PLATEAU_BAND = 0.1  # a flat stretch: every later loss within 10 % of the final one
 STUCK_FACTOR = 1.5  # stuck: flat at over 1.5 times the best rate's training loss
 MANY_DEAD_PERCENT = 25.0  # dead units explain a plateau only when at least a quarter of the units are dead
-DEAD_MARGIN_POINTS = 10.0  # ... and clearly more than at the best rate
+DEAD_MARGIN_POINTS = 10.0  # ... and clearly more than at any rate that converged
 EARLY_BOUNCE = 0.02  # rebounds only in the first 2 % of the epochs are a start-up bounce, not oscillation
 
 

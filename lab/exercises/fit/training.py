@@ -48,15 +48,18 @@ class EvalSet:
 
 @dataclass
 class Snapshot:
+    """The models' state at ``epochs``. ``dead_units`` is, per model, the share of its hidden
+    ReLU units (all hidden layers) whose output is 0 at every one of its own training x. The
+    training points, not the dense grid: they are all the full-batch gradient sees, so a unit
+    dead on them gets a zero gradient (only Adam's momentum, or a change in the layer below,
+    can still move it), however it behaves on the grid between them."""
+
     epochs: int
     seconds: float
     train_loss: np.ndarray  # [M]
     errors: dict[str, np.ndarray]  # eval name -> [M] mean squared error
     predictions: dict[str, np.ndarray]  # eval name -> [M, K] (only keep_predictions)
-    # [M] share of hidden ReLU units that output 0 for every one of the model's own training x
-    # (not the dense grid: the training points are what the gradient sees, so a unit dead on
-    # them no longer learns, however the grid between them looks)
-    dead_units: np.ndarray
+    dead_units: np.ndarray  # [M] share of hidden units dead on the training x (see above)
 
 
 @dataclass
