@@ -11,8 +11,9 @@ import torch
 
 from lab.core import declaration
 from lab.exercises.cifar import EXERCISE
-from lab.exercises.cifar.recipe import VARIANTS, StepLr
+from lab.exercises.cifar.lr_schedule import StepLr
 from lab.exercises.cifar.steps import set_lr
+from lab.exercises.cifar.variants import PEAK_LR, VARIANTS
 from tests.conftest import labreport
 from tests.test_cli_outcomes import pdf_pages
 
@@ -35,17 +36,28 @@ def test_each_seed_and_variant_is_its_own_run_and_the_course_run_keeps_its_key(t
 
 
 def test_a_variant_trains_with_its_recipe_and_resumes_nothing_it_should_not(tiny_lab):
-    run = labreport(tiny_lab, "run", "--only", "cifar.tuned", *SWEEP, check=0)
-    assert "cifar.tuned: epoch 10/10" in run.stdout
+    four_epochs = ["--set", "cifar.phases=[{lr=0.1, epochs=2}, {lr=0.01, epochs=2}]"]
+    run = labreport(tiny_lab, "run", "--only", "cifar.tuned", *SWEEP, *four_epochs, check=0)
+    assert "cifar.tuned: epoch 4/4" in run.stdout  # as many epochs as the course schedule
     [folder] = [p.parent for p in (tiny_lab / "reports" / "runs" / "cifar.tuned").glob("*/record.json")]
     params = json.loads((folder / "record.json").read_text())["params"]
     assert {key: params[key] for key in VARIANTS["tuned"]} == VARIANTS["tuned"]
     assert params["variant"] == "tuned" and params["seed"] == 0
+    summary = json.loads((folder / "record.json").read_text())["summary"]
+    assert 0 <= summary["test_acc_mirrored"] <= 100  # the final pass with mirrored images
     lrs = pd.read_csv(folder / "epochs.csv")["lr"].tolist()
-    peak = VARIANTS["tuned"]["phases"][0]["lr"]
-    assert lrs[0] == pytest.approx(peak / 10) and max(lrs) == pytest.approx(peak)  # warm-up to the peak
-    assert lrs[2:] == sorted(lrs[2:], reverse=True)  # then down
+    assert params["phases"] == [{"lr": PEAK_LR, "epochs": 4}] and params["warmup_epochs"] == 1
+    assert lrs[0] == pytest.approx(PEAK_LR / 10) and max(lrs) == pytest.approx(PEAK_LR)  # warm-up to the peak
+    assert lrs[1:] == sorted(lrs[1:], reverse=True) and lrs[-1] < lrs[1]  # then down
     assert not (tiny_lab / "reports" / "runs" / "cifar").exists()  # --only picked the one cell
+
+
+def test_a_variant_trains_for_as_many_epochs_as_the_declared_course(tiny_lab):
+    section = declaration.load(tiny_lab / "lab13.toml", ["cifar.phases.0.epochs=9"]).values["cifar"]  # 9 + 1
+    params = EXERCISE.params("cifar.tuned", {**section, "variants": ["tuned"]}, False)
+    assert params["phases"] == [{"lr": PEAK_LR, "epochs": 10}] and params["warmup_epochs"] == 2
+    quick = declaration.load(tiny_lab / "lab13.toml", [], quick=True).values["cifar"]
+    assert EXERCISE.params("cifar.tuned", quick, True)["phases"] == [{"lr": PEAK_LR, "epochs": 2}]
 
 
 def test_warm_up_then_linear_decay_reaches_zero_on_the_last_step():

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from lab.core.errors import UserError
 from lab.core.store import RunContext
 from lab.exercises.cifar import checkpoint, epochs, evaluation, numerics
+from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar import facts as cifar_facts
 from lab.exercises.cifar import train as cifar
 from lab.exercises.cifar.data.synthetic import make_tiny_cifar
@@ -183,6 +184,19 @@ def test_evaluate_counts_correct_answers_and_averages_the_loss():
     assert predictions.tolist() == [1, 0, 1, 0, 1]
     expected = F.cross_entropy(Fixed()(images), labels).item()
     assert loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_mirrored_test_pass_averages_each_image_with_its_mirror():
+    model = resnet20(seed=0).eval()
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(6)
+    prepare = cifar_data.normalize
+    _, _, predicted = evaluation.evaluate(model, images, labels, 4, prepare, mirrored=True)
+    with torch.no_grad():
+        expected = ((model(prepare(images)) + model(prepare(images.flip(3)))) / 2).argmax(1)
+    assert torch.equal(predicted, expected)
+    _, _, of_mirrors = evaluation.evaluate(model, images.flip(3), labels, 4, prepare, mirrored=True)
+    assert torch.equal(of_mirrors, predicted)  # the average does not care which view came first
 
 
 def test_the_drop_facts_measure_the_accuracy_jump_where_the_lr_changes():

@@ -59,8 +59,12 @@ def run_on_ray(
         ray, {(spec.name, spec.key): run_files(store.run_dir(spec.name, spec.key)) for spec in specs}
     )
     task = ray.remote(max_retries=RETRIES, max_calls=1)(run_remotely)  # max_calls: a fresh process per run
-    waiting = {task.options(**resources(ray, spec, device)).remote(spec, device, mailbox): spec for spec in specs}
+    waiting = {
+        task.options(**resources(ray, spec, device)).remote(spec, device_of(spec, device), mailbox): spec
+        for spec in specs
+    }
     outcomes: dict[tuple[str, str], Outcome] = {}
+    user_errors: list[UserError] = []
     with reporter.session(), contextlib.ExitStack() as open_tasks:
         tasks: dict[str, object] = {}
         try:
@@ -69,13 +73,23 @@ def run_on_ray(
                 deliver(store, ray.get(mailbox.drain.remote()), tasks, open_tasks, reporter)
                 for ref in ready:
                     spec = waiting.pop(ref)
-                    outcomes[spec.name, spec.key] = collect(ray, store, spec, ref)
+                    try:
+                        outcomes[spec.name, spec.key] = collect(ray, store, spec, ref)
+                    except UserError as error:  # the other runs go on: what they compute is kept
+                        user_errors.append(error)
         except KeyboardInterrupt:
             for ref in waiting:
                 ray.cancel(ref)
             deliver(store, ray.get(mailbox.drain.remote()), tasks, open_tasks, reporter)
             raise
+    if user_errors:
+        raise user_errors[0]
     return [outcomes[spec.name, spec.key] for spec in specs]
+
+
+def device_of(spec: RunSpec, device: str) -> str:
+    """A small side-by-side run asks for no GPU, and Ray hides the GPUs from such a task: it runs on the CPU."""
+    return "cpu" if spec.side_by_side else device
 
 
 def connect(ray, address: str | None) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 
@@ -96,7 +97,7 @@ def environment_table(lang: str) -> Table:
     return Table([msg(lang, "item"), msg(lang, "value")], rows, [False, False])
 
 
-def runs_table(runs: dict, missing: dict[str, str], lang: str, titles: dict[str, tuple[str, str]]) -> Table:
+def runs_table(runs: dict, missing: dict[str, str], lang: str, titles: dict[str, Any]) -> Table:
     rows = []
     for name, text in titles.items():
         title = in_language(text, lang)
@@ -126,18 +127,27 @@ CORE_CAPTIONS = {
 }
 
 
-def run_titles(exercises: list[Exercise]) -> dict[str, tuple[str, str]]:
-    titles: dict[str, tuple[str, str]] = {}
+def run_titles(exercises: list[Exercise], run_names) -> dict[str, Any]:
+    """A title per run, in the exercises' order: their own runs, then the runs a sweep
+    adds (cifar.seed1 under cifar's title, with its name)."""
+    titles: dict[str, Any] = {}
     for exercise in exercises:
-        module = report_module(exercise)
-        titles.update({name: getattr(module, "RUN_TITLES", {}).get(name, (name, name)) for name in exercise.runs})
+        named = getattr(report_module(exercise), "RUN_TITLES", {})
+        for name in exercise.runs:
+            titles[name] = named.get(name, (name, name))
+            for added in (n for n in run_names if n.startswith(f"{name}.") and n not in exercise.runs):
+                titles[added] = sweep_title(titles[name], added.removeprefix(f"{name}."))
     return titles
+
+
+def sweep_title(title, cell: str):
+    return lambda lang: f"{in_language(title, lang)} · {cell}"
 
 
 def make_tables(lab: LabAnalysis, runs: dict, lang: str, exercises: list[Exercise]) -> dict[str, Item]:
     made = {
         "tab:environment": environment_table(lang),
-        "tab:runs": runs_table(runs, lab.missing, lang, run_titles(exercises)),
+        "tab:runs": runs_table(runs, lab.missing, lang, run_titles(exercises, runs)),
     }
     items = {
         key: Item(key, "table", in_language(CORE_CAPTIONS[key], lang), html=table.html(), css_class=key.split(":")[1])
@@ -314,7 +324,7 @@ def build_context(
             source_error = f"{type(error).__name__}: {error}"
     student = decl.values.get("student", {})
     quick = bool(decl.quick) or lab.quick
-    titles = run_titles(exercises)
+    titles = run_titles(exercises, runs)
     return {
         "lang": lang,
         "title": report.get("title") or manifest.title.get(lang, manifest.name),
@@ -398,9 +408,10 @@ def build_report(
 
 
 def figure_code(exercises: list[Exercise]) -> list[str]:
-    """The modules whose code draws the figures: a change to any of them redraws."""
+    """The modules whose code may draw the figures: every module of each exercise's
+    package (its facts and figures import several), so a change to any redraws."""
     modules = ["lab.report.plotting"]
     for exercise in exercises:
         package = exercise.report.rpartition(".")[0]
-        modules += [f"{package}.{name}" for name in ("figures", "facts", "names")]
+        modules += [f"{package}.{path.stem}" for path in sorted(exercise.folder.glob("*.py"))]
     return modules

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lab.core.api import Exercise, Inputs, Progress
 from lab.core.schema import Rule, integer, listof, number, text
-from lab.exercises.cifar.recipe import VARIANTS
+from lab.exercises.cifar.variants import VARIANTS, variant_params
 
 VARIANT_NAMES = tuple(VARIANTS)
 
@@ -75,7 +75,7 @@ class Cifar(Exercise):
         if cell.startswith("seed") and cell[4:].isdigit():
             return {**course, "seed": int(cell[4:])}
         if cell in VARIANTS:
-            return {**course, **variant_params(cell, quick), "variant": cell}
+            return {**course, **variant_params(cell, section), "variant": cell}
         return course
 
     def options(self, section: dict, inputs: Inputs) -> dict:
@@ -100,14 +100,6 @@ class Cifar(Exercise):
 def extra_seeds(section: dict) -> list[int]:
     """The seeds in `seeds` besides `seed` (whose run is cifar itself), in order."""
     return [seed for seed in dict.fromkeys(section.get("seeds") or []) if seed != section["seed"]]
-
-
-def variant_params(name: str, quick: bool) -> dict:
-    changes = dict(VARIANTS[name])
-    if quick:  # as --quick trims the course: an epoch per phase of its 2
-        changes["phases"] = [{**changes["phases"][0], "epochs": 2}]
-        changes["warmup_epochs"] = 1
-    return changes
 
 
 EXERCISE = Cifar()

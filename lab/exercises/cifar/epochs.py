@@ -7,6 +7,7 @@ import hashlib
 import torch
 
 from lab.exercises.cifar import data as cifar_data
+from lab.exercises.cifar.data.sources import PAD
 
 
 def epoch_schedule(phases: list[dict]) -> list[tuple[int, float]]:
@@ -27,7 +28,7 @@ def epoch_generator(seed: int, epoch: int, device: str = "cpu") -> torch.Generat
 # --- one epoch of training -----------------------------------------------------
 
 
-def train_one_epoch(step, images, labels, batch_size, generator, on_batch=lambda: None):
+def train_one_epoch(step, images, labels, batch_size, generator, on_batch=lambda: None, crop_padding=PAD):
     """Shuffled, augmented minibatch SGD over `images` (uint8, on the
     generator's device): the whole epoch is shuffled and augmented at once,
     then `step` trains on it batch by batch.
@@ -37,7 +38,7 @@ def train_one_epoch(step, images, labels, batch_size, generator, on_batch=lambda
     """
     step.model.train()
     order = torch.randperm(len(images), generator=generator, device=generator.device)
-    augmented = cifar_data.augment(images[order], generator, draw_batch=batch_size)
+    augmented = cifar_data.augment(images[order], generator, draw_batch=batch_size, pad=crop_padding)
     targets = labels[order]
     for start in range(0, len(order), batch_size):
         step(augmented[start : start + batch_size], targets[start : start + batch_size])

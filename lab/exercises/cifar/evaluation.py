@@ -21,8 +21,11 @@ def evaluation_batch_size(device: str, batch_size: int) -> int:
     return max(batch_size, EVAL_BATCH_CUDA) if device == "cuda" else batch_size
 
 
-def evaluate(model, images, labels, batch_size, prepare, autocast=nullcontext):
+def evaluate(model, images, labels, batch_size, prepare, autocast=nullcontext, mirrored=False):
     """The course's test(epoch): eval mode, no gradients, count correct answers.
+    With `mirrored`, each image's logits are averaged with its left-right
+    mirror's (test-time flip: the training flips images, so both views are in
+    the model's training distribution).
 
     Returns the mean cross-entropy per image, the accuracy in percent and the
     predicted class of every image (on the CPU). The sums stay on the
@@ -34,10 +37,13 @@ def evaluate(model, images, labels, batch_size, prepare, autocast=nullcontext):
     test_loss, predictions = 0.0, []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            inputs = prepare(images[start : start + batch_size])
+            batch = images[start : start + batch_size]
+            inputs = prepare(batch)
             targets = labels[start : start + batch_size].to(inputs.device)
             with autocast():
                 outputs = model(inputs)
+                if mirrored:  # flipped as uint8: a oneDNN tensor cannot be flipped
+                    outputs = (outputs + model(prepare(batch.flip(3)))) / 2
             test_loss = test_loss + criterion(outputs.float(), targets).double()
             predictions.append(outputs.argmax(dim=1))
     predicted = torch.cat(predictions)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lab.exercises.cifar.sweep import SweepFacts, sweep_facts, sweep_table
+from lab.exercises.cifar.sweep import SweepFacts, sweep_csv, sweep_facts
 from lab.report.frames import read_csv
 
 # --- Exercise 2: CIFAR ---------------------------------------------------------
@@ -229,7 +229,7 @@ def csv_tables(part: CifarAnalysis) -> dict[str, pd.DataFrame]:
     if cifar:
         tables["cifar_epochs"] = cifar.epochs
         if part.sweep is not None:
-            tables["cifar_sweep"] = sweep_table(part.sweep)
+            tables["cifar_sweep"] = sweep_csv(part.sweep)
         if cifar.per_class is not None:
             tables["cifar_per_class"] = cifar.per_class
             tables["cifar_confusion"] = cifar.confusion.rename_axis(index="true_class").reset_index()

@@ -66,7 +66,7 @@ FIGURES.append(
         lambda a, lang: sweep_figures.sweep_curves(a.sweep, lang),
         msg.text("test_accuracy_by_epoch_of_every_schedule"),
         has_sweep,
-        inputs=lambda a: " ".join(a.sweep.keys) if a.sweep else "",
+        inputs=lambda a: a.sweep.fingerprint if a.sweep else "",
     )
 )
 
@@ -88,6 +88,9 @@ def sweep_table(lab: CifarAnalysis, lang: str) -> Table:
     rows = [[str(e)] + [column.get(e, "") for column in columns] for e in epochs]
     final = pm(sweep.final_test.mean, sweep.final_test.sd) if sweep.several_seeds else pct(sweep.final_test.mean)
     rows.append([msg(lang, "final_row"), final] + [pct(v.final_test) for v in sweep.variants[1:]])
+    if sweep.mirrored:
+        mirrored = [pct(v.mirrored_test) if v.mirrored_test is not None else "" for v in sweep.variants]
+        rows.append([msg(lang, "final_mirrored_row"), *mirrored])
     rows.append([msg(lang, "seconds_per_epoch_row")] + [f"{v.seconds_per_epoch:.1f}" for v in sweep.variants])
     names = [msg(lang, "sweep_course")] + [v.name for v in sweep.variants[1:]]
     return Table([msg(lang, "sweep_epoch"), *names], rows, [False] + [True] * len(names))

@@ -5,11 +5,15 @@ With one seed and no variant there is no sweep (None) and the report is as witho
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
 
+from lab.exercises.cifar.lr_schedule import WARMUP_START
+
 COURSE = "cifar"
+UNDER_FIT_GAP = 3.0  # percentage points
 
 
 @dataclass
@@ -35,9 +39,24 @@ class VariantFacts:
     name: str  # "course" for the course schedule
     epochs: pd.DataFrame  # epoch, lr, test_acc, train_acc, train_seconds, test_seconds
     final_test: float
-    best_test: float
+    mirrored_test: float | None  # the final weights, each test image averaged with its mirror (if measured)
     seconds_per_epoch: float  # train + test
+    device_name: str  # where it ran: times compare only on the same
+    crop_padding: int | None  # the border random crops were taken from (None: not recorded)
     params: dict
+
+    @property
+    def final_train(self) -> float:
+        return float(self.epochs["train_acc"].iloc[-1])
+
+    @property
+    def under_fits(self) -> bool:
+        """Train and test accuracy end within UNDER_FIT_GAP points: more fitting, not less, is what it lacks."""
+        return abs(self.final_train - self.final_test) < UNDER_FIT_GAP
+
+    @property
+    def warmup_from(self) -> float:
+        return float(self.params["phases"][0]["lr"]) * WARMUP_START
 
 
 @dataclass
@@ -49,14 +68,15 @@ class SweepFacts:
     final_test: Spread
     variants: list[VariantFacts]  # the course schedule (its declared seed) first
     keys: list[str]  # of every run it draws from
+    fingerprint: str  # their keys and files: a rerun with --force redraws its figure
 
     @property
     def several_seeds(self) -> bool:
         return len(self.seeds) > 1
 
     @property
-    def best(self) -> VariantFacts:
-        return max(self.variants, key=lambda variant: variant.final_test)
+    def mirrored(self) -> bool:
+        return any(variant.mirrored_test is not None for variant in self.variants)
 
 
 def sweep_facts(runs: dict, course) -> SweepFacts | None:
@@ -68,6 +88,7 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
     if course is None or (not seeds and not variants):
         return None
     course_runs = [course, *seeds.values()]
+    drawn_from = [run for run in runs.values() if run is not None and run.name.startswith(COURSE)]
     by_seed = pd.DataFrame({run.params["seed"]: run.epochs.set_index("epoch")["test_acc"] for run in course_runs})
     jumps = [run.facts.drop.test_jump for run in course_runs if run.facts.drop is not None]
     return SweepFacts(
@@ -78,14 +99,25 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
         final_test=Spread.of([run.facts.final_test for run in course_runs]),
         variants=[variant_facts("course", course)]
         + [variant_facts(run.params["variant"], run) for run in variants.values()],
-        keys=[run.key for run in runs.values() if run is not None and run.name.startswith(COURSE)],
+        keys=[run.key for run in drawn_from],
+        fingerprint=json.dumps({run.key: run.record.get("files") for run in drawn_from}, sort_keys=True),
     )
 
 
 def variant_facts(name: str, run) -> VariantFacts:
     epochs = run.epochs
     seconds = float((epochs["train_seconds"] + epochs["test_seconds"]).mean())
-    return VariantFacts(name, epochs, run.facts.final_test, run.facts.best_test, seconds, run.params)
+    summary = run.record.get("summary") or {}
+    return VariantFacts(
+        name,
+        epochs,
+        run.facts.final_test,
+        summary.get("test_acc_mirrored"),
+        seconds,
+        str(run.record.get("device_name", "")),
+        summary.get("crop_padding"),
+        run.params,
+    )
 
 
 def is_seed_run(name: str) -> bool:
@@ -96,8 +128,8 @@ def is_variant_run(name: str) -> bool:
     return name.startswith(f"{COURSE}.") and not is_seed_run(name)
 
 
-def sweep_table(sweep: SweepFacts) -> pd.DataFrame:
-    """Test accuracy per epoch of each schedule, its final and best accuracy and its time (a CSV beside the report)."""
+def sweep_csv(sweep: SweepFacts) -> pd.DataFrame:
+    """Test accuracy per epoch of each schedule (its declared seed), a CSV beside the report."""
     rows = []
     for variant in sweep.variants:
         for _, row in variant.epochs.iterrows():

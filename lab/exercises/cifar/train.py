@@ -24,6 +24,7 @@ from lab.exercises.cifar import Cifar
 from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar.allocator import retain_freed_memory
 from lab.exercises.cifar.checkpoint import checkpoint_state, resume
+from lab.exercises.cifar.data.sources import PAD
 from lab.exercises.cifar.epochs import epoch_generator, epoch_schedule, train_one_epoch
 from lab.exercises.cifar.evaluation import (
     confusion_table,
@@ -31,9 +32,9 @@ from lab.exercises.cifar.evaluation import (
     evaluation_batch_size,
     misclassified_npz,
 )
+from lab.exercises.cifar.lr_schedule import StepLr
 from lab.exercises.cifar.model import parameter_count, resnet20
 from lab.exercises.cifar.numerics import Numerics, choose_numerics
-from lab.exercises.cifar.recipe import StepLr
 from lab.exercises.cifar.steps import STEP_ENV, choose_step, make_step
 
 TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
@@ -130,8 +131,8 @@ def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
     def autocast():
         return numerics.autocast(device)
 
-    def test_pass():
-        return evaluate(model, resident.test_images, resident.test_labels, test_batch, prepare, autocast)
+    def test_pass(mirrored=False):
+        return evaluate(model, resident.test_images, resident.test_labels, test_batch, prepare, autocast, mirrored)
 
     rows = resume(ctx, model, optimizer, scaler, numerics)
     step = make_step(
@@ -164,6 +165,7 @@ def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
             batch_size,
             epoch_generator(seed, epoch, device),
             step_lr.after_batch(ctx.progress.advance),
+            crop_padding=params.get("crop_padding", PAD),
         )
         trained = time.perf_counter()
         test_loss, test_acc, predictions = test_pass()
@@ -185,7 +187,23 @@ def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
 
     if predictions is None:  # resumed after the last epoch's checkpoint
         _, _, predictions = test_pass()
-    return {**finish(ctx, data, rows, predictions, model, numerics), "training_step": step_kind}
+    summary = {
+        **finish(ctx, data, rows, predictions, model, numerics),
+        "training_step": step_kind,
+        "crop_padding": params.get("crop_padding", PAD),
+    }
+    if params.get("test_flip"):
+        summary |= mirrored_test(lambda: test_pass(mirrored=True))
+    return summary
+
+
+def mirrored_test(test_pass) -> dict:
+    """The final weights' test accuracy with each image's logits averaged with its
+    mirror's: one more test pass, after training, so the per-epoch curve stays
+    comparable with the course schedule's."""
+    started = time.perf_counter()
+    _, accuracy, _ = test_pass()
+    return {"test_acc_mirrored": accuracy, "mirrored_test_seconds": time.perf_counter() - started}
 
 
 def epoch_line(row: dict, total_epochs: int) -> str:

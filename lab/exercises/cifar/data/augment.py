@@ -13,8 +13,10 @@ from lab.exercises.cifar.data.sources import CLASSES, MEAN, PAD, STD
 # ------------------------------------------------------------ augmentation
 
 
-def augment(images_uint8: torch.Tensor, generator: torch.Generator, draw_batch: int | None = None) -> torch.Tensor:
-    """Random crop 32 from the zero-padded (4) image plus random horizontal
+def augment(
+    images_uint8: torch.Tensor, generator: torch.Generator, draw_batch: int | None = None, pad: int = PAD
+) -> torch.Tensor:
+    """Random crop 32 from the zero-padded (`pad`, the course's 4) image plus random horizontal
     flip, per image, for uint8 images [N, 3, 32, 32] (a batch or a whole
     epoch, on any device); reproducible through `generator` (on the CPU or on
     the images' device).
@@ -24,31 +26,33 @@ def augment(images_uint8: torch.Tensor, generator: torch.Generator, draw_batch: 
     gets exactly the images that augmenting it batch by batch gives."""
     count, device = images_uint8.shape[0], images_uint8.device
     step = draw_batch or count
-    draws = [_crop_and_flip_draws(min(step, count - start), generator) for start in range(0, count, step)]
+    draws = [_crop_and_flip_draws(min(step, count - start), generator, pad) for start in range(0, count, step)]
     offsets = torch.cat([offsets for offsets, _ in draws], dim=1).to(device)
     flip = torch.cat([flip for _, flip in draws]).to(device)
-    return shift_and_flip(images_uint8, offsets[0], offsets[1], flip)
+    return shift_and_flip(images_uint8, offsets[0], offsets[1], flip, pad)
 
 
-def _crop_and_flip_draws(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row and column offsets [2, count] in -PAD..PAD, then flips [count]: the order
+def _crop_and_flip_draws(count: int, generator: torch.Generator, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column offsets [2, count] in -pad..pad, then flips [count]: the order
     of the draws fixes the numbers, and CPU runs (and their resumption) depend on it."""
-    offsets = torch.randint(-PAD, PAD + 1, (2, count), generator=generator, device=generator.device)
+    offsets = torch.randint(-pad, pad + 1, (2, count), generator=generator, device=generator.device)
     flip = torch.randint(0, 2, (count,), generator=generator, device=generator.device) == 1
     return offsets, flip
 
 
-def shift_and_flip(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+def shift_and_flip(
+    images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor, pad: int = PAD
+) -> torch.Tensor:
     """out[b, :, i, j] = padded source at row i + dy[b], column j + dx[b]
     (zero outside the image), then mirrored left-right where flip[b].
-    Offsets lie in -PAD..PAD; all zero and no flip is the identity."""
+    Offsets lie in -pad..pad; all zero and no flip is the identity."""
     count, channels, height, width = images.shape
-    padded = torch.nn.functional.pad(images, (PAD, PAD, PAD, PAD))
-    rows = torch.arange(height, device=images.device) + (dy[:, None] + PAD)
+    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
+    rows = torch.arange(height, device=images.device) + (dy[:, None] + pad)
     columns = torch.arange(width, device=images.device)
     # Flipping after the crop reads the crop's columns right to left.
-    columns = torch.where(flip[:, None], width - 1 - columns, columns) + (dx[:, None] + PAD)
-    rows = rows[:, None, :, None].expand(count, channels, height, width + 2 * PAD)
+    columns = torch.where(flip[:, None], width - 1 - columns, columns) + (dx[:, None] + pad)
+    rows = rows[:, None, :, None].expand(count, channels, height, width + 2 * pad)
     cropped_rows = torch.gather(padded, 2, rows)
     columns = columns[:, None, None, :].expand(count, channels, height, width)
     return torch.gather(cropped_rows, 3, columns)
