@@ -348,6 +348,24 @@ def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
     assert f"lower on {wins} of 3 seeds" in build_answers(lab, "en", lambda key: key, None)["1C"].body
 
 
+def test_the_1c_comparison_leaves_out_a_seed_where_a_model_diverged(tmp_path):
+    from lab.exercises.fit.report import comparison_table
+    from lab.labs.lab13.fixture_fit import write_custom
+
+    run = write_custom(tmp_path / "fit.custom" / "k", False, "beat")
+    snapshots = pd.read_csv(run.dir / "snapshots.csv")
+    first_seed = snapshots["seed"].min()
+    snapshots.loc[(snapshots["label"] == "chosen") & (snapshots["seed"] == first_seed), "true_error"] = float("nan")
+    snapshots.to_csv(run.dir / "snapshots.csv", index=False)
+    lab = analysis.analyse({"fit.custom": run})
+    assert (lab.custom.facts.compared_seeds, lab.custom.facts.dropped_seeds) == (2, 1)
+    assert comparison_table(lab, "en").rows[-1][-1] == f"{lab.custom.facts.wins}/2"
+    en = build_answers(lab, "en", lambda key: key, None)["1C"].body
+    zh = build_answers(lab, "zh", lambda key: key, None)["1C"].body
+    assert f"lower on {lab.custom.facts.wins} of 2 seeds (I left out 1 seed where a model diverged" in en
+    assert "有 1 个种子上某个模型发散" in zh
+
+
 # --- the body is the student's document ----------------------------------------------------
 
 TOOL_WORDS = ["CSV", "csv", "工具", "labreport", "this tool", "the tool", "自动填写", "auto →", "**"]

@@ -40,6 +40,8 @@ class CustomFacts:
     difference: float  # mean over seeds of chosen − baseline true error
     difference_se: float  # NaN with one seed
     wins: int  # seeds where the chosen setting's true error is lower
+    compared_seeds: int  # seeds where both models have a finite true error
+    dropped_seeds: int  # seeds left out of the comparison: a model diverged
     verdict: str  # "beat", "tie" or "lost"
 
     @property
@@ -124,6 +126,8 @@ def custom_facts(run, search: pd.DataFrame, snapshots: pd.DataFrame) -> CustomFa
         difference=paired["mean"],
         difference_se=_nan(paired["se"]),
         wins=paired["wins"],
+        compared_seeds=paired["seeds"],
+        dropped_seeds=paired["dropped"],
         verdict=paired["verdict"],
     )
 

@@ -160,7 +160,7 @@ def comparison_table(lab: FitAnalysis, lang: str) -> Table:
             "",
             "",
             fixed(f.difference, f.difference_se),
-            f"{f.wins}/{f.seeds}",
+            f"{f.wins}/{f.compared_seeds}",
         ]
     )
     columns = [
