@@ -451,6 +451,24 @@ def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs)
     assert "got stuck" not in text and "until about epoch 100" in text
 
 
+def test_1b_conclusion_matches_what_the_largest_and_smallest_rates_did(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.lr_facts
+    big, small = facts.behaviour[facts.largest], facts.behaviour[facts.smallest]
+    big.status, big.diverged_seeds = "converged", 0
+    small.status, small.true_error = "converged", 3 * facts.best_true_error
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "even the largest rate I tried, lr = 1, converged here" in text["en"]
+    assert "即使我试的最大学习率 lr = 1 本次也收敛了" in text["zh"]
+    assert "so training oscillates" not in text["en"] and "损失振荡" not in text["zh"]
+    assert "does not finish converging" not in text["en"] and "收敛不完" not in text["zh"]
+    assert "clearly worse than at lr = 0.01" in text["en"] and "明显不如 lr = 0.01" in text["zh"]
+    small.status = "stuck"
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "training got stuck on a plateau" in text["en"] and "训练表现为卡在平台上" in text["zh"]
+    assert "worse than at lr" not in text["en"] and "不如 lr" not in text["zh"] and "略逊于" not in text["zh"]
+
+
 def test_1b_dead_units_are_named_as_the_cause_only_when_measured_to_be_many(runs):
     lab = analysis.analyse(runs)
     facts = lab.lr_facts
