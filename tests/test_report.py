@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from lab.core.api import load_lab
 from lab.core.errors import UserError
+from lab.exercises.fit import sweep_facts
 from lab.labs.lab13.fixtures import fixture_declaration, trim_to_quick, write_fixture_store
 from lab.report import analysis, build, fonts
 from lab.report.answers import build_answers
@@ -467,6 +468,42 @@ def test_1b_conclusion_matches_what_the_largest_and_smallest_rates_did(runs):
     text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
     assert "training got stuck on a plateau" in text["en"] and "训练表现为卡在平台上" in text["zh"]
     assert "worse than at lr" not in text["en"] and "不如 lr" not in text["zh"] and "略逊于" not in text["zh"]
+
+
+def test_1b_counts_come_from_the_measurement_that_set_the_status(tmp_path):
+    runs = write_fixture_store(tmp_path)
+    seeds = sorted(pd.read_csv(runs["fit.lr"].dir / "snapshots.csv")["seed"].unique())
+    rebounds = {0.1: [1.0, 1.0, 1.0], 0.001: [1.0, 1.0, 1.0], 0.01: [1.0, 1.0, 1.0], 1.0: [3.0, 2.5, 1.0]}
+    table = [
+        {"lr": lr, "seed": s, "best_loss": 1.0, "rebound": r} for lr, rs in rebounds.items() for s, r in zip(seeds, rs)
+    ]
+    pd.DataFrame(table).to_csv(runs["fit.lr"].dir / "rebound.csv", index=False)
+    facts = analysis.analyse(runs).lr_facts
+    big = facts.behaviour[1.0]
+    assert big.oscillating_seeds == 2 and big.max_rebound == pytest.approx(2.5)  # from rebound.csv, not loss.csv
+    middle = facts.behaviour[0.1]
+    middle.status, middle.final_losses = "stuck", [100.0, 100.0, facts.behaviour[0.01].train_loss]
+    sweep_facts.mark_stuck(facts.behaviour, facts.best_lr)
+    assert middle.stuck_seeds == 2 and middle.troubled_seeds == 2
+
+
+def test_1b_states_the_measured_rebound_and_the_seeds_that_did_not_diverge(runs):
+    lab = analysis.analyse(runs)
+    big = lab.lr_facts.behaviour[lab.lr_facts.largest]
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert (
+        "the other 1 seed did not diverge (their true error:" in text["en"] and "bounced or stalled" not in text["en"]
+    )
+    assert "其余 1 个种子没有发散" in text["zh"] and "剧烈振荡或停滞" not in text["zh"]
+    big.status, big.diverged_seeds, big.oscillating_until, big.plateau_from = "stuck", 0, 100, 200
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "the loss climbs back to over 1.50 times its lowest value so far" in text["en"]
+    assert "回升到此前最低值的 1.50 倍以上" in text["zh"]
+    big.max_rebound = 12.5
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "climbs back to 12.5 times its lowest value so far (median over seeds)" in text["en"]
+    assert "回升到此前最低值的 12.5 倍（各种子的中位数）" in text["zh"]
+    assert "orders of magnitude" not in text["en"] and "数量级" not in text["zh"]
 
 
 def test_1b_dead_units_are_named_as_the_cause_only_when_measured_to_be_many(runs):

@@ -252,6 +252,9 @@ class LrBehaviour:
     plateau_from: int | None = None  # the median seed's first epoch of its final flat stretch
     final_losses: list[float] = field(default_factory=list)  # per seed, at the last epoch
     stuck: bool = False  # flat on a plateau well above the best rate's training loss
+    stuck_seeds: int = 0  # seeds whose final loss is above STUCK_FACTOR x the best rate's
+    # median over seeds of the largest loss / best-so-far ratio (rebound.csv; None without it)
+    max_rebound: float | None = None
     # per seed, at the last epoch: % of hidden ReLU units that output 0 for every training x
     # (snapshots.csv's dead_units; empty for runs that did not write it)
     dead_units: list[float] = field(default_factory=list)
@@ -263,8 +266,13 @@ class LrBehaviour:
 
     @property
     def troubled_seeds(self) -> int:
-        """The seeds that show its status (diverged, else oscillating, else stalled)."""
-        return self.diverged_seeds or self.oscillating_seeds or self.stalled_seeds
+        """The seeds that show its status (0 for a status that is not a trouble)."""
+        return {
+            "diverged": self.diverged_seeds,
+            "stuck": self.stuck_seeds,
+            "oscillating": self.oscillating_seeds,
+            "stalled": self.stalled_seeds,
+        }.get(self.status, 0)
 
     @property
     def steady(self) -> bool:
@@ -304,6 +312,11 @@ class LrFacts:
         if rival is not None and share < (rival.dead_share or 0.0) + DEAD_MARGIN_POINTS:
             return "also_converged"
         return "many"
+
+    @property
+    def rebound_threshold(self) -> float:
+        """The loss / best-so-far ratio from which a rise counts as a rebound."""
+        return OSCILLATION_REBOUND
 
     @property
     def middle(self) -> list[LrBehaviour]:
@@ -397,12 +410,20 @@ def curve_shapes(loss: pd.DataFrame, lr: float) -> list[str]:
     return shapes
 
 
+def rebounds_of(rebound: pd.DataFrame | None, lr: float) -> pd.Series | None:
+    """Per seed, the largest loss / best-so-far ratio at every epoch (rebound.csv); None when
+    the run did not write the table."""
+    if rebound is None:
+        return None
+    return rebound.loc[np.isclose(rebound["lr"], lr), "rebound"].dropna()
+
+
 def oscillating_by_rebound(rebound: pd.DataFrame | None, lr: float) -> bool | None:
     """The verdict from the loss at every epoch (rebound.csv): the median seed's rebound
     reaches OSCILLATION_REBOUND. None when the run did not write the table."""
-    if rebound is None:
+    values = rebounds_of(rebound, lr)
+    if values is None:
         return None
-    values = rebound.loc[np.isclose(rebound["lr"], lr), "rebound"].dropna()
     return bool(len(values) and values.median() >= OSCILLATION_REBOUND)
 
 
@@ -440,13 +461,16 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         status = "converged"
     true_error, _ = mean_std(rows["true_error"])
     train_loss, _ = mean_std(rows["train_loss"])
+    rebounds = rebounds_of(sweep.rebound, lr)
     return LrBehaviour(
         lr=lr,
         status=status,
         seeds=seeds,
         diverged_seeds=diverged,
         diverged_epoch=int(epochs.min()) if epochs.size else None,
-        oscillating_seeds=shapes.count("oscillating"),
+        oscillating_seeds=(
+            shapes.count("oscillating") if rebounds is None else int((rebounds >= OSCILLATION_REBOUND).sum())
+        ),
         stalled_seeds=shapes.count("stalled"),
         still_falling_seeds=shapes.count("still_falling"),
         true_error=true_error,
@@ -455,6 +479,7 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         plateau_from=plateau,
         final_losses=finals,
         dead_units=dead_units_at_end(rows),
+        max_rebound=float(rebounds.median()) if rebounds is not None and len(rebounds) else None,
     )
 
 
@@ -468,6 +493,7 @@ def mark_stuck(behaviour: dict[float, LrBehaviour], best_lr: float | None) -> No
         settled = b.oscillating_until is None or (b.plateau_from is not None and b.oscillating_until <= b.plateau_from)
         flat_and_high = b.plateau_from is not None and np.median(b.final_losses) > STUCK_FACTOR * reference
         b.stuck = bool(b.status != "diverged" and settled and flat_and_high and b.lr != best_lr)
+        b.stuck_seeds = int(sum(loss > STUCK_FACTOR * reference for loss in b.final_losses))
         if b.stuck:
             b.status = "stuck"
 
