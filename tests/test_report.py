@@ -118,9 +118,45 @@ def test_longest_run_wording_depends_on_the_measurement(runs):
     lab = analysis.analyse(runs)
     rose = build_answers(lab, "en", lambda key: key, None)["1A"].body
     assert "fitting the noise" in rose and "rose" in rose
-    lab.epoch_facts.true_error_rose = False
+    lab.epoch_facts.true_error_rose = False  # the mean rose, but within the standard error
+    unclear = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
+    assert "this measurement cannot tell whether 50,000 epochs started to fit the noise" in unclear["en"]
+    assert "本次测量无法判断 50,000 轮是否已开始拟合噪声" in unclear["zh"]
+    assert "still fell" not in unclear["en"] and "fitting the noise.</b>" not in unclear["en"]
+    lab.epoch_facts.longest_true_error = lab.epoch_facts.previous_true_error / 2
     kept_falling = build_answers(lab, "en", lambda key: key, None)["1A"].body
     assert "still fell" in kept_falling and "fitting the noise.</b>" not in kept_falling
+
+
+def test_1a_a_rise_within_the_noise_or_on_a_minority_of_seeds_is_not_a_rise(runs):
+    from lab.exercises.fit.sweep_facts import EpochSetting, clearly_rose
+
+    def setting(error, se):
+        return EpochSetting(
+            epochs=1, true_error=error, true_error_se=se, train_loss=0.0, edge_error=0.0, centre_error=0.0
+        )
+
+    assert clearly_rose(setting(1.0, 0.1), setting(1.5, 0.1))
+    assert not clearly_rose(setting(1.0, 0.1), setting(1.1, 0.1))  # 0.1 < hypot(0.1, 0.1)
+    assert not clearly_rose(setting(1.0, float("nan")), setting(2.0, float("nan")))  # one seed: no SE
+
+
+def test_1a_claims_under_fitting_only_when_measured(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.epoch_facts
+    facts.underfit_ratio = 1.5  # the shortest run is within twice the best
+    facts.shortest_train_loss = facts.noise_variance
+    text = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
+    assert "too few epochs under-fit" not in text["en"] and "欠拟合；" not in text["zh"]
+    assert "even the fewest epochs, 100, came within twice the best true error" in text["en"]
+    assert "即使最少的 100 轮，真实误差也不到最佳的两倍" in text["zh"]
+    facts.underfit_ratio, facts.true_error_rose = 5.0, False
+    facts.longest_true_error = facts.previous_true_error / 2
+    text = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
+    assert "100 epochs: under-fitting" in text["en"] and "far above the noise variance" not in text["en"]
+    assert "远高于噪声方差" not in text["zh"]
+    assert "too few epochs under-fit; with more epochs the curve moves closer to" in text["en"]
+    assert "轮数太少 → 欠拟合；增加轮数，曲线更贴近真实函数" in text["zh"]
 
 
 def test_no_under_fitting_claimed_when_the_shortest_run_fits_best(runs):
@@ -436,6 +472,8 @@ def test_1a_calls_a_tie_a_tie_and_measures_the_edges(runs):
     best.edge_error = 0.6
     text = answer(lab, "1A")
     assert "tie" not in text and "near the edges (1.40" not in text and "already fit f(x)" in text
+    assert "not clearly worse near the edges (within twice the middle's error)" in text
+    assert "两端的误差不到中间的两倍；" in answer(lab, "1A", "zh")
 
 
 def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs):

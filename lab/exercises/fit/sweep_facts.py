@@ -120,7 +120,9 @@ class EpochFacts:
     previous: int | None = None  # the setting before the longest
     previous_true_error: float | None = None
     previous_train_loss: float | None = None
-    true_error_rose: bool | None = None  # longest vs previous; None with one setting
+    # longest vs previous: rose by more than the combined standard error, on most seeds;
+    # None with one setting
+    true_error_rose: bool | None = None
     train_loss_fell: bool | None = None
     seeds_rose: int = 0  # seeds whose own true error rose
     seeds: int = 0
@@ -195,10 +197,18 @@ def epoch_facts(sweep: Sweep) -> EpochFacts:
         facts.previous = epochs[-2]
         facts.previous_true_error = at(facts.previous, "true_error")
         facts.previous_train_loss = at(facts.previous, "train_loss")
-        facts.true_error_rose = bool(facts.longest_true_error > facts.previous_true_error)
         facts.train_loss_fell = bool(facts.longest_train_loss < facts.previous_train_loss)
         facts.seeds_rose = seeds_where_error_rose(sweep.snapshots, facts.previous, facts.longest)
+        facts.true_error_rose = clearly_rose(facts.setting(facts.previous), facts.setting(facts.longest)) and (
+            facts.seeds_rose * 2 > facts.seeds
+        )
     return facts
+
+
+def clearly_rose(before: EpochSetting, after: EpochSetting) -> bool:
+    """The mean true error rose by more than the combined standard error (never with one seed)."""
+    noise = float(np.hypot(before.true_error_se, after.true_error_se))
+    return bool(after.true_error - before.true_error > noise)
 
 
 def edge_and_centre_error(sweep: Sweep, epochs: int) -> tuple[float, float]:
