@@ -595,3 +595,38 @@ def test_2c_says_how_far_the_gap_shrank_and_why(runs):
     assert "the weights settle" in text
     facts.largest_gap = 1.0
     assert "The gap was largest" not in answer(lab, "2C")
+
+
+def test_2c_states_the_jump_at_the_drop_and_the_widest_gap_only_as_measured(runs):
+    lab = analysis.analyse(runs)
+    facts, drop = lab.cifar.facts, lab.cifar.facts.drop
+    facts.largest_gap, facts.largest_gap_epoch, facts.final_gap = 11.0, drop.epoch_before, 0.6
+    text = {lang: answer(lab, "2C", lang) for lang in ("en", "zh")}
+    assert "jump together at the learning-rate drop" in text["en"] and "学习率下降时也一起跳升" in text["zh"]
+    assert "it was widest" not in text["en"] and "差距最大时为" not in text["zh"]  # said once, not twice
+    assert "the test accuracy gains more than the training accuracy" in text["en"]
+    drop.train_after = drop.train_before + drop.test_jump + 1  # training gained more at the drop
+    drop.test_after = drop.test_before + 0.5  # and the test accuracy barely moved
+    text = {lang: answer(lab, "2C", lang) for lang in ("en", "zh")}
+    assert "jump together" not in text["en"] and "一起跳升" not in text["zh"]
+    assert "gains more than the training" not in text["en"] and "提升比训练准确率更多" not in text["zh"]
+    assert "the weights settle and the gap closes" in text["en"] and "权重稳定下来，差距随之缩小" in text["zh"]
+
+
+def test_2b_says_the_curve_flattens_only_when_it_did(runs):
+    lab = analysis.analyse(runs)
+    drop = lab.cifar.facts.drop
+    drop.gain_before, drop.gain_after = 0.1, 0.5
+    text = {lang: answer(lab, "2B", lang) for lang in ("en", "zh")}
+    assert "flattens (final" not in text["en"] and "走平（最终" not in text["zh"]
+    assert (
+        "it changed by 0.50 points per epoch (final" in text["en"] and "平均每轮变化 0.50 个百分点（最终" in text["zh"]
+    )
+    drop.gain_before = None
+    assert "flattens (final" not in answer(lab, "2B") and "changed by 0.50 points per epoch (final" in answer(lab, "2B")
+    drop.gain_before, drop.gain_after = 2.0, 0.1
+    assert "changed by only 0.10 points per epoch: the curve flattens" in answer(lab, "2B")
+    assert "曲线很快走平" in answer(lab, "2B", "zh")
+    assert "训练准确率也从" in answer(lab, "2B", "zh")
+    drop.train_after = drop.train_before - 2  # training fell while the test accuracy rose
+    assert "训练准确率则从" in answer(lab, "2B", "zh") and "训练准确率也从" not in answer(lab, "2B", "zh")
