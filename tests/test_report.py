@@ -213,8 +213,34 @@ def test_report_has_every_section_question_and_the_student(request, name):
         and squeeze("for batch_idx, (inputs, targets) in enumerate(testloader):") in text
     )
     assert squeeze("def schedule(") in text  # 2A: the course's test(epoch) and the two-phase loop
+    assert squeeze({"en": "my run's learning rates: 0.1 → 0.01", "zh": "我这次运行的学习率为 0.1 → 0.01"}[lang]) in text
     meta = PdfReader(report["pdf"]).metadata
     assert "李小明" in meta.author and ("Lab" in meta.title or "实验" in meta.title)
+
+
+@pytest.mark.parametrize(
+    ("phases", "en", "zh"),
+    [
+        ([0.1, 0.005], "when the learning rate changes from 0.1 to 0.005", "观察学习率从 0.1 变为 0.005 时"),
+        ([0.05], "on CIFAR-10 at a learning rate of 0.05, and compares", "学习率为 0.05，"),
+    ],
+)
+def test_the_overview_names_the_declared_schedule(phases, en, zh):
+    from lab.report.render import lab_template_folders, template_environment
+
+    env = template_environment(lab_template_folders(load_lab()))
+    declared = {"fit": {"function": "x"}, "cifar": {"phases": [{"lr": lr, "epochs": 5} for lr in phases]}}
+    for lang, words in (("en", en), ("zh", zh)):
+        html = env.get_template("lab13/overview.html.j2").render(zh=lang == "zh", declared=declared, formula=str)
+        assert words in re.sub(r"\s+", " ", html) and "0.01" not in html
+
+
+def test_2a_states_the_run_schedule_without_calling_it_two_phase(runs):
+    lab = analysis.analyse(runs)
+    lab.cifar.facts.phases = [(0.1, 5), (0.005, 5)]
+    assert "this schedule: lr = 0.1 for 5 epochs, then lr = 0.005 for 5 epochs" in answer(lab, "2A")
+    assert "按以下计划进行：lr = 0.1 训练 5 轮，然后lr = 0.005 训练 5 轮" in answer(lab, "2A", "zh")
+    assert "two-phase" not in answer(lab, "2A") and "两阶段" not in answer(lab, "2A", "zh")
 
 
 @pytest.mark.parametrize("name", ["zh_report", "en_report"])
