@@ -213,6 +213,8 @@ def test_report_has_every_section_question_and_the_student(request, name):
         and squeeze("for batch_idx, (inputs, targets) in enumerate(testloader):") in text
     )
     assert squeeze("def schedule(") in text  # 2A: the course's test(epoch) and the two-phase loop
+    built_here = {"en": "the machine and software that built this report", "zh": "生成本报告的机器和软件"}[lang]
+    assert squeeze(built_here) in text and squeeze("I ran the experiments on the machine") not in text
     assert squeeze({"en": "my run's learning rates: 0.1 → 0.01", "zh": "我这次运行的学习率为 0.1 → 0.01"}[lang]) in text
     meta = PdfReader(report["pdf"]).metadata
     assert "李小明" in meta.author and ("Lab" in meta.title or "实验" in meta.title)
