@@ -234,6 +234,16 @@ def test_init_prompts_quote_the_students_measurements(computed_lab, tmp_path):
     assert f"from {pct(facts.cifar.facts.drop.test_before)} to {pct(facts.cifar.facts.drop.test_after)}" in prompts
 
 
+def test_the_reflection_prompt_names_a_stuck_rate_in_words():
+    from lab.report import starter
+
+    lr = {"lr": "1", "status": "stuck", "diverged": 0, "seeds": 3, "train_loss": "9.40"}
+    zh = starter.render("reflections", "zh", lr=lr, epochs=None, drop=None)
+    en = starter.render("reflections", "en", lr=lr, epochs=None, drop=None)
+    assert "（损失卡在平台上）" in zh and "stuck" not in zh
+    assert "(it got stuck on a plateau)" in en
+
+
 # --- keys, commands, words ---------------------------------------------------------------------------
 
 

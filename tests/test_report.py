@@ -413,6 +413,15 @@ def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
     assert f"lower on {wins} of 3 seeds" in build_answers(lab, "en", lambda key: key, None)["1C"].body
 
 
+def test_the_1c_table_says_both_settings_were_trained_on_all_points(tmp_path):
+    from lab.exercises.fit.report import comparison_table
+    from lab.labs.lab13.fixture_fit import write_custom
+
+    lab = analysis.analyse({"fit.custom": write_custom(tmp_path / "fit.custom" / "k", False, "tie")})
+    assert "真实误差（在全部训练点上训练）" in comparison_table(lab, "zh").columns
+    assert "true error (trained on all points)" in comparison_table(lab, "en").columns
+
+
 def test_the_1c_comparison_leaves_out_a_seed_where_a_model_diverged(tmp_path):
     from lab.exercises.fit.report import comparison_table
     from lab.labs.lab13.fixture_fit import write_custom
