@@ -141,8 +141,15 @@ def test_misnamed_answers_are_named_and_headings_demoted(ready_lab):
 def test_a_placeholder_answer_is_not_ready(ready_lab):
     (ready_lab / "answers").mkdir()
     (ready_lab / "answers" / "1C.md").write_text("TODO\n", encoding="utf-8")
+    (ready_lab / "answers" / "1B.md").write_text(
+        "The lr = 1 curve oscillates.\n\nTBD: the dead units\n", encoding="utf-8"
+    )
+    mention = "I filled in the TODO in test(): it sums the loss and the correct predictions.\n"
+    (ready_lab / "answers" / "2A.md").write_text(mention, encoding="utf-8")
     result = labreport(ready_lab, "build", "--final", "--no-run", check=1)
     assert "answers/1C.md: still a placeholder" in result.stderr
+    assert "answers/1B.md: still a placeholder" in result.stderr  # a line that is still a marker
+    assert "answers/2A.md" not in result.stderr  # an answer that mentions a TODO is an answer
 
 
 # --- doctor ---------------------------------------------------------------------------------------
