@@ -195,6 +195,16 @@ def test_init_starts_a_folder_that_builds(tmp_path):
     assert read_toml(folder / "lab13.toml")["student"]["name"] == "王小红"
 
 
+def test_doctor_right_after_init_knows_build_creates_the_output_folder(tmp_path):
+    labreport(tmp_path, "init", "mine", "--name", "王小红", "--id", "2024765432", "--class", "计科 2402 班", check=0)
+    folder = tmp_path / "mine"
+    assert not (folder / "reports").exists()
+    result = labreport(folder, "doctor", "--data", str(tmp_path / "nowhere"))
+    line = next(line for line in result.stdout.splitlines() if "output folder" in line)
+    assert line.startswith("ok") and "does not exist yet; build creates it" in line
+    assert not (folder / "reports").exists()  # doctor creates nothing
+
+
 def test_init_asks_on_a_terminal(tmp_path):
     terminal, student_side = pty.openpty()
     process = subprocess.Popen(
