@@ -258,7 +258,8 @@ class LrBehaviour:
     still_falling_seeds: int
     true_error: float
     train_loss: float
-    oscillating_until: int | None = None  # the median seed's last epoch with a rebound (loss.csv)
+    # over the seeds that rebounded, the median of each one's last epoch with a rebound (loss.csv)
+    oscillating_until: int | None = None
     plateau_from: int | None = None  # the median seed's first epoch of its final flat stretch
     final_losses: list[float] = field(default_factory=list)  # per seed, at the last epoch
     stuck: bool = False  # flat on a plateau well above the best rate's training loss
