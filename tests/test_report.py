@@ -7,6 +7,7 @@ import subprocess
 import sys
 import types
 
+import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
@@ -560,6 +561,15 @@ def test_1b_counts_come_from_the_measurement_that_set_the_status(tmp_path):
     middle.status, middle.final_losses = "stuck", [100.0, 100.0, facts.behaviour[0.01].train_loss]
     sweep_facts.mark_stuck(facts.behaviour, facts.best_lr)
     assert middle.stuck_seeds == 2 and middle.troubled_seeds == 2
+
+
+def test_1b_a_diverged_seed_is_not_counted_as_oscillating(tmp_path):
+    runs = write_fixture_store(tmp_path)
+    path = runs["fit.lr"].dir / "loss.csv"
+    loss = pd.read_csv(path)
+    loss[np.isfinite(loss["train_loss"])].to_csv(path, index=False)  # as training writes it: finite values only
+    big = analysis.analyse(runs).lr_facts.behaviour[1.0]
+    assert big.diverged_seeds == 2 and big.oscillating_seeds == 1  # the finite start of a diverged run is left out
 
 
 def test_1b_states_the_measured_rebound_and_the_seeds_that_did_not_diverge(runs):

@@ -44,10 +44,6 @@ class CustomFacts:
     dropped_seeds: int  # seeds left out of the comparison: a model diverged
     verdict: str  # "beat", "tie" or "lost"
 
-    @property
-    def depth(self) -> int:
-        return self.chosen_depth
-
 
 @dataclass
 class Custom:

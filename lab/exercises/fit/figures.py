@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.exercises.fit.custom_facts import Custom
-from lab.exercises.fit.sweep_facts import Sweep
+from lab.exercises.fit.sweep_facts import Sweep, diverged_seeds
 from lab.report.messages import Messages
 from lab.report.plotting import (
     DIVERGED,
@@ -126,11 +126,6 @@ def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
         return to_svg(fig)
 
 
-def diverged_seeds(sweep: Sweep) -> set[tuple[float, int]]:
-    rows = sweep.snapshots[sweep.snapshots["diverged"].fillna(0).astype(int) == 1]
-    return {(float(lr), int(seed)) for lr, seed in zip(rows["lr"], rows["seed"])}
-
-
 def loss_curves(sweep: Sweep, lang: str) -> str:
     """Training loss vs epoch (log-log); the noise variance as a reference line."""
     by_lr = sweep.params.get("sweep") == "lr" or sweep.loss["lr"].nunique() > 1
@@ -138,7 +133,7 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
         fig = new_figure(2.3)
         ax = fig.subplots()
         lrs = sorted(sweep.loss["lr"].unique(), reverse=True)
-        diverged = diverged_seeds(sweep)
+        diverged = diverged_seeds(sweep.snapshots)
         for i, lr in enumerate(lrs):
             color = PALETTE[i % len(PALETTE)]
             for j, (seed, group) in enumerate(sweep.loss[sweep.loss["lr"] == lr].groupby("seed")):

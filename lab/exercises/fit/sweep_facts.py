@@ -400,10 +400,20 @@ def median_epoch(values: list[int | None]) -> int | None:
     return int(np.median(known)) if len(known) * 2 > len(values) else None
 
 
-def curve_timeline(loss: pd.DataFrame, lr: float) -> tuple[int | None, int | None, list[float]]:
+def curves_of(loss: pd.DataFrame, lr: float, diverged: set[int]):
+    """(seed, its loss rows) at one learning rate, leaving out the seeds that diverged: loss.csv
+    keeps only their finite start, which would pass for a curve that oscillated or stalled."""
+    for seed, group in loss[np.isclose(loss["lr"], lr)].groupby("seed"):
+        if seed not in diverged:
+            yield seed, group
+
+
+def curve_timeline(
+    loss: pd.DataFrame, lr: float, diverged: set[int] = frozenset()
+) -> tuple[int | None, int | None, list[float]]:
     """(oscillating until, plateau from, final loss per seed) for one learning rate."""
     rebounds, plateaus, finals = [], [], []
-    for _, group in loss[np.isclose(loss["lr"], lr)].groupby("seed"):
+    for _, group in curves_of(loss, lr, diverged):
         group = group.sort_values("epoch")
         epochs, losses = group["epoch"].to_numpy(), group["train_loss"].to_numpy(dtype=float)
         rebounds.append(last_rebound_epoch(epochs, losses))
@@ -414,9 +424,9 @@ def curve_timeline(loss: pd.DataFrame, lr: float) -> tuple[int | None, int | Non
     return until, median_epoch(plateaus), finals
 
 
-def curve_shapes(loss: pd.DataFrame, lr: float) -> list[str]:
+def curve_shapes(loss: pd.DataFrame, lr: float, diverged: set[int] = frozenset()) -> list[str]:
     shapes = []
-    for _, group in loss[loss["lr"] == lr].groupby("seed"):
+    for _, group in curves_of(loss, lr, diverged):
         shapes.append(curve_shape(group.sort_values("epoch")["train_loss"].to_numpy(dtype=float)))
     return shapes
 
@@ -446,17 +456,24 @@ def dead_units_at_end(rows: pd.DataFrame) -> list[float]:
     return [100.0 * float(v) for v in last["dead_units"] if np.isfinite(v)]
 
 
+def diverged_seeds(snapshots: pd.DataFrame) -> set[tuple[float, int]]:
+    """(lr, seed) of every model that diverged, as the snapshots record it."""
+    rows = snapshots[snapshots["diverged"].fillna(0).astype(int) == 1]
+    return {(float(lr), int(seed)) for lr, seed in zip(rows["lr"], rows["seed"])}
+
+
 def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
     rows = sweep.snapshots[sweep.snapshots["lr"] == lr]
-    shapes = curve_shapes(sweep.loss, lr) if sweep.loss is not None else []
-    diverged = max(int(rows["diverged"].fillna(0).sum()), shapes.count("diverged"))
+    gone = {seed for _, seed in diverged_seeds(rows)}
+    shapes = curve_shapes(sweep.loss, lr, gone) if sweep.loss is not None else []
+    diverged = len(gone) + shapes.count("diverged")
     epochs = finite(rows["diverged_epoch"]) if "diverged_epoch" in rows else np.array([])
     seeds = int(rows["seed"].nunique())
     majority = lambda shape: shapes.count(shape) * 2 > len(shapes)  # noqa: E731
     oscillating = oscillating_by_rebound(sweep.rebound, lr)
     if oscillating is None:
         oscillating = majority("oscillating")
-    until, plateau, finals = curve_timeline(sweep.loss, lr) if sweep.loss is not None else (None, None, [])
+    until, plateau, finals = curve_timeline(sweep.loss, lr, gone) if sweep.loss is not None else (None, None, [])
     epochs_run = int(rows["epochs"].max()) if len(rows) else 0
     if oscillating and until is not None and until < EARLY_BOUNCE * epochs_run:
         oscillating = False  # a bounce in the first steps only, then a steady descent
