@@ -64,6 +64,11 @@ class Custom:
         return float(self.params.get("noise_std", 0)) ** 2
 
 
+def layers_text(layers) -> str:
+    """Hidden layer widths as the declaration writes them: [64, 64]."""
+    return "[" + ", ".join(str(int(width)) for width in layers) + "]"
+
+
 def mean_curves(cv_curves: pd.DataFrame) -> pd.DataFrame:
     """The mean validation curve of each setting: mean over its seed × fold models per check."""
     return cv_curves.groupby([*SETTING, "epochs"], as_index=False)["val_error"].mean()

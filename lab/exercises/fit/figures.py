@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.exercises.fit.custom_facts import Custom
+from lab.exercises.fit.custom_facts import Custom, layers_text
 from lab.exercises.fit.sweep_facts import Sweep, diverged_seeds
 from lab.report.messages import Messages
 from lab.report.plotting import (
@@ -257,16 +257,12 @@ def search_curves(custom: Custom, lang: str) -> str:
                 ax.plot(rows["epochs"].iloc[best], values[best], "o", color=color, ms=6 if chosen else 3.5)
             ax.set_xscale("log")
             plain_log_axis(ax.xaxis)
-            ax.set_title(msg(lang, "hidden_width", width=hidden_list(width, depth)))
+            ax.set_title(msg(lang, "hidden_width", width=layers_text([width] * int(depth))))
             ax.set_xlabel(msg(lang, "epochs"))
         axes[0].set_ylabel(msg(lang, "validation_error_cv"))
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
         return to_svg(fig)
-
-
-def hidden_list(width: int, depth: int) -> str:
-    return "[" + ", ".join([str(int(width))] * int(depth)) + "]"
 
 
 def custom_curves(custom: Custom, lang: str) -> str:
@@ -278,14 +274,14 @@ def custom_curves(custom: Custom, lang: str) -> str:
             "baseline_title",
             lr=facts.baseline_lr,
             epochs=facts.baseline_epochs,
-            hidden="[" + ", ".join(map(str, facts.baseline_hidden)) + "]",
+            hidden=layers_text(facts.baseline_hidden),
         ),
         "chosen": msg(
             lang,
             "chosen_title",
             lr=facts.chosen_lr,
             epochs=facts.chosen_epochs,
-            hidden=hidden_list(facts.chosen_width, facts.chosen_depth),
+            hidden=layers_text([facts.chosen_width] * facts.chosen_depth),
         ),
     }
     seed = int(custom.snapshots["seed"].min())
