@@ -27,11 +27,12 @@ from lab.core.progress import Reporter, format_seconds
 from lab.core.session import (
     Session,
     check_exercises,
-    check_output,
     check_store,
     gather,
     open_session,
+    output_status,
     plan_for_render,
+    prepare_output,
     unplanned_status,
 )
 
@@ -341,9 +342,7 @@ def build(
     if lang not in ("zh", "en"):
         raise UserError(f"--lang {lang!r}: choose zh or en")
     out = out if out is not None else default_out(session)
-    if out.parent.resolve() == session.store.root.parent.resolve():
-        out.parent.mkdir(parents=True, exist_ok=True)  # our own output folder, beside the runs
-    check_output(out)
+    prepare_output(out, session.store)
     check_fonts(lang)
     unready = handin.declaration_problems(session.decl)
     if final:
@@ -497,7 +496,7 @@ def doctor(
             if exercise.needs_data
         ],
         (f"font for {lang}", lambda: check_fonts(lang) or font_subsetting_note() or "found"),
-        ("output folder", lambda: check_output(out) or f"{out.parent} is writable"),
+        ("output folder", lambda: output_status(out, session.store)),
         ("run store", lambda: check_store(session.store)),
         ("hand-in", functools.partial(ready_to_hand_in, session)),
         ("device", lambda: executor.device_name(runner.resolve_device(device))),

@@ -515,6 +515,15 @@ def test_the_verdict_counts_a_difference_within_two_standard_errors_as_a_tie(mea
     assert comparison.verdict(mean, se) == expected
 
 
+def test_a_diverged_seed_is_left_out_of_the_paired_difference():
+    chosen = pd.Series([0.1, 0.3, float("nan")], index=[1, 2, 3])
+    baseline = pd.Series([0.5, 0.5, 0.5], index=[1, 2, 3])
+    paired = comparison.paired_difference(chosen, baseline)
+    assert (paired["seeds"], paired["dropped"], paired["wins"]) == (2, 1, 2)
+    assert paired["mean"] == pytest.approx(-0.3)
+    assert paired["se"] == pytest.approx(0.1)  # std([-0.4, -0.2]) / sqrt(2), not / sqrt(3)
+
+
 def test_choose_breaks_ties_towards_the_cheaper_setting():
     table = pd.DataFrame(
         {

@@ -141,8 +141,15 @@ def test_misnamed_answers_are_named_and_headings_demoted(ready_lab):
 def test_a_placeholder_answer_is_not_ready(ready_lab):
     (ready_lab / "answers").mkdir()
     (ready_lab / "answers" / "1C.md").write_text("TODO\n", encoding="utf-8")
+    (ready_lab / "answers" / "1B.md").write_text(
+        "The lr = 1 curve oscillates.\n\nTBD: the dead units\n", encoding="utf-8"
+    )
+    mention = "I filled in the TODO in test(): it sums the loss and the correct predictions.\n"
+    (ready_lab / "answers" / "2A.md").write_text(mention, encoding="utf-8")
     result = labreport(ready_lab, "build", "--final", "--no-run", check=1)
     assert "answers/1C.md: still a placeholder" in result.stderr
+    assert "answers/1B.md: still a placeholder" in result.stderr  # a line that is still a marker
+    assert "answers/2A.md" not in result.stderr  # an answer that mentions a TODO is an answer
 
 
 # --- doctor ---------------------------------------------------------------------------------------
@@ -186,6 +193,16 @@ def test_init_starts_a_folder_that_builds(tmp_path):
     again = labreport(tmp_path, "init", "mine", "--name", "x", "--id", "1", "--class", "c", check=2)
     assert "already there; init never overwrites" in again.stderr
     assert read_toml(folder / "lab13.toml")["student"]["name"] == "王小红"
+
+
+def test_doctor_right_after_init_knows_build_creates_the_output_folder(tmp_path):
+    labreport(tmp_path, "init", "mine", "--name", "王小红", "--id", "2024765432", "--class", "计科 2402 班", check=0)
+    folder = tmp_path / "mine"
+    assert not (folder / "reports").exists()
+    result = labreport(folder, "doctor", "--data", str(tmp_path / "nowhere"))
+    line = next(line for line in result.stdout.splitlines() if "output folder" in line)
+    assert line.startswith("ok") and "does not exist yet; build creates it" in line
+    assert not (folder / "reports").exists()  # doctor creates nothing
 
 
 def test_init_asks_on_a_terminal(tmp_path):
@@ -232,6 +249,16 @@ def test_init_prompts_quote_the_students_measurements(computed_lab, tmp_path):
     )
     assert f"At learning rate {facts.lr_facts.largest:g}," in prompts
     assert f"from {pct(facts.cifar.facts.drop.test_before)} to {pct(facts.cifar.facts.drop.test_after)}" in prompts
+
+
+def test_the_reflection_prompt_names_a_stuck_rate_in_words():
+    from lab.report import starter
+
+    lr = {"lr": "1", "status": "stuck", "diverged": 0, "seeds": 3, "train_loss": "9.40"}
+    zh = starter.render("reflections", "zh", lr=lr, epochs=None, drop=None)
+    en = starter.render("reflections", "en", lr=lr, epochs=None, drop=None)
+    assert "（损失卡在平台上）" in zh and "stuck" not in zh
+    assert "(it got stuck on a plateau)" in en
 
 
 # --- keys, commands, words ---------------------------------------------------------------------------

@@ -7,12 +7,14 @@ import subprocess
 import sys
 import types
 
+import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
 
 from lab.core.api import load_lab
 from lab.core.errors import UserError
+from lab.exercises.fit import sweep_facts
 from lab.labs.lab13.fixtures import fixture_declaration, trim_to_quick, write_fixture_store
 from lab.report import analysis, build, fonts
 from lab.report.answers import build_answers
@@ -117,9 +119,45 @@ def test_longest_run_wording_depends_on_the_measurement(runs):
     lab = analysis.analyse(runs)
     rose = build_answers(lab, "en", lambda key: key, None)["1A"].body
     assert "fitting the noise" in rose and "rose" in rose
-    lab.epoch_facts.true_error_rose = False
+    lab.epoch_facts.true_error_rose = False  # the mean rose, but within the standard error
+    unclear = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
+    assert "this measurement cannot tell whether 50,000 epochs started to fit the noise" in unclear["en"]
+    assert "本次测量无法判断 50,000 轮是否已开始拟合噪声" in unclear["zh"]
+    assert "still fell" not in unclear["en"] and "fitting the noise.</b>" not in unclear["en"]
+    lab.epoch_facts.longest_true_error = lab.epoch_facts.previous_true_error / 2
     kept_falling = build_answers(lab, "en", lambda key: key, None)["1A"].body
     assert "still fell" in kept_falling and "fitting the noise.</b>" not in kept_falling
+
+
+def test_1a_a_rise_within_the_noise_or_on_a_minority_of_seeds_is_not_a_rise(runs):
+    from lab.exercises.fit.sweep_facts import EpochSetting, clearly_rose
+
+    def setting(error, se):
+        return EpochSetting(
+            epochs=1, true_error=error, true_error_se=se, train_loss=0.0, edge_error=0.0, centre_error=0.0
+        )
+
+    assert clearly_rose(setting(1.0, 0.1), setting(1.5, 0.1))
+    assert not clearly_rose(setting(1.0, 0.1), setting(1.1, 0.1))  # 0.1 < hypot(0.1, 0.1)
+    assert not clearly_rose(setting(1.0, float("nan")), setting(2.0, float("nan")))  # one seed: no SE
+
+
+def test_1a_claims_under_fitting_only_when_measured(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.epoch_facts
+    facts.underfit_ratio = 1.5  # the shortest run is within twice the best
+    facts.shortest_train_loss = facts.noise_variance
+    text = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
+    assert "too few epochs under-fit" not in text["en"] and "欠拟合；" not in text["zh"]
+    assert "even the fewest epochs, 100, came within twice the best true error" in text["en"]
+    assert "即使最少的 100 轮，真实误差也不到最佳的两倍" in text["zh"]
+    facts.underfit_ratio, facts.true_error_rose = 5.0, False
+    facts.longest_true_error = facts.previous_true_error / 2
+    text = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
+    assert "100 epochs: under-fitting" in text["en"] and "far above the noise variance" not in text["en"]
+    assert "远高于噪声方差" not in text["zh"]
+    assert "too few epochs under-fit; with more epochs the curve moves closer to" in text["en"]
+    assert "轮数太少 → 欠拟合；增加轮数，曲线更贴近真实函数" in text["zh"]
 
 
 def test_no_under_fitting_claimed_when_the_shortest_run_fits_best(runs):
@@ -176,8 +214,36 @@ def test_report_has_every_section_question_and_the_student(request, name):
         and squeeze("for batch_idx, (inputs, targets) in enumerate(testloader):") in text
     )
     assert squeeze("def schedule(") in text  # 2A: the course's test(epoch) and the two-phase loop
+    built_here = {"en": "the machine and software that built this report", "zh": "生成本报告的机器和软件"}[lang]
+    assert squeeze(built_here) in text and squeeze("I ran the experiments on the machine") not in text
+    assert squeeze({"en": "my run's learning rates: 0.1 → 0.01", "zh": "我这次运行的学习率为 0.1 → 0.01"}[lang]) in text
     meta = PdfReader(report["pdf"]).metadata
     assert "李小明" in meta.author and ("Lab" in meta.title or "实验" in meta.title)
+
+
+@pytest.mark.parametrize(
+    ("phases", "en", "zh"),
+    [
+        ([0.1, 0.005], "when the learning rate changes from 0.1 to 0.005", "观察学习率从 0.1 变为 0.005 时"),
+        ([0.05], "on CIFAR-10 at a learning rate of 0.05, and compares", "学习率为 0.05，"),
+    ],
+)
+def test_the_overview_names_the_declared_schedule(phases, en, zh):
+    from lab.report.render import lab_template_folders, template_environment
+
+    env = template_environment(lab_template_folders(load_lab()))
+    declared = {"fit": {"function": "x"}, "cifar": {"phases": [{"lr": lr, "epochs": 5} for lr in phases]}}
+    for lang, words in (("en", en), ("zh", zh)):
+        html = env.get_template("lab13/overview.html.j2").render(zh=lang == "zh", declared=declared, formula=str)
+        assert words in re.sub(r"\s+", " ", html) and "0.01" not in html
+
+
+def test_2a_states_the_run_schedule_without_calling_it_two_phase(runs):
+    lab = analysis.analyse(runs)
+    lab.cifar.facts.phases = [(0.1, 5), (0.005, 5)]
+    assert "this schedule: lr = 0.1 for 5 epochs, then lr = 0.005 for 5 epochs" in answer(lab, "2A")
+    assert "按以下计划进行：lr = 0.1 训练 5 轮，然后lr = 0.005 训练 5 轮" in answer(lab, "2A", "zh")
+    assert "two-phase" not in answer(lab, "2A") and "两阶段" not in answer(lab, "2A", "zh")
 
 
 @pytest.mark.parametrize("name", ["zh_report", "en_report"])
@@ -348,6 +414,33 @@ def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
     assert f"lower on {wins} of 3 seeds" in build_answers(lab, "en", lambda key: key, None)["1C"].body
 
 
+def test_the_1c_table_says_both_settings_were_trained_on_all_points(tmp_path):
+    from lab.exercises.fit.report import comparison_table
+    from lab.labs.lab13.fixture_fit import write_custom
+
+    lab = analysis.analyse({"fit.custom": write_custom(tmp_path / "fit.custom" / "k", False, "tie")})
+    assert "真实误差（在全部训练点上训练）" in comparison_table(lab, "zh").columns
+    assert "true error (trained on all points)" in comparison_table(lab, "en").columns
+
+
+def test_the_1c_comparison_leaves_out_a_seed_where_a_model_diverged(tmp_path):
+    from lab.exercises.fit.report import comparison_table
+    from lab.labs.lab13.fixture_fit import write_custom
+
+    run = write_custom(tmp_path / "fit.custom" / "k", False, "beat")
+    snapshots = pd.read_csv(run.dir / "snapshots.csv")
+    first_seed = snapshots["seed"].min()
+    snapshots.loc[(snapshots["label"] == "chosen") & (snapshots["seed"] == first_seed), "true_error"] = float("nan")
+    snapshots.to_csv(run.dir / "snapshots.csv", index=False)
+    lab = analysis.analyse({"fit.custom": run})
+    assert (lab.custom.facts.compared_seeds, lab.custom.facts.dropped_seeds) == (2, 1)
+    assert comparison_table(lab, "en").rows[-1][-1] == f"{lab.custom.facts.wins}/2"
+    en = build_answers(lab, "en", lambda key: key, None)["1C"].body
+    zh = build_answers(lab, "zh", lambda key: key, None)["1C"].body
+    assert f"lower on {lab.custom.facts.wins} of 2 seeds (I left out 1 seed where a model diverged" in en
+    assert "有 1 个种子上某个模型发散" in zh
+
+
 # --- the body is the student's document ----------------------------------------------------
 
 TOOL_WORDS = ["CSV", "csv", "工具", "labreport", "this tool", "the tool", "自动填写", "auto →", "**"]
@@ -417,6 +510,8 @@ def test_1a_calls_a_tie_a_tie_and_measures_the_edges(runs):
     best.edge_error = 0.6
     text = answer(lab, "1A")
     assert "tie" not in text and "near the edges (1.40" not in text and "already fit f(x)" in text
+    assert "not clearly worse near the edges (within twice the middle's error)" in text
+    assert "两端的误差不到中间的两倍；" in answer(lab, "1A", "zh")
 
 
 def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs):
@@ -431,6 +526,69 @@ def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs)
     big.status = "oscillating"
     text = answer(lab, "1B")
     assert "got stuck" not in text and "until about epoch 100" in text
+
+
+def test_1b_conclusion_matches_what_the_largest_and_smallest_rates_did(runs):
+    lab = analysis.analyse(runs)
+    facts = lab.lr_facts
+    big, small = facts.behaviour[facts.largest], facts.behaviour[facts.smallest]
+    big.status, big.diverged_seeds = "converged", 0
+    small.status, small.true_error = "converged", 3 * facts.best_true_error
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "even the largest rate I tried, lr = 1, converged here" in text["en"]
+    assert "即使我试的最大学习率 lr = 1 本次也收敛了" in text["zh"]
+    assert "so training oscillates" not in text["en"] and "损失振荡" not in text["zh"]
+    assert "does not finish converging" not in text["en"] and "收敛不完" not in text["zh"]
+    assert "clearly worse than at lr = 0.01" in text["en"] and "明显不如 lr = 0.01" in text["zh"]
+    small.status = "stuck"
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "training got stuck on a plateau" in text["en"] and "训练表现为卡在平台上" in text["zh"]
+    assert "worse than at lr" not in text["en"] and "不如 lr" not in text["zh"] and "略逊于" not in text["zh"]
+
+
+def test_1b_counts_come_from_the_measurement_that_set_the_status(tmp_path):
+    runs = write_fixture_store(tmp_path)
+    seeds = sorted(pd.read_csv(runs["fit.lr"].dir / "snapshots.csv")["seed"].unique())
+    rebounds = {0.1: [1.0, 1.0, 1.0], 0.001: [1.0, 1.0, 1.0], 0.01: [1.0, 1.0, 1.0], 1.0: [3.0, 2.5, 1.0]}
+    table = [
+        {"lr": lr, "seed": s, "best_loss": 1.0, "rebound": r} for lr, rs in rebounds.items() for s, r in zip(seeds, rs)
+    ]
+    pd.DataFrame(table).to_csv(runs["fit.lr"].dir / "rebound.csv", index=False)
+    facts = analysis.analyse(runs).lr_facts
+    big = facts.behaviour[1.0]
+    assert big.oscillating_seeds == 2 and big.max_rebound == pytest.approx(2.5)  # from rebound.csv, not loss.csv
+    middle = facts.behaviour[0.1]
+    middle.status, middle.final_losses = "stuck", [100.0, 100.0, facts.behaviour[0.01].train_loss]
+    sweep_facts.mark_stuck(facts.behaviour, facts.best_lr)
+    assert middle.stuck_seeds == 2 and middle.troubled_seeds == 2
+
+
+def test_1b_a_diverged_seed_is_not_counted_as_oscillating(tmp_path):
+    runs = write_fixture_store(tmp_path)
+    path = runs["fit.lr"].dir / "loss.csv"
+    loss = pd.read_csv(path)
+    loss[np.isfinite(loss["train_loss"])].to_csv(path, index=False)  # as training writes it: finite values only
+    big = analysis.analyse(runs).lr_facts.behaviour[1.0]
+    assert big.diverged_seeds == 2 and big.oscillating_seeds == 1  # the finite start of a diverged run is left out
+
+
+def test_1b_states_the_measured_rebound_and_the_seeds_that_did_not_diverge(runs):
+    lab = analysis.analyse(runs)
+    big = lab.lr_facts.behaviour[lab.lr_facts.largest]
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert (
+        "the other 1 seed did not diverge (their true error:" in text["en"] and "bounced or stalled" not in text["en"]
+    )
+    assert "其余 1 个种子没有发散" in text["zh"] and "剧烈振荡或停滞" not in text["zh"]
+    big.status, big.diverged_seeds, big.oscillating_until, big.plateau_from = "stuck", 0, 100, 200
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "the loss climbs back to over 1.50 times its lowest value so far" in text["en"]
+    assert "回升到此前最低值的 1.50 倍以上" in text["zh"]
+    big.max_rebound = 12.5
+    text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
+    assert "climbs back to 12.5 times its lowest value so far (median over seeds)" in text["en"]
+    assert "回升到此前最低值的 12.5 倍（各种子的中位数）" in text["zh"]
+    assert "orders of magnitude" not in text["en"] and "数量级" not in text["zh"]
 
 
 def test_1b_dead_units_are_named_as_the_cause_only_when_measured_to_be_many(runs):
@@ -484,3 +642,38 @@ def test_2c_says_how_far_the_gap_shrank_and_why(runs):
     assert "the weights settle" in text
     facts.largest_gap = 1.0
     assert "The gap was largest" not in answer(lab, "2C")
+
+
+def test_2c_states_the_jump_at_the_drop_and_the_widest_gap_only_as_measured(runs):
+    lab = analysis.analyse(runs)
+    facts, drop = lab.cifar.facts, lab.cifar.facts.drop
+    facts.largest_gap, facts.largest_gap_epoch, facts.final_gap = 11.0, drop.epoch_before, 0.6
+    text = {lang: answer(lab, "2C", lang) for lang in ("en", "zh")}
+    assert "jump together at the learning-rate drop" in text["en"] and "学习率下降时也一起跳升" in text["zh"]
+    assert "it was widest" not in text["en"] and "差距最大时为" not in text["zh"]  # said once, not twice
+    assert "the test accuracy gains more than the training accuracy" in text["en"]
+    drop.train_after = drop.train_before + drop.test_jump + 1  # training gained more at the drop
+    drop.test_after = drop.test_before + 0.5  # and the test accuracy barely moved
+    text = {lang: answer(lab, "2C", lang) for lang in ("en", "zh")}
+    assert "jump together" not in text["en"] and "一起跳升" not in text["zh"]
+    assert "gains more than the training" not in text["en"] and "提升比训练准确率更多" not in text["zh"]
+    assert "the weights settle and the gap closes" in text["en"] and "权重稳定下来，差距随之缩小" in text["zh"]
+
+
+def test_2b_says_the_curve_flattens_only_when_it_did(runs):
+    lab = analysis.analyse(runs)
+    drop = lab.cifar.facts.drop
+    drop.gain_before, drop.gain_after = 0.1, 0.5
+    text = {lang: answer(lab, "2B", lang) for lang in ("en", "zh")}
+    assert "flattens (final" not in text["en"] and "走平（最终" not in text["zh"]
+    assert (
+        "it changed by 0.50 points per epoch (final" in text["en"] and "平均每轮变化 0.50 个百分点（最终" in text["zh"]
+    )
+    drop.gain_before = None
+    assert "flattens (final" not in answer(lab, "2B") and "changed by 0.50 points per epoch (final" in answer(lab, "2B")
+    drop.gain_before, drop.gain_after = 2.0, 0.1
+    assert "changed by only 0.10 points per epoch: the curve flattens" in answer(lab, "2B")
+    assert "曲线很快走平" in answer(lab, "2B", "zh")
+    assert "训练准确率也从" in answer(lab, "2B", "zh")
+    drop.train_after = drop.train_before - 2  # training fell while the test accuracy rose
+    assert "训练准确率则从" in answer(lab, "2B", "zh") and "训练准确率也从" not in answer(lab, "2B", "zh")

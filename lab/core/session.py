@@ -96,7 +96,7 @@ def stored_specs(session: Session) -> list[RunSpec]:
         section = session.decl.values[exercise.name]
         for name in session.decl.runs_of(exercise):
             run = exercise.stand_in(session.store, name, section, session.decl.quick)
-            if name in session.run_names and run is not None:
+            if run is not None:
                 specs.append(RunSpec(name, run.params, run.key))
     return specs
 
@@ -124,6 +124,29 @@ def check_output(out: Path) -> None:
         raise UserError(f"--out {out}: the folder {folder} does not exist; create it or choose another")
     if not writable(folder):
         raise UserError(f"--out {out}: the folder {folder} is not writable; choose another --out")
+
+
+def beside_store(out: Path, store: Store) -> bool:
+    """The report goes to the folder that holds the run store: build's own, created when missing."""
+    return out.parent.resolve() == store.root.parent.resolve()
+
+
+def prepare_output(out: Path, store: Store) -> None:
+    """Before a build: create our own output folder, then check that ``out`` can be written."""
+    if beside_store(out, store):
+        out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out)
+
+
+def output_status(out: Path, store: Store) -> str:
+    """doctor's view of ``out``, by the rule build follows (prepare_output), without creating anything."""
+    if beside_store(out, store) and not out.parent.exists() and out.suffix.lower() == ".pdf":
+        ancestor = next(folder for folder in out.parent.parents if folder.is_dir())
+        if not writable(ancestor):
+            raise UserError(f"--out {out}: build cannot create {out.parent} in {ancestor}; choose another --out")
+        return f"{out.parent} does not exist yet; build creates it"
+    check_output(out)
+    return f"{out.parent} is writable"
 
 
 def writable(folder: Path) -> bool:

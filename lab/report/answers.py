@@ -59,8 +59,12 @@ def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Ma
 # (h3), the reflections under their section (h2); their headings go below those.
 ANSWER_HEADINGS_FROM, REFLECTION_HEADINGS_FROM = 4, 3
 COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)  # the prompts `labreport init` writes stay out of the report
-# TODO, TBD, "to be written" (in English or Chinese): not an answer yet
-PLACEHOLDER = re.compile(r"\b(TODO|TBD)\b|\u5f85\u586b\u5199|to be written", re.IGNORECASE)
+# TODO, TBD, "to be written" (in English or Chinese): what a file that is not an answer yet says
+MARKER = r"(?:\b(?:TODO|TBD)\b|\u5f85\u586b\u5199|to be written)"
+MARKERS = re.compile(MARKER, re.IGNORECASE)
+# a line that is only a marker ("TODO", "- TBD.") or starts one ("TODO: explain the jump")
+MARKER_LINE = re.compile(rf"^\W*{MARKER}(?:\W*$|\s*[:\uff1a])", re.IGNORECASE | re.MULTILINE)
+MIN_ANSWER_CHARS = 20  # a marker with less than this around it is a placeholder, not an answer
 
 
 class DemoteHeadings(Treeprocessor):
@@ -104,8 +108,14 @@ def student_answer(path: Path) -> Markup:
 
 
 def is_placeholder(text: str | None) -> bool:
-    """Empty, or still saying TODO (or "to be written" in Chinese): not an answer yet."""
-    return text is not None and (not text or bool(PLACEHOLDER.search(text)))
+    """Empty, a line that is only a TODO (or "to be written" in Chinese), or a marker with hardly
+    anything else: not an answer yet. An answer that mentions a TODO ("I filled in the TODO in
+    test()") is an answer."""
+    if text is None:
+        return False
+    if not text or MARKER_LINE.search(text):
+        return True
+    return bool(MARKERS.search(text)) and len(MARKERS.sub("", text).strip()) < MIN_ANSWER_CHARS
 
 
 def answer_files(answers_dir: Path, qids) -> tuple[dict[str, Path], list[Path]]:

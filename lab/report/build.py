@@ -33,6 +33,7 @@ from lab.report.answers import (
 )
 from lab.report.code import code_style, function_source, highlighted
 from lab.report.fonts import check_fonts
+from lab.report.handin import lab_of
 from lab.report.items import FigureCache, Item, Table, cache_folder, svg_html
 from lab.report.messages import Messages, in_language
 from lab.report.render import (
@@ -48,10 +49,6 @@ from lab.report.wording import Answer, seconds_text
 
 CORE_ORDER = ["tab:environment", "tab:runs"]
 msg = Messages(Path(__file__).parent)
-
-
-def lab_of(decl) -> Lab:
-    return getattr(decl, "lab", None) or load_lab()
 
 
 # --- figures and tables as document items --------------------------------------------

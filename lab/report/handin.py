@@ -17,6 +17,7 @@ INIT_HINT = "labreport init"
 
 
 def lab_of(decl) -> Lab:
+    """The declaration's lab; the packaged one for a declaration that names none."""
     return getattr(decl, "lab", None) or load_lab()
 
 

@@ -1,8 +1,9 @@
-"""What every report figure shares: style, fonts, sizes, number formats, SVG output (text drawn as paths).
+"""What every report figure shares: style, fonts, sizes, number formats, SVG output (text kept as text).
 
 One palette, one set of sizes, drawn at the report's text width so a figure is
-never scaled down until its labels are unreadable. Chinese labels need a CJK
-font inside the figure itself: the SVG carries glyph outlines, not font names.
+never scaled down until its labels are unreadable. The SVG names its fonts and
+WeasyPrint draws the text with the report's fonts, so Chinese labels need a CJK
+font installed (font_families below puts one first).
 """
 
 from __future__ import annotations

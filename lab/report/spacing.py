@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 
-CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\uffef"  # ideographs and full-width forms
 IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 FULL_WIDTH_PUNCTUATION = (
     "\u3002\uff0c\uff1b\uff1a\u3001\uff01\uff1f\uff08\uff09\u300c\u300d\u300e\u300f\u3010\u3011\u300a\u300b"

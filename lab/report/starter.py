@@ -120,7 +120,7 @@ def drop_prompt(cifar) -> dict | None:
         "lr_after": f"{drop.lr_after:g}",
         "before": pct(drop.test_before),
         "after": pct(drop.test_after),
-        "jump": signed(drop.test_after - drop.test_before),
+        "jump": signed(drop.test_jump),
     }
 
 

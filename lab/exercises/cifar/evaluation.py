@@ -1,6 +1,6 @@
 """Exercise 2's evaluation: the course's test pass, and what the report reads
-after the last epoch (confusion table, per-class accuracy, misclassified
-images, accuracy jumps at the phase boundaries)."""
+after the last epoch (the confusion table and the misclassified images; facts.py
+derives the per-class accuracy and the jumps at the phase boundaries)."""
 
 import io
 from contextlib import nullcontext

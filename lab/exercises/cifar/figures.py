@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from lab.exercises.cifar.facts import Cifar
+from lab.exercises.cifar.facts import Cifar, phases_of
 from lab.exercises.cifar.names import class_name
 from lab.report.messages import Messages
 from lab.report.plotting import PALETTE, TEXT_WIDTH_IN, new_figure, styled, to_svg
@@ -20,8 +20,7 @@ msg = Messages(Path(__file__).parent)
 
 def mark_phases(ax, epochs, lang: str) -> None:
     """Shade each learning-rate phase and label it with its rate."""
-    change = (epochs["lr"].diff().fillna(0) != 0).cumsum()
-    for k, (_, phase) in enumerate(epochs.groupby(change)):
+    for k, phase in enumerate(phases_of(epochs)):
         start, end = phase["epoch"].iloc[0] - 0.5, phase["epoch"].iloc[-1] + 0.5
         if k % 2:
             ax.axvspan(start, end, color="#eef1f5", lw=0)

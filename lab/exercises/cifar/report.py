@@ -21,8 +21,8 @@ sweep_figures = lazy_module("lab.exercises.cifar.sweep_figures")
 RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
 # What its answer templates (answers/*.html.j2) may call besides the number formats.
 TEMPLATE_HELPERS = {"class_name": class_name}
-# The functions shown in the appendix (2A): the course's test(epoch) and schedule loop, which the
-# build runs on the final checkpoint (cross_check) to prove they return the reported accuracy.
+# The functions shown in the appendix (2A): the course's test(epoch) and schedule loop. The build
+# runs test(epoch) on the final checkpoint (cross_check) to prove it returns the reported accuracy.
 EVALUATION = ("lab.exercises.cifar.course", "test", "schedule")
 
 

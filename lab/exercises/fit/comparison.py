@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 SETTING = ["lr", "weight_decay", "width", "depth"]  # what the search varies, as search.csv columns
@@ -25,16 +26,21 @@ def verdict(mean_difference: float, standard_error: float | None) -> str:
 
 
 def paired_difference(chosen: pd.Series, baseline: pd.Series) -> dict:
-    """Per-seed true errors (indexed by seed) → mean difference, its SE, wins and the verdict."""
+    """Per-seed true errors (indexed by seed) → mean difference, its SE, wins and the verdict.
+
+    A seed where either model diverged (no finite true error) has no difference: it is
+    left out of every number here and counted as dropped."""
     seeds = chosen.index.intersection(baseline.index)
-    difference = (chosen[seeds] - baseline[seeds]).astype(float)
+    all_differences = (chosen[seeds] - baseline[seeds]).astype(float)
+    difference = all_differences[np.isfinite(all_differences)]
     n = len(difference)
     se = float(difference.std(ddof=1) / math.sqrt(n)) if n > 1 else None
-    mean = float(difference.mean())
+    mean = float(difference.mean()) if n else float("nan")
     return {
         "mean": mean,
         "se": se,
         "wins": int((difference < 0).sum()),
         "seeds": n,
+        "dropped": len(all_differences) - n,
         "verdict": verdict(mean, se),
     }

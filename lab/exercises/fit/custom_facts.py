@@ -40,11 +40,9 @@ class CustomFacts:
     difference: float  # mean over seeds of chosen − baseline true error
     difference_se: float  # NaN with one seed
     wins: int  # seeds where the chosen setting's true error is lower
+    compared_seeds: int  # seeds where both models have a finite true error
+    dropped_seeds: int  # seeds left out of the comparison: a model diverged
     verdict: str  # "beat", "tie" or "lost"
-
-    @property
-    def depth(self) -> int:
-        return self.chosen_depth
 
 
 @dataclass
@@ -64,6 +62,11 @@ class Custom:
     @property
     def noise_variance(self) -> float:
         return float(self.params.get("noise_std", 0)) ** 2
+
+
+def layers_text(layers) -> str:
+    """Hidden layer widths as the declaration writes them: [64, 64]."""
+    return "[" + ", ".join(str(int(width)) for width in layers) + "]"
 
 
 def mean_curves(cv_curves: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +127,8 @@ def custom_facts(run, search: pd.DataFrame, snapshots: pd.DataFrame) -> CustomFa
         difference=paired["mean"],
         difference_se=_nan(paired["se"]),
         wins=paired["wins"],
+        compared_seeds=paired["seeds"],
+        dropped_seeds=paired["dropped"],
         verdict=paired["verdict"],
     )
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.exercises.fit.custom_facts import Custom
-from lab.exercises.fit.sweep_facts import Sweep
+from lab.exercises.fit.custom_facts import Custom, layers_text
+from lab.exercises.fit.sweep_facts import Sweep, diverged_seeds
 from lab.report.messages import Messages
 from lab.report.plotting import (
     DIVERGED,
@@ -126,11 +126,6 @@ def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
         return to_svg(fig)
 
 
-def diverged_seeds(sweep: Sweep) -> set[tuple[float, int]]:
-    rows = sweep.snapshots[sweep.snapshots["diverged"].fillna(0).astype(int) == 1]
-    return {(float(lr), int(seed)) for lr, seed in zip(rows["lr"], rows["seed"])}
-
-
 def loss_curves(sweep: Sweep, lang: str) -> str:
     """Training loss vs epoch (log-log); the noise variance as a reference line."""
     by_lr = sweep.params.get("sweep") == "lr" or sweep.loss["lr"].nunique() > 1
@@ -138,7 +133,7 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
         fig = new_figure(2.3)
         ax = fig.subplots()
         lrs = sorted(sweep.loss["lr"].unique(), reverse=True)
-        diverged = diverged_seeds(sweep)
+        diverged = diverged_seeds(sweep.snapshots)
         for i, lr in enumerate(lrs):
             color = PALETTE[i % len(PALETTE)]
             for j, (seed, group) in enumerate(sweep.loss[sweep.loss["lr"] == lr].groupby("seed")):
@@ -262,16 +257,12 @@ def search_curves(custom: Custom, lang: str) -> str:
                 ax.plot(rows["epochs"].iloc[best], values[best], "o", color=color, ms=6 if chosen else 3.5)
             ax.set_xscale("log")
             plain_log_axis(ax.xaxis)
-            ax.set_title(msg(lang, "hidden_width", width=hidden_list(width, depth)))
+            ax.set_title(msg(lang, "hidden_width", width=layers_text([width] * int(depth))))
             ax.set_xlabel(msg(lang, "epochs"))
         axes[0].set_ylabel(msg(lang, "validation_error_cv"))
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
         return to_svg(fig)
-
-
-def hidden_list(width: int, depth: int) -> str:
-    return "[" + ", ".join([str(int(width))] * int(depth)) + "]"
 
 
 def custom_curves(custom: Custom, lang: str) -> str:
@@ -283,14 +274,14 @@ def custom_curves(custom: Custom, lang: str) -> str:
             "baseline_title",
             lr=facts.baseline_lr,
             epochs=facts.baseline_epochs,
-            hidden="[" + ", ".join(map(str, facts.baseline_hidden)) + "]",
+            hidden=layers_text(facts.baseline_hidden),
         ),
         "chosen": msg(
             lang,
             "chosen_title",
             lr=facts.chosen_lr,
             epochs=facts.chosen_epochs,
-            hidden=hidden_list(facts.chosen_width, facts.chosen_depth),
+            hidden=layers_text([facts.chosen_width] * facts.chosen_depth),
         ),
     }
     seed = int(custom.snapshots["seed"].min())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lab.exercises.fit.custom_facts import layers_text
 from lab.exercises.fit.facts import FitAnalysis, analyse, csv_tables  # noqa: F401
 from lab.exercises.fit.formula import formula
 from lab.report.items import Table, figure_specs, lazy_module
@@ -83,10 +84,6 @@ def fixed(value, se=None) -> str:
     return f"{value:.{DECIMALS}f} ± {se:.{DECIMALS}f}"
 
 
-def hidden_text(width: int, depth: int) -> str:
-    return "[" + ", ".join([str(int(width))] * int(depth)) + "]"
-
-
 def search_table(lab: FitAnalysis, lang: str) -> Table:
     f = lab.custom.facts
     ranked = lab.custom.search.sort_values("cv_error", na_position="last").reset_index(drop=True)
@@ -100,7 +97,7 @@ def search_table(lab: FitAnalysis, lang: str) -> Table:
                 str(i + 1),
                 lr_text(r["lr"]),
                 lr_text(r["weight_decay"]),
-                hidden_text(r["width"], r["depth"]),
+                layers_text([r["width"]] * int(r["depth"])),
                 "—" if pd.isna(r["epochs"]) else f"{int(r['epochs']):,}",
                 fixed(r["cv_error"], r["cv_se"]),
                 f"{int(r['diverged'])}/{int(r['units'])}",
@@ -147,7 +144,7 @@ def comparison_table(lab: FitAnalysis, lang: str) -> Table:
                 lr_text(lr),
                 lr_text(decay),
                 f"{epochs:,}",
-                "[" + ", ".join(map(str, hidden)) + "]",
+                layers_text(hidden),
                 fixed(true, se),
                 "",
             ]
@@ -160,7 +157,7 @@ def comparison_table(lab: FitAnalysis, lang: str) -> Table:
             "",
             "",
             fixed(f.difference, f.difference_se),
-            f"{f.wins}/{f.seeds}",
+            f"{f.wins}/{f.compared_seeds}",
         ]
     )
     columns = [

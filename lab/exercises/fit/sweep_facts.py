@@ -120,7 +120,9 @@ class EpochFacts:
     previous: int | None = None  # the setting before the longest
     previous_true_error: float | None = None
     previous_train_loss: float | None = None
-    true_error_rose: bool | None = None  # longest vs previous; None with one setting
+    # longest vs previous: rose by more than the combined standard error, on most seeds;
+    # None with one setting
+    true_error_rose: bool | None = None
     train_loss_fell: bool | None = None
     seeds_rose: int = 0  # seeds whose own true error rose
     seeds: int = 0
@@ -195,10 +197,18 @@ def epoch_facts(sweep: Sweep) -> EpochFacts:
         facts.previous = epochs[-2]
         facts.previous_true_error = at(facts.previous, "true_error")
         facts.previous_train_loss = at(facts.previous, "train_loss")
-        facts.true_error_rose = bool(facts.longest_true_error > facts.previous_true_error)
         facts.train_loss_fell = bool(facts.longest_train_loss < facts.previous_train_loss)
         facts.seeds_rose = seeds_where_error_rose(sweep.snapshots, facts.previous, facts.longest)
+        facts.true_error_rose = clearly_rose(facts.setting(facts.previous), facts.setting(facts.longest)) and (
+            facts.seeds_rose * 2 > facts.seeds
+        )
     return facts
+
+
+def clearly_rose(before: EpochSetting, after: EpochSetting) -> bool:
+    """The mean true error rose by more than the combined standard error (never with one seed)."""
+    noise = float(np.hypot(before.true_error_se, after.true_error_se))
+    return bool(after.true_error - before.true_error > noise)
 
 
 def edge_and_centre_error(sweep: Sweep, epochs: int) -> tuple[float, float]:
@@ -248,10 +258,14 @@ class LrBehaviour:
     still_falling_seeds: int
     true_error: float
     train_loss: float
-    oscillating_until: int | None = None  # the median seed's last epoch with a rebound (loss.csv)
+    # over the seeds that rebounded, the median of each one's last epoch with a rebound (loss.csv)
+    oscillating_until: int | None = None
     plateau_from: int | None = None  # the median seed's first epoch of its final flat stretch
     final_losses: list[float] = field(default_factory=list)  # per seed, at the last epoch
     stuck: bool = False  # flat on a plateau well above the best rate's training loss
+    stuck_seeds: int = 0  # seeds whose final loss is above STUCK_FACTOR x the best rate's
+    # median over seeds of the largest loss / best-so-far ratio (rebound.csv; None without it)
+    max_rebound: float | None = None
     # per seed, at the last epoch: % of hidden ReLU units that output 0 for every training x
     # (snapshots.csv's dead_units; empty for runs that did not write it)
     dead_units: list[float] = field(default_factory=list)
@@ -263,8 +277,13 @@ class LrBehaviour:
 
     @property
     def troubled_seeds(self) -> int:
-        """The seeds that show its status (diverged, else oscillating, else stalled)."""
-        return self.diverged_seeds or self.oscillating_seeds or self.stalled_seeds
+        """The seeds that show its status (0 for a status that is not a trouble)."""
+        return {
+            "diverged": self.diverged_seeds,
+            "stuck": self.stuck_seeds,
+            "oscillating": self.oscillating_seeds,
+            "stalled": self.stalled_seeds,
+        }.get(self.status, 0)
 
     @property
     def steady(self) -> bool:
@@ -304,6 +323,11 @@ class LrFacts:
         if rival is not None and share < (rival.dead_share or 0.0) + DEAD_MARGIN_POINTS:
             return "also_converged"
         return "many"
+
+    @property
+    def rebound_threshold(self) -> float:
+        """The loss / best-so-far ratio from which a rise counts as a rebound."""
+        return OSCILLATION_REBOUND
 
     @property
     def middle(self) -> list[LrBehaviour]:
@@ -376,10 +400,20 @@ def median_epoch(values: list[int | None]) -> int | None:
     return int(np.median(known)) if len(known) * 2 > len(values) else None
 
 
-def curve_timeline(loss: pd.DataFrame, lr: float) -> tuple[int | None, int | None, list[float]]:
+def curves_of(loss: pd.DataFrame, lr: float, diverged: set[int]):
+    """(seed, its loss rows) at one learning rate, leaving out the seeds that diverged: loss.csv
+    keeps only their finite start, which would pass for a curve that oscillated or stalled."""
+    for seed, group in loss[np.isclose(loss["lr"], lr)].groupby("seed"):
+        if seed not in diverged:
+            yield seed, group
+
+
+def curve_timeline(
+    loss: pd.DataFrame, lr: float, diverged: set[int] = frozenset()
+) -> tuple[int | None, int | None, list[float]]:
     """(oscillating until, plateau from, final loss per seed) for one learning rate."""
     rebounds, plateaus, finals = [], [], []
-    for _, group in loss[np.isclose(loss["lr"], lr)].groupby("seed"):
+    for _, group in curves_of(loss, lr, diverged):
         group = group.sort_values("epoch")
         epochs, losses = group["epoch"].to_numpy(), group["train_loss"].to_numpy(dtype=float)
         rebounds.append(last_rebound_epoch(epochs, losses))
@@ -390,19 +424,27 @@ def curve_timeline(loss: pd.DataFrame, lr: float) -> tuple[int | None, int | Non
     return until, median_epoch(plateaus), finals
 
 
-def curve_shapes(loss: pd.DataFrame, lr: float) -> list[str]:
+def curve_shapes(loss: pd.DataFrame, lr: float, diverged: set[int] = frozenset()) -> list[str]:
     shapes = []
-    for _, group in loss[loss["lr"] == lr].groupby("seed"):
+    for _, group in curves_of(loss, lr, diverged):
         shapes.append(curve_shape(group.sort_values("epoch")["train_loss"].to_numpy(dtype=float)))
     return shapes
+
+
+def rebounds_of(rebound: pd.DataFrame | None, lr: float) -> pd.Series | None:
+    """Per seed, the largest loss / best-so-far ratio at every epoch (rebound.csv); None when
+    the run did not write the table."""
+    if rebound is None:
+        return None
+    return rebound.loc[np.isclose(rebound["lr"], lr), "rebound"].dropna()
 
 
 def oscillating_by_rebound(rebound: pd.DataFrame | None, lr: float) -> bool | None:
     """The verdict from the loss at every epoch (rebound.csv): the median seed's rebound
     reaches OSCILLATION_REBOUND. None when the run did not write the table."""
-    if rebound is None:
+    values = rebounds_of(rebound, lr)
+    if values is None:
         return None
-    values = rebound.loc[np.isclose(rebound["lr"], lr), "rebound"].dropna()
     return bool(len(values) and values.median() >= OSCILLATION_REBOUND)
 
 
@@ -414,17 +456,24 @@ def dead_units_at_end(rows: pd.DataFrame) -> list[float]:
     return [100.0 * float(v) for v in last["dead_units"] if np.isfinite(v)]
 
 
+def diverged_seeds(snapshots: pd.DataFrame) -> set[tuple[float, int]]:
+    """(lr, seed) of every model that diverged, as the snapshots record it."""
+    rows = snapshots[snapshots["diverged"].fillna(0).astype(int) == 1]
+    return {(float(lr), int(seed)) for lr, seed in zip(rows["lr"], rows["seed"])}
+
+
 def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
     rows = sweep.snapshots[sweep.snapshots["lr"] == lr]
-    shapes = curve_shapes(sweep.loss, lr) if sweep.loss is not None else []
-    diverged = max(int(rows["diverged"].fillna(0).sum()), shapes.count("diverged"))
+    gone = {seed for _, seed in diverged_seeds(rows)}
+    shapes = curve_shapes(sweep.loss, lr, gone) if sweep.loss is not None else []
+    diverged = len(gone) + shapes.count("diverged")
     epochs = finite(rows["diverged_epoch"]) if "diverged_epoch" in rows else np.array([])
     seeds = int(rows["seed"].nunique())
     majority = lambda shape: shapes.count(shape) * 2 > len(shapes)  # noqa: E731
     oscillating = oscillating_by_rebound(sweep.rebound, lr)
     if oscillating is None:
         oscillating = majority("oscillating")
-    until, plateau, finals = curve_timeline(sweep.loss, lr) if sweep.loss is not None else (None, None, [])
+    until, plateau, finals = curve_timeline(sweep.loss, lr, gone) if sweep.loss is not None else (None, None, [])
     epochs_run = int(rows["epochs"].max()) if len(rows) else 0
     if oscillating and until is not None and until < EARLY_BOUNCE * epochs_run:
         oscillating = False  # a bounce in the first steps only, then a steady descent
@@ -440,13 +489,16 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         status = "converged"
     true_error, _ = mean_std(rows["true_error"])
     train_loss, _ = mean_std(rows["train_loss"])
+    rebounds = rebounds_of(sweep.rebound, lr)
     return LrBehaviour(
         lr=lr,
         status=status,
         seeds=seeds,
         diverged_seeds=diverged,
         diverged_epoch=int(epochs.min()) if epochs.size else None,
-        oscillating_seeds=shapes.count("oscillating"),
+        oscillating_seeds=(
+            shapes.count("oscillating") if rebounds is None else int((rebounds >= OSCILLATION_REBOUND).sum())
+        ),
         stalled_seeds=shapes.count("stalled"),
         still_falling_seeds=shapes.count("still_falling"),
         true_error=true_error,
@@ -455,6 +507,7 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         plateau_from=plateau,
         final_losses=finals,
         dead_units=dead_units_at_end(rows),
+        max_rebound=float(rebounds.median()) if rebounds is not None and len(rebounds) else None,
     )
 
 
@@ -468,6 +521,7 @@ def mark_stuck(behaviour: dict[float, LrBehaviour], best_lr: float | None) -> No
         settled = b.oscillating_until is None or (b.plateau_from is not None and b.oscillating_until <= b.plateau_from)
         flat_and_high = b.plateau_from is not None and np.median(b.final_losses) > STUCK_FACTOR * reference
         b.stuck = bool(b.status != "diverged" and settled and flat_and_high and b.lr != best_lr)
+        b.stuck_seeds = int(sum(loss > STUCK_FACTOR * reference for loss in b.final_losses))
         if b.stuck:
             b.status = "stuck"
 

@@ -8,7 +8,8 @@ the chosen setting and the course defaults trained on all training points.
 
 The parts: problem.py (f, the points, a sweep as one batched model), training.py
 (the batched training loop, snapshots, checkpoints), tables.py (the run files and
-the summary's counts and timings), tuning.py (fit.custom's cross-validation, choice and paired verdict).
+the summary's counts and timings), tuning.py (fit.custom's cross-validation and choice), comparison.py (its paired
+verdict against the course defaults).
 """
 
 from __future__ import annotations
