@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from lab.core.faults import DIE_ENV, DIE_ONCE_ENV
-from lab.core.ray_executor import INSTALL_HINT
+from lab.core.matrix import RunSpec
+from lab.core.ray_executor import INSTALL_HINT, device_of, resources
 from tests.conftest import labreport
 from tests.test_reliability import LONG_CIFAR, records, table, twin
 
@@ -91,3 +92,22 @@ def test_without_ray_the_ray_executor_exits_2_saying_what_to_install(tiny_lab, t
     result = labreport(tiny_lab, "run", "--executor", "ray", env={"PYTHONPATH": pythonpath}, check=2)
     assert INSTALL_HINT in result.stderr.replace("\n", "")
     assert not (tiny_lab / "reports" / "runs").exists()  # nothing ran
+
+
+class TwoNodes:
+    """ray's cluster view: a 2-core node and an 8-core one (ray.nodes() as Ray returns it)."""
+
+    @staticmethod
+    def nodes():
+        small = {"CPU": 2.0, "memory": 8e9}
+        large = {"CPU": 8.0, "memory": 64e9}
+        return [{"Alive": True, "Resources": small}, {"Alive": True, "Resources": large}, {"Alive": False}]
+
+
+def test_a_long_run_asks_for_the_smallest_nodes_cores_and_their_memory_which_ray_never_lends():
+    long_run, small_run = RunSpec("cifar", {}, "k"), RunSpec("fit.lr", {}, "k", side_by_side=True)
+    assert resources(TwoNodes, long_run, "cpu") == {"num_cpus": 2, "memory": 8_000_000_000}
+    assert resources(TwoNodes, small_run, "cpu") == {"num_cpus": 1, "memory": 4_000_000_000}
+    assert resources(TwoNodes, long_run, "cuda") == {"num_cpus": 1, "num_gpus": 1}
+    assert resources(TwoNodes, small_run, "cuda") == {"num_cpus": 1, "memory": 4_000_000_000}
+    assert device_of(small_run, "cuda") == "cpu" and device_of(long_run, "cuda") == "cuda"

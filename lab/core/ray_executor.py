@@ -117,13 +117,17 @@ def cluster_device(ray, requested: str) -> str:
 
 def resources(ray, spec: RunSpec, device: str) -> dict:
     """What a run asks of the cluster: one core for a small side-by-side run, a GPU for a
-    long one when there are GPUs, else every core of the smallest node (so it fits anywhere)."""
-    if spec.side_by_side:
-        return {"num_cpus": 1}
-    if device == "cuda":
+    long one when there are GPUs, else every core of the smallest node (so it fits anywhere).
+
+    With the cores goes that node's memory per core: Ray lends a task's CPUs to other
+    tasks while it blocks in ray.get (as a run does while its checkpoint travels home),
+    which started a second CIFAR run on the same two cores; it never lends memory."""
+    if device == "cuda" and not spec.side_by_side:
         return {"num_cpus": 1, "num_gpus": 1}
-    cores = [node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")]
-    return {"num_cpus": max(1, int(min(core for core in cores if core)))}
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive") and node["Resources"].get("CPU")]
+    smallest = min(nodes, key=lambda node: node["CPU"])
+    cores = 1 if spec.side_by_side else max(1, int(smallest["CPU"]))
+    return {"num_cpus": cores, "memory": int(smallest.get("memory", 0) * cores / smallest["CPU"])}
 
 
 def start_mailbox(ray, files: dict[tuple[str, str], RunFiles]):
