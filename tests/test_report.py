@@ -677,3 +677,13 @@ def test_2b_says_the_curve_flattens_only_when_it_did(runs):
     assert "训练准确率也从" in answer(lab, "2B", "zh")
     drop.train_after = drop.train_before - 2  # training fell while the test accuracy rose
     assert "训练准确率则从" in answer(lab, "2B", "zh") and "训练准确率也从" not in answer(lab, "2B", "zh")
+
+
+def test_a_missing_run_is_computed_with_the_declarations_own_options(tiny_lab):
+    from lab.core import declaration
+
+    decl = declaration.load(tiny_lab / "lab13.toml", ["fit.lr.epochs=7"], quick=True)
+    options = "--set fit.lr.epochs=7 --quick"
+    assert build.missing_run_commands(decl, {"fit.lr": "failed"}) == {
+        "fit.lr": (f"labreport run --only fit.lr {options}", f"labreport build {options}")
+    }

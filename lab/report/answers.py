@@ -40,17 +40,21 @@ def status_word(status: str, lang: str) -> str:
     return msg.get(lang, f"status_{status}", status)
 
 
-def missing_text(run: str, reason: str, lang: str, repeated: bool = False) -> Markup:
+def missing_text(
+    run: str, reason: str, lang: str, repeated: bool = False, commands: tuple[str, str] | None = None
+) -> Markup:
+    """Why an answer is missing and the commands (run, then build) that fill it in."""
     if repeated:
         text = msg(lang, "answer_missing_again", run=code(run))
     else:
+        command, build = commands or (f"labreport run --only {run}", "labreport build")
         text = msg(
             lang,
             "answer_missing",
             run=code(run),
             reason=escape(status_word(reason, lang)),
-            command=code(f"labreport run --only {run}"),
-            build=code("labreport build"),
+            command=code(command),
+            build=code(build),
         )
     return Markup(f"<p>{text}</p>")
 
@@ -139,6 +143,7 @@ def build_answers(
     answers_dir: Path | None,
     manifest: Lab | None = None,
     env: jinja2.Environment | None = None,
+    commands: dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, Answer]:
     """One Answer per question: the student's Markdown if present, else generated from the facts."""
     manifest = manifest or load_lab()
@@ -152,7 +157,8 @@ def build_answers(
         if own is not None:
             answers[qid] = Answer(qid, question, student_answer(own), "student", own)
         elif run in lab.missing:
-            answers[qid] = Answer(qid, question, missing_text(run, lab.missing[run], lang, run in reported), "missing")
+            text = missing_text(run, lab.missing[run], lang, run in reported, (commands or {}).get(run))
+            answers[qid] = Answer(qid, question, text, "missing")
             reported.add(run)
         else:
             exercise = owners[run]

@@ -248,11 +248,23 @@ def reproduce_command(decl) -> str:
     From the declaration, not from the command that happened to build it (`--no-run`, an
     absolute --out): the same in every language.
     """
+    options = declared_options(decl)
+    return f"{shlex.join(['labreport', 'run', '--force', *options])} && {shlex.join(['labreport', 'build', *options])}"
+
+
+def declared_options(decl) -> list[str]:
+    """The options that select this declaration: --config, each --set, --quick."""
     options = [] if declaration_name(decl) == "lab13.toml" else ["--config", declaration_name(decl)]
     for override in decl.overrides:
         options += ["--set", override]
-    options += ["--quick"] if decl.quick else []
-    return f"{shlex.join(['labreport', 'run', '--force', *options])} && {shlex.join(['labreport', 'build', *options])}"
+    return options + (["--quick"] if decl.quick else [])
+
+
+def missing_run_commands(decl, missing: dict) -> dict[str, tuple[str, str]]:
+    """For each missing run, what computes it and then builds this report again."""
+    options = declared_options(decl)
+    build = shlex.join(["labreport", "build", *options])
+    return {run: (shlex.join(["labreport", "run", "--only", run, *options]), build) for run in missing}
 
 
 def parameters(lab: LabAnalysis, lang: str, exercises: list[Exercise]) -> dict[str, list[tuple[str, str]]]:
@@ -331,6 +343,7 @@ def build_context(
         "items": items,
         "answers": answers,
         "missing": {run: status_word(reason, lang) for run, reason in lab.missing.items()},
+        "missing_commands": missing_run_commands(decl, lab.missing),
         "run_titles": {k: in_language(v, lang) for k, v in titles.items()},
         "parameters": parameters(lab, lang, exercises),
         "analysis": lab.parts,  # each exercise's facts, for a section that grows with them
@@ -386,7 +399,8 @@ def build_report(
     started = time.perf_counter()
     env = template_environment(lab_template_folders(manifest))
     answers_dir = decl.resolve(decl.values.get("report", {}).get("answers", "answers"))
-    answers = build_answers(lab, lang, reference(items, lang), answers_dir, manifest, env)
+    commands = missing_run_commands(decl, lab.missing)
+    answers = build_answers(lab, lang, reference(items, lang), answers_dir, manifest, env, commands)
     checked = code_cross_check(runs, exercises, inputs)
     context = build_context(decl, lab, runs, lang, command, items, answers, checked)
     html = render_html(context, env, manifest.template)
