@@ -40,6 +40,7 @@ class VariantFacts:
     epochs: pd.DataFrame  # epoch, lr, test_acc, train_acc, train_seconds, test_seconds
     final_test: float
     mirrored_test: float | None  # the final weights, each test image averaged with its mirror (if measured)
+    mirrored_seconds: float | None  # that one extra pass
     seconds_per_epoch: float  # train + test
     device_name: str  # where it ran: times compare only on the same
     crop_padding: int | None  # the border random crops were taken from (None: not recorded)
@@ -113,6 +114,7 @@ def variant_facts(name: str, run) -> VariantFacts:
         epochs,
         run.facts.final_test,
         summary.get("test_acc_mirrored"),
+        summary.get("mirrored_test_seconds"),
         seconds,
         str(run.record.get("device_name", "")),
         summary.get("crop_padding"),
