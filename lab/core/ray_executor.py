@@ -121,7 +121,7 @@ def resources(ray, spec: RunSpec, device: str) -> dict:
 
     With the cores goes that node's memory per core: Ray lends a task's CPUs to other
     tasks while it blocks in ray.get (as a run does while its checkpoint travels home),
-    which started a second CIFAR run on the same two cores; it never lends memory."""
+    which started a second long run on the same two cores; it never lends memory."""
     if device == "cuda" and not spec.side_by_side:
         return {"num_cpus": 1, "num_gpus": 1}
     nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive") and node["Resources"].get("CPU")]
