@@ -68,8 +68,7 @@ class SweepFacts:
     final_gap: Spread  # train - test after the last epoch
     final_test: Spread
     variants: list[VariantFacts]  # the course schedule (its declared seed) first
-    keys: list[str]  # of every run it draws from
-    fingerprint: str  # their keys and files: a rerun with --force redraws its figure
+    fingerprint: str  # the keys and files of every run it draws from: a rerun with --force redraws its figure
 
     @property
     def several_seeds(self) -> bool:
@@ -100,7 +99,6 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
         final_test=Spread.of([run.facts.final_test for run in course_runs]),
         variants=[variant_facts("course", course)]
         + [variant_facts(run.params["variant"], run) for run in variants.values()],
-        keys=[run.key for run in drawn_from],
         fingerprint=json.dumps({run.key: run.record.get("files") for run in drawn_from}, sort_keys=True),
     )
 
