@@ -16,6 +16,7 @@ import pytest
 
 from lab.core.faults import DIE_ENV, DIE_ONCE_ENV
 from lab.core.matrix import RunSpec
+from lab.core.node_inputs import FOREIGN_NODE_ENV
 from lab.core.ray_executor import INSTALL_HINT, device_of, resources
 from tests.conftest import labreport
 from tests.test_reliability import LONG_CIFAR, records, table, twin
@@ -59,8 +60,13 @@ def every_table(lab: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+SENT_DATA = "data: this node reads the copy sent from the driver"
+
+
 def test_a_sweep_on_ray_lands_in_the_store_with_the_local_keys_and_numbers(tiny_lab, tmp_path_factory, cluster_address):
-    on_ray = labreport(tiny_lab, "run", "--executor", "ray", "--address", cluster_address, env=NO_AUTH, check=0)
+    """On nodes without the data folder (as the fault hook makes them act): they read the driver's copy."""
+    foreign = {**NO_AUTH, FOREIGN_NODE_ENV: "1"}
+    on_ray = labreport(tiny_lab, "run", "--executor", "ray", "--address", cluster_address, env=foreign, check=0)
     local = twin(tiny_lab, tmp_path_factory)
     labreport(local, "run", check=0)
     remote_tables, local_tables = every_table(tiny_lab), every_table(local)
@@ -68,6 +74,7 @@ def test_a_sweep_on_ray_lands_in_the_store_with_the_local_keys_and_numbers(tiny_
     for name, frame in local_tables.items():
         pd.testing.assert_frame_equal(remote_tables[name], frame, check_exact=True, obj=name)
     assert "cifar: epoch 2/2" in on_ray.stdout  # a remote run's progress, shown here
+    assert f"cifar: {SENT_DATA}" in on_ray.stdout
     assert "partial" not in labreport(tiny_lab, "list", check=0).stdout
 
 
@@ -76,6 +83,7 @@ def test_a_worker_killed_mid_run_is_retried_from_its_last_checkpoint(tiny_lab, t
     run = labreport(tiny_lab, "run", *LONG_CIFAR, "--executor", "ray", "--address", cluster_address, env=dying, check=0)
     assert (tiny_lab / "died").exists()  # the worker did die, after its first checkpoint
     assert "cifar: resuming after epoch 1" in run.stdout
+    assert SENT_DATA not in run.stdout  # this node has the data: no copy
     assert [r["status"] for r in records(tiny_lab, "cifar")] == ["done"]
     reference = twin(tiny_lab, tmp_path_factory)
     labreport(reference, "run", *LONG_CIFAR, check=0)

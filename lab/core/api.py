@@ -75,6 +75,7 @@ class Exercise:
     side_by_side: bool = False  # short single-threaded runs: share the CPU cores
     needs_data: bool = False  # prepare() finds data the run keys depend on
     data_label: str = "data"  # how progress and `doctor` name that data
+    input_files: tuple[str, ...] = ()  # options() naming files or folders a run reads: sent to cluster nodes
     report: str = ""  # module with its report parts (facts, figures, tables, answers)
 
     @property

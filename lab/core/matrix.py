@@ -20,6 +20,7 @@ class RunSpec:
     entry: str = field(default="", compare=False)  # "module:function" computing it
     code_version: str = field(default="", compare=False)  # part of the key
     side_by_side: bool = field(default=False, compare=False)  # may share the CPU cores with others
+    inputs: tuple[str, ...] = field(default=(), compare=False)  # options naming files the run reads
 
 
 def run_key(name: str, params: dict, version: str) -> str:
@@ -62,6 +63,15 @@ def expand(
             params = exercise.params(name, section, decl.quick, **(prepared.get(exercise.name) or {}))
             version = codehash.version(entry)
             specs.append(
-                RunSpec(name, params, run_key(name, params, version), options, entry, version, exercise.side_by_side)
+                RunSpec(
+                    name,
+                    params,
+                    run_key(name, params, version),
+                    options,
+                    entry,
+                    version,
+                    exercise.side_by_side,
+                    exercise.input_files,
+                )
             )
     return specs

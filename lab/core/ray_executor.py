@@ -4,7 +4,8 @@ A task runs in a scratch folder on whichever node Ray picks, so no shared file
 system is needed: it starts from the files of the run this process already has
 (a partial run's checkpoint), sends each checkpoint home as soon as it is
 written, and returns the run's files, which this process writes into the store
-atomically, the record last. A worker or node that dies mid-run is Ray's to
+atomically, the record last. A node without the run's input files reads this
+process's copy (node_inputs.py). A worker or node that dies mid-run is Ray's to
 retry (`max_retries`); the retry starts from the last checkpoint that reached
 home. Progress calls travel through the same mailbox (a Ray actor on this node)
 to this process's progress display.
@@ -18,6 +19,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
 from lab.core.executor import Outcome, RelayedTask, execute, replay
 from lab.core.matrix import RunSpec
+from lab.core.node_inputs import local_inputs, pack_inputs
 from lab.core.progress import Reporter
 from lab.core.store import RECORD, Store
 
@@ -59,8 +62,11 @@ def run_on_ray(
         ray, {(spec.name, spec.key): run_files(store.run_dir(spec.name, spec.key)) for spec in specs}
     )
     task = ray.remote(max_retries=RETRIES, max_calls=1)(run_remotely)  # max_calls: a fresh process per run
+    packed: dict = {}
     waiting = {
-        task.options(**resources(ray, spec, device)).remote(spec, device_of(spec, device), mailbox): spec
+        task.options(**resources(ray, spec, device)).remote(
+            spec, device_of(spec, device), mailbox, pack_inputs(spec.options, spec.inputs, ray.put, packed)
+        ): spec
         for spec in specs
     }
     outcomes: dict[tuple[str, str], Outcome] = {}
@@ -197,10 +203,15 @@ class Mailbox:
 # --- the worker's side ----------------------------------------------------------------
 
 
-def run_remotely(spec: RunSpec, device: str, mailbox) -> tuple[Outcome, RunFiles]:
-    """One run in a scratch folder on this node: (its outcome, its files)."""
+def run_remotely(spec: RunSpec, device: str, mailbox, shipped: dict) -> tuple[Outcome, RunFiles]:
+    """One run in a scratch folder on this node, reading the driver's copy of each
+    input file this node lacks (`shipped`): (its outcome, its files)."""
     import ray
 
+    options, replaced = local_inputs(spec.options, shipped, ray.get)
+    if replaced:
+        MailboxTask(spec.name, mailbox).log(f"{', '.join(replaced)}: this node reads the copy sent from the driver")
+    spec = replace(spec, options=options)
     with tempfile.TemporaryDirectory(prefix="labreport-run-") as scratch:
         store = SendingStore(scratch, mailbox)
         folder = store.run_dir(spec.name, spec.key)

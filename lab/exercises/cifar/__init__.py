@@ -24,6 +24,7 @@ class Cifar(Exercise):
     runs = {"cifar": "lab.exercises.cifar.train:run"}
     needs_data = True
     data_label = "CIFAR-10 data"
+    input_files = ("data",)  # the archive or folder: a Ray node without it gets the driver's copy
     schema = {
         "phases": listof({"lr": LEARNING_RATE, "epochs": integer(1, 1000)}, 1, 10),
         "batch_size": integer(1, 8192),

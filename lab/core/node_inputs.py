@@ -1,0 +1,98 @@
+"""The input files a run reads (a data set archive or folder), sent to cluster nodes that lack them.
+
+An exercise names the options that hold such paths (``Exercise.input_files``).
+The driver packs each once (a file as it is, a folder as a tar with fixed
+metadata, so equal folders give equal bytes) and hands Ray a reference to it;
+a node that has the same bytes at the same path uses its own copy, any other
+unpacks the driver's into a node-local folder named by their digest, once for
+all the runs it carries out. The project's data set is a 20 MB archive: packing
+and hashing it takes about 0.1 s, far less than the run it feeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lab.core.atomic import write_atomic
+
+FOREIGN_NODE_ENV = "LABREPORT_FAULT_FOREIGN_NODE"  # tests: a worker acts as if on a node without the inputs
+NODE_FOLDER = "labreport-inputs"
+
+
+def pack(path: Path) -> bytes:
+    """A file's bytes, or a folder as an uncompressed tar whose bytes depend on its contents only."""
+    if path.is_file():
+        return path.read_bytes()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for member in sorted(path.rglob("*")):
+            info = archive.gettarinfo(str(member), str(member.relative_to(path)))
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            info.pax_headers = {}
+            if member.is_file():
+                with open(member, "rb") as contents:
+                    archive.addfile(info, contents)
+            else:
+                archive.addfile(info)
+    return buffer.getvalue()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def pack_inputs(options: dict, names: tuple[str, ...], put: Callable[[bytes], Any], packed: dict) -> dict:
+    """{option: (digest, is_folder, reference)} for each named option whose path exists here;
+    `packed` remembers what was put already (path -> entry), so runs share one copy."""
+    shipped = {}
+    for name in names:
+        path = Path(options.get(name) or "")
+        if not options.get(name) or not path.exists():
+            continue  # nothing here to send: the run finds (or downloads) its data itself
+        if str(path) not in packed:
+            data = pack(path)
+            packed[str(path)] = (digest(data), path.is_dir(), put(data))
+        shipped[name] = packed[str(path)]
+    return shipped
+
+
+def local_inputs(options: dict, shipped: dict, fetch: Callable[[Any], bytes]) -> tuple[dict, list[str]]:
+    """`options` with each shipped path this node lacks (or holds in other bytes) replaced by
+    the driver's copy, unpacked in a node-local folder; and the options so replaced."""
+    options, replaced = dict(options), []
+    for name, (wanted, is_folder, reference) in shipped.items():
+        path = Path(options[name])
+        if not os.environ.get(FOREIGN_NODE_ENV) and path.exists() and digest(pack(path)) == wanted:
+            continue
+        local = Path(tempfile.gettempdir()) / NODE_FOLDER / wanted / path.name
+        if not local.exists():
+            unpack(fetch(reference), local, is_folder)
+        options[name] = str(local)
+        replaced.append(name)
+    return options, replaced
+
+
+def unpack(data: bytes, destination: Path, is_folder: bool) -> None:
+    """Write a packed input at `destination`; a folder appears whole or not at all."""
+    if not is_folder:
+        write_atomic(destination, data)
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=destination.parent))
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        if hasattr(tarfile, "data_filter"):  # Python before 3.10.12 lacks it; the bytes are our own pack()
+            archive.extractall(staging, filter="data")
+        else:
+            archive.extractall(staging)
+    try:
+        staging.rename(destination)
+    except OSError:  # another run on this node unpacked it first
+        shutil.rmtree(staging, ignore_errors=True)
