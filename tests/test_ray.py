@@ -17,7 +17,7 @@ import pytest
 from lab.core.faults import DIE_ENV, DIE_ONCE_ENV
 from lab.core.matrix import RunSpec
 from lab.core.node_inputs import FOREIGN_NODE_ENV
-from lab.core.ray_executor import INSTALL_HINT, device_of, resources
+from lab.core.ray_executor import INSTALL_HINT, WORKER_NICENESS, connect, device_of, resources
 from tests.conftest import labreport
 from tests.test_reliability import LONG_CIFAR, records, table, twin
 
@@ -119,3 +119,24 @@ def test_a_long_run_asks_for_the_smallest_nodes_cores_and_their_memory_which_ray
     assert resources(TwoNodes, long_run, "cuda") == {"num_cpus": 1, "num_gpus": 1}
     assert resources(TwoNodes, small_run, "cuda") == {"num_cpus": 1, "memory": 4_000_000_000}
     assert device_of(small_run, "cuda") == "cpu" and device_of(long_run, "cuda") == "cuda"
+
+
+class RecordingRay:
+    """ray.init as the command calls it, recording the priority its workers would get."""
+
+    def __init__(self):
+        self.niceness: list[str | None] = []
+
+    def init(self, **options):
+        self.niceness.append(os.environ.get(WORKER_NICENESS))
+
+
+def test_a_cluster_started_for_the_command_runs_at_the_users_priority_one_joined_keeps_its_own(monkeypatch):
+    monkeypatch.setenv(WORKER_NICENESS, "unset below, so the test's end removes what connect sets")
+    monkeypatch.delenv(WORKER_NICENESS)
+    joined = RecordingRay()
+    connect(joined, "auto")
+    assert joined.niceness == [None]  # the cluster's own setting (Ray's default: nice 15)
+    started = RecordingRay()
+    connect(started, None)
+    assert started.niceness == ["0"]
