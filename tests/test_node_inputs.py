@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from lab.core.node_inputs import NODE_FOLDER, digest, local_inputs, pack, pack_inputs
+from lab.core.node_inputs import NODE_FOLDER, digest, local_folders, local_inputs, pack, pack_inputs
 
 
 def data_folder(root: Path) -> Path:
@@ -74,3 +74,16 @@ def test_a_folder_arrives_whole(tmp_path, monkeypatch):
 def test_nothing_is_sent_for_a_path_the_driver_lacks(tmp_path):
     shipped, store = shipped_from(tmp_path, tmp_path / "absent.tar.gz")
     assert shipped == {} and store == {}
+
+
+def test_a_cache_folder_the_node_cannot_create_becomes_one_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "node"))
+    (tmp_path / "a-file").write_text("not a folder")
+    creatable, impossible = tmp_path / "reports" / "cache", tmp_path / "a-file" / "cache"
+    options, replaced = local_folders({"cache_dir": str(creatable), "data": "x"}, ("cache_dir",))
+    assert options["cache_dir"] == str(creatable) and creatable.is_dir() and replaced == []
+    options, replaced = local_folders({"cache_dir": str(impossible), "data": "x"}, ("cache_dir",))
+    assert replaced == ["cache_dir"] and options == {
+        "cache_dir": str(tmp_path / "node" / NODE_FOLDER / "cache_dir"),
+        "data": "x",
+    }

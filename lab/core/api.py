@@ -76,6 +76,7 @@ class Exercise:
     needs_data: bool = False  # prepare() finds data the run keys depend on
     data_label: str = "data"  # how progress and `doctor` name that data
     input_files: tuple[str, ...] = ()  # options() naming files or folders a run reads: sent to cluster nodes
+    node_folders: tuple[str, ...] = ()  # options() naming folders runs keep data in (a cache): any node's own will do
     report: str = ""  # module with its report parts (facts, figures, tables, answers)
 
     @property

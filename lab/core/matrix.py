@@ -21,6 +21,7 @@ class RunSpec:
     code_version: str = field(default="", compare=False)  # part of the key
     side_by_side: bool = field(default=False, compare=False)  # may share the CPU cores with others
     inputs: tuple[str, ...] = field(default=(), compare=False)  # options naming files the run reads
+    node_folders: tuple[str, ...] = field(default=(), compare=False)  # options naming caches: any node's will do
 
 
 def run_key(name: str, params: dict, version: str) -> str:
@@ -72,6 +73,7 @@ def expand(
                     version,
                     exercise.side_by_side,
                     exercise.input_files,
+                    exercise.node_folders,
                 )
             )
     return specs

@@ -7,6 +7,11 @@ a node that has the same bytes at the same path uses its own copy, any other
 unpacks the driver's into a node-local folder named by their digest, once for
 all the runs it carries out. The project's data set is a 20 MB archive: packing
 and hashing it takes about 0.1 s, far less than the run it feeds.
+
+A folder a run writes into for later runs (a cache of decoded data,
+``Exercise.node_folders``) stays at the driver's path where the node can create it,
+and is a folder of the node's own where it cannot (the driver's home on a laptop,
+the workers' on a cluster).
 """
 
 from __future__ import annotations
@@ -77,6 +82,20 @@ def local_inputs(options: dict, shipped: dict, fetch: Callable[[Any], bytes]) ->
             unpack(fetch(reference), local, is_folder)
         options[name] = str(local)
         replaced.append(name)
+    return options, replaced
+
+
+def local_folders(options: dict, names: tuple[str, ...]) -> tuple[dict, list[str]]:
+    """`options` with each named folder this node cannot create replaced by one of its own; and those replaced."""
+    options, replaced = dict(options), []
+    for name in names:
+        if not options.get(name):
+            continue
+        try:
+            Path(options[name]).mkdir(parents=True, exist_ok=True)
+        except OSError:
+            options[name] = str(Path(tempfile.gettempdir()) / NODE_FOLDER / name)
+            replaced.append(name)
     return options, replaced
 
 

@@ -25,6 +25,7 @@ class Cifar(Exercise):
     needs_data = True
     data_label = "CIFAR-10 data"
     input_files = ("data",)  # the archive or folder: a Ray node without it gets the driver's copy
+    node_folders = ("cache_dir",)  # the decoded data set: a node that cannot write the driver's path keeps its own
     schema = {
         "phases": listof({"lr": LEARNING_RATE, "epochs": integer(1, 1000)}, 1, 10),
         "batch_size": integer(1, 8192),
