@@ -38,7 +38,7 @@ POLL_S = 0.1
 RETRIES = 3  # a dead worker or node: Ray runs the task again, from the last checkpoint home
 ENV_PREFIX = "LABREPORT_"  # settings and fault hooks the workers see as this process does
 # Ray starts its workers at nice 15, so on a cluster this command starts here any other busy
-# process starves the runs (a CIFAR run took 1080 s instead of 575 s beside a test suite);
+# process starves the runs (a 10-epoch run took 1080 s instead of 575 s beside a test suite);
 # the local executor's runs keep the user's priority, and so do these.
 WORKER_NICENESS = "RAY_worker_niceness"
 RunFiles = dict[str, bytes]  # path inside the run folder -> contents
