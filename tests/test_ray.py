@@ -43,7 +43,7 @@ def cluster_address():
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, **NO_AUTH},
+        env={**os.environ, **NO_AUTH, WORKER_NICENESS: "0"},  # as a cluster the command starts: not starved
     )
     address = process.stdout.readline().strip()
     assert address, "the Ray cluster did not start"
