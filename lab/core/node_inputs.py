@@ -59,13 +59,13 @@ def pack_inputs(options: dict, names: tuple[str, ...], put: Callable[[bytes], An
     `packed` remembers what was put already (path -> entry), so runs share one copy."""
     shipped = {}
     for name in names:
-        path = Path(options.get(name) or "")
-        if not options.get(name) or not path.exists():
+        value = options.get(name)
+        if not value or not Path(value).exists():
             continue  # nothing here to send: the run finds (or downloads) its data itself
-        if str(path) not in packed:
-            data = pack(path)
-            packed[str(path)] = (digest(data), path.is_dir(), put(data))
-        shipped[name] = packed[str(path)]
+        if value not in packed:
+            data = pack(Path(value))
+            packed[value] = (digest(data), Path(value).is_dir(), put(data))
+        shipped[name] = packed[value]
     return shipped
 
 
@@ -97,6 +97,17 @@ def local_folders(options: dict, names: tuple[str, ...]) -> tuple[dict, list[str
             options[name] = str(Path(tempfile.gettempdir()) / NODE_FOLDER / name)
             replaced.append(name)
     return options, replaced
+
+
+def on_this_node(
+    options: dict, shipped: dict, folders: tuple[str, ...], fetch: Callable[[Any], bytes]
+) -> tuple[dict, list[str]]:
+    """`options` as this node can use them (local_inputs, then local_folders), and a line
+    for the run's progress about each one changed."""
+    options, copied = local_inputs(options, shipped, fetch)
+    options, own = local_folders(options, folders)
+    notes = [f"{', '.join(copied)}: this node reads the copy sent from the driver"] if copied else []
+    return options, notes + [f"{name}: this node keeps its own ({options[name]})" for name in own]
 
 
 def unpack(data: bytes, destination: Path, is_folder: bool) -> None:

@@ -27,7 +27,7 @@ from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
 from lab.core.executor import Outcome, RelayedTask, execute, replay
 from lab.core.matrix import RunSpec
-from lab.core.node_inputs import local_folders, local_inputs, pack_inputs
+from lab.core.node_inputs import on_this_node, pack_inputs
 from lab.core.progress import Reporter
 from lab.core.store import RECORD, Store
 
@@ -214,12 +214,9 @@ def run_remotely(spec: RunSpec, device: str, mailbox, shipped: dict) -> tuple[Ou
     input file this node lacks (`shipped`): (its outcome, its files)."""
     import ray
 
-    options, replaced = local_inputs(spec.options, shipped, ray.get)
-    if replaced:
-        MailboxTask(spec.name, mailbox).log(f"{', '.join(replaced)}: this node reads the copy sent from the driver")
-    options, own = local_folders(options, spec.node_folders)
-    if own:
-        MailboxTask(spec.name, mailbox).log(f"{', '.join(own)}: this node keeps its own ({options[own[0]]})")
+    options, notes = on_this_node(spec.options, shipped, spec.node_folders, ray.get)
+    for note in notes:
+        MailboxTask(spec.name, mailbox).log(note)
     spec = replace(spec, options=options)
     with tempfile.TemporaryDirectory(prefix="labreport-run-") as scratch:
         store = SendingStore(scratch, mailbox)

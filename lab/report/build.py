@@ -319,6 +319,7 @@ def build_context(
     command: str,
     items: dict[str, Item],
     answers: dict[str, Answer],
+    missing_commands: dict[str, tuple[str, str]],
     code_check=None,
 ) -> dict:
     manifest = lab_of(decl)
@@ -343,7 +344,7 @@ def build_context(
         "items": items,
         "answers": answers,
         "missing": {run: status_word(reason, lang) for run, reason in lab.missing.items()},
-        "missing_commands": missing_run_commands(decl, lab.missing),
+        "missing_commands": missing_commands,
         "run_titles": {k: in_language(v, lang) for k, v in titles.items()},
         "parameters": parameters(lab, lang, exercises),
         "analysis": lab.parts,  # each exercise's facts, for a section that grows with them
@@ -402,7 +403,7 @@ def build_report(
     commands = missing_run_commands(decl, lab.missing)
     answers = build_answers(lab, lang, reference(items, lang), answers_dir, manifest, env, commands)
     checked = code_cross_check(runs, exercises, inputs)
-    context = build_context(decl, lab, runs, lang, command, items, answers, checked)
+    context = build_context(decl, lab, runs, lang, command, items, answers, commands, checked)
     html = render_html(context, env, manifest.template)
     if lang == "zh":
         html = space_cjk_html(html)
