@@ -53,7 +53,7 @@ def statuses(listing: str) -> dict[str, str]:
     rows = {}
     for line in listing.splitlines():
         cells = [cell.strip() for cell in re.split(r"[│|]", line) if cell.strip()]
-        if cells and cells[0] in ("fit.epochs", "fit.lr", "fit.custom", "cifar"):
+        if cells and (cells[0] in ("fit.epochs", "fit.lr", "fit.custom") or cells[0].startswith("cifar")):
             rows[cells[0]] = cells[2]
     return rows
 
@@ -71,6 +71,27 @@ def test_editing_fit_code_makes_only_fit_runs_stale(tiny_lab, tmp_path):
     assert after["cifar"] == before["cifar"]
     for name in ("fit.epochs", "fit.lr", "fit.custom"):
         assert after[name] == "stale (code changed: batched_mlp.py)", after
+
+
+SWEEP = ("--set", "cifar.seeds=[0,1]", "--set", "cifar.variants=[\"tuned\"]")
+
+
+def test_editing_cifar_data_code_makes_only_cifar_runs_stale(tiny_lab, tmp_path):
+    """data/augment.py is reached through the data package's __init__ (``from lab.exercises.cifar
+    import data as cifar_data``): every CIFAR run, the sweep's seed and variant runs too, depends on it."""
+    code = copy_of_the_package(tmp_path)
+    labreport(code, tiny_lab, "run", "--only", "fit.lr", "--only", "cifar", *SWEEP)
+    before = statuses(labreport(code, tiny_lab, "list", *SWEEP).stdout)
+    assert before["fit.lr"] in FINISHED and before["fit.custom"] == "missing", before
+    assert {before[name] for name in ("cifar", "cifar.seed1", "cifar.tuned")} <= FINISHED, before
+
+    augment = code / "lab" / "exercises" / "cifar" / "data" / "augment.py"
+    augment.write_text(augment.read_text() + "\n# an edit\n")
+    after = statuses(labreport(code, tiny_lab, "list", *SWEEP).stdout)
+    for name in ("fit.epochs", "fit.lr", "fit.custom"):
+        assert after[name] == before[name], after
+    for name in ("cifar", "cifar.seed1", "cifar.tuned"):
+        assert after[name] == "stale (code changed: augment.py)", after
 
 
 def test_editing_report_code_makes_nothing_stale(tiny_lab, tmp_path):
