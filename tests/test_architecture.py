@@ -73,17 +73,25 @@ def test_editing_fit_code_makes_only_fit_runs_stale(tiny_lab, tmp_path):
         assert after[name] == "stale (code changed: batched_mlp.py)", after
 
 
-SWEEP = ("--set", "cifar.seeds=[0,1]", "--set", "cifar.variants=[\"tuned\"]")
+SWEEP = ("--set", "cifar.seeds=[0,1]", "--set", 'cifar.variants=["tuned"]')
 
 
 def test_editing_cifar_data_code_makes_only_cifar_runs_stale(tiny_lab, tmp_path):
     """data/augment.py is reached through the data package's __init__ (``from lab.exercises.cifar
-    import data as cifar_data``): every CIFAR run, the sweep's seed and variant runs too, depends on it."""
+    import data as cifar_data``): every CIFAR run, the sweep's seed and variant runs too, depends on it.
+    A variant's values are its parameters, not code: changing one makes that variant alone stale."""
     code = copy_of_the_package(tmp_path)
     labreport(code, tiny_lab, "run", "--only", "fit.lr", "--only", "cifar", *SWEEP)
     before = statuses(labreport(code, tiny_lab, "list", *SWEEP).stdout)
     assert before["fit.lr"] in FINISHED and before["fit.custom"] == "missing", before
     assert {before[name] for name in ("cifar", "cifar.seed1", "cifar.tuned")} <= FINISHED, before
+
+    variants = code / "lab" / "exercises" / "cifar" / "variants.toml"  # values: the tuned run's parameters
+    original = variants.read_text()
+    variants.write_text(original.replace("peak_lr = 0.2 ", "peak_lr = 0.3 "))
+    tuned = statuses(labreport(code, tiny_lab, "list", *SWEEP).stdout)
+    assert tuned == {**before, "cifar.tuned": "stale"}, tuned  # `list` reads no data: no key to compare with
+    variants.write_text(original)
 
     augment = code / "lab" / "exercises" / "cifar" / "data" / "augment.py"
     augment.write_text(augment.read_text() + "\n# an edit\n")
@@ -114,6 +122,9 @@ def test_a_run_records_the_code_it_ran(tiny_lab, tmp_path):
     labreport(code, tiny_lab, "run", "--only", "fit.lr")
     [record] = [json.loads(p.read_text()) for p in (tiny_lab / "reports" / "runs" / "fit.lr").glob("*/record.json")]
     assert set(record["code"]) == {
+        "lab",
+        "lab.exercises",
+        "lab.exercises.fit",
         "lab.exercises.fit.train",
         "lab.exercises.fit.training",
         "lab.exercises.fit.problem",

@@ -13,10 +13,12 @@ from lab.core import declaration
 from lab.exercises.cifar import EXERCISE
 from lab.exercises.cifar.lr_schedule import StepLr
 from lab.exercises.cifar.steps import set_lr
-from lab.exercises.cifar.variants import PEAK_LR, VARIANTS
+from lab.exercises.cifar.variants import VARIANTS
 from tests.conftest import labreport
 from tests.test_cli_outcomes import pdf_pages
 
+TUNED = VARIANTS["tuned"]["changes"]
+PEAK_LR = VARIANTS["tuned"]["peak_lr"]
 SWEEP = ["--set", "cifar.seeds=[0, 5]", "--set", 'cifar.variants=["tuned"]']
 
 
@@ -41,7 +43,7 @@ def test_a_variant_trains_with_its_recipe_and_resumes_nothing_it_should_not(tiny
     assert "cifar.tuned: epoch 4/4" in run.stdout  # as many epochs as the course schedule
     [folder] = [p.parent for p in (tiny_lab / "reports" / "runs" / "cifar.tuned").glob("*/record.json")]
     params = json.loads((folder / "record.json").read_text())["params"]
-    assert {key: params[key] for key in VARIANTS["tuned"]} == VARIANTS["tuned"]
+    assert {key: params[key] for key in TUNED} == TUNED
     assert params["variant"] == "tuned" and params["seed"] == 0
     summary = json.loads((folder / "record.json").read_text())["summary"]
     assert 0 <= summary["test_acc_mirrored"] <= 100  # the final pass with mirrored images

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.core import codehash
 from lab.core.api import Tasks, computation
 from lab.core.atomic import now_iso
 from lab.core.environment import cpu_model
@@ -124,7 +123,7 @@ def base_record(spec: RunSpec, device: str, previous: dict) -> dict:
         "key": spec.key,
         "status": "partial",
         "code_version": spec.code_version,
-        "code": codehash.sources(spec.entry) if spec.entry else {},
+        "code": spec.code,  # the driver's: the code its key hashed, wherever the run executes
         "params": spec.params,
         "quick": bool(spec.params.get("quick")),
         "seed": spec.params.get("seed", spec.params.get("seeds")),

@@ -6,7 +6,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from lab.core.api import Inputs
+from lab.core import fingerprint
+from lab.core.api import Exercise, Inputs
 from lab.core.declaration import Declaration
 from lab.core.errors import UserError
 
@@ -22,6 +23,7 @@ class RunSpec:
     side_by_side: bool = field(default=False, compare=False)  # may share the CPU cores with others
     inputs: tuple[str, ...] = field(default=(), compare=False)  # options naming files the run reads
     node_folders: tuple[str, ...] = field(default=(), compare=False)  # options naming caches: any node's will do
+    code: dict = field(default_factory=dict, compare=False)  # {module: fingerprint} of the code computing it
 
 
 def run_key(name: str, params: dict, version: str) -> str:
@@ -49,8 +51,6 @@ def expand(
     decl: Declaration, names: list[str], prepared: dict[str, dict | None] | None = None, inputs: Inputs | None = None
 ) -> list[RunSpec]:
     """The runs for `names`. An exercise that needs data is left out until `prepared` has its entry."""
-    from lab.core import codehash
-
     prepared = prepared or {}
     specs = []
     for exercise in decl.exercises:
@@ -59,21 +59,25 @@ def expand(
             continue
         options = exercise.options(section, inputs) if inputs is not None else {}
         for name, entry in decl.runs_of(exercise).items():
-            if name not in names:
-                continue
-            params = exercise.params(name, section, decl.quick, **(prepared.get(exercise.name) or {}))
-            version = codehash.version(entry)
-            specs.append(
-                RunSpec(
-                    name,
-                    params,
-                    run_key(name, params, version),
-                    options,
-                    entry,
-                    version,
-                    exercise.side_by_side,
-                    exercise.input_files,
-                    exercise.node_folders,
-                )
-            )
+            if name in names:
+                params = exercise.params(name, section, decl.quick, **(prepared.get(exercise.name) or {}))
+                specs.append(run_spec(exercise, name, entry, params, options))
     return specs
+
+
+def run_spec(exercise: Exercise, name: str, entry: str, params: dict, options: dict) -> RunSpec:
+    """Run `name` of `exercise` with these parameters, keyed by them and by the code computing it today."""
+    code = fingerprint.run_code(entry)
+    version = fingerprint.digest(code)[:16]
+    return RunSpec(
+        name,
+        params,
+        run_key(name, params, version),
+        options,
+        entry,
+        version,
+        exercise.side_by_side,
+        exercise.input_files,
+        exercise.node_folders,
+        code,
+    )

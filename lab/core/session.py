@@ -17,7 +17,7 @@ from lab.core import declaration as declaration_module
 from lab.core.api import Inputs
 from lab.core.declaration import Declaration
 from lab.core.errors import UserError
-from lab.core.matrix import RunSpec, expand
+from lab.core.matrix import RunSpec, expand, run_spec
 from lab.core.store import LoadedRun, Store
 
 MIN_FREE_BYTES = 200 * 2**20  # checkpoints and the data cache need room
@@ -88,16 +88,18 @@ def plan_for_render(session: Session) -> list[RunSpec]:
 
 
 def stored_specs(session: Session) -> list[RunSpec]:
-    """The stored runs standing in for the runs that need data."""
+    """The stored runs standing in for the runs that need data, keyed by today's code:
+    one computed by other code is stale, and `list` says which files changed."""
     specs = []
     for exercise in session.decl.exercises:
         if not exercise.needs_data:
             continue
         section = session.decl.values[exercise.name]
-        for name in session.decl.runs_of(exercise):
+        options = exercise.options(section, session.inputs)
+        for name, entry in session.decl.runs_of(exercise).items():
             run = exercise.stand_in(session.store, name, section, session.decl.quick)
             if run is not None:
-                specs.append(RunSpec(name, run.params, run.key))
+                specs.append(run_spec(exercise, name, entry, run.params, options))
     return specs
 
 

@@ -162,7 +162,7 @@ class Store:
 
     def why_stale(self, spec) -> str:
         """Why the newest other run of this name is not current: its parameters, or its code (which files)."""
-        from lab.core import codehash
+        from lab.core import fingerprint
 
         others = [self.read_record(spec.name, key) or {} for key in self.other_keys(spec.name, spec.key)]
         others.sort(key=lambda record: record.get("started") or "", reverse=True)
@@ -173,9 +173,9 @@ class Store:
         differ = sorted(k for k in set(params) | set(spec.params) if params.get(k) != spec.params.get(k))
         if differ:
             return f"parameters changed: {', '.join(differ)}"
-        files = codehash.changed(previous.get("code") or {}, spec.entry) if spec.entry else []
+        files = fingerprint.changed(previous.get("code") or {}, spec.code) if spec.code else []
         if files:
-            return f"code changed: {', '.join(name.rsplit('.', 1)[-1] + '.py' for name in files)}"
+            return f"code changed: {', '.join(fingerprint.display_name(name) for name in files)}"
         return "code changed"
 
     def load(self, name: str, key: str) -> LoadedRun | None:

@@ -16,8 +16,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from lab.core import fingerprint
 from lab.core.atomic import write_text_atomic
-from lab.core.codehash import module_file
 from lab.core.errors import UserError
 
 
@@ -95,12 +95,10 @@ class FigureCache:
 
     def __init__(self, folder: Path | None, modules: list[str], texts: list[Path] = ()):
         self.folder = folder
-        # Files, not imported modules: a build whose figures all come from the cache
-        # never imports matplotlib (most of a second).
-        files = [module_file(name) for name in modules] + list(texts)  # code and message catalogues
-        source = "".join(path.read_text(encoding="utf-8") for path in files if path is not None)
-        source += importlib.metadata.version("matplotlib")
-        self.code_hash = hashlib.sha256(source.encode()).hexdigest()
+        # The modules and all they import, read, not imported: a build whose figures all
+        # come from the cache never imports matplotlib (most of a second).
+        versions = [f"matplotlib {importlib.metadata.version('matplotlib')}"]
+        self.code_hash = fingerprint.code_digest(modules, files=texts, extra=versions)  # with message catalogues
 
     def key(self, spec: FigureSpec, lang: str, run, inputs: str = "") -> str:
         parts = [spec.key, lang, self.code_hash, run.key, json.dumps(run.record.get("files", {}), sort_keys=True)]

@@ -8,15 +8,16 @@ code, so rendering again (the other language, a template edit) needs no torch.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lab.core import fingerprint
 from lab.core.atomic import write_text_atomic
 from lab.core.store import CHECKPOINT
 
 TOLERANCE = 0.01  # percentage points: one image in 10 000
+CHECKING_CODE = "lab.exercises.cifar.course_check"  # with all it imports (course, data, model, numerics)
 
 
 @dataclass
@@ -55,10 +56,8 @@ def remembered_cross_check(run, cache_dir: Path, data: str | None, folder: Path 
         return CrossCheck(*last_epoch_accuracy(run), course=None, why="no checkpoint")
     if folder is None:
         return run_cross_check(run, cache_dir, data)
-    digest = hashlib.sha256(checkpoint.read_bytes())
-    for module in ("course", "course_check", "crosscheck"):
-        digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
-    path = Path(folder) / f"crosscheck-{digest.hexdigest()[:16]}.json"
+    digest = fingerprint.code_digest([CHECKING_CODE], files=[checkpoint])
+    path = Path(folder) / f"crosscheck-{digest[:16]}.json"
     if path.is_file():
         return CrossCheck(**json.loads(path.read_text(encoding="utf-8")))
     result = run_cross_check(run, cache_dir, data)

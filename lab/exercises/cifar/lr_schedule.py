@@ -1,6 +1,6 @@
 """The learning rate of every CIFAR training step: the course's phases (constant
 within an epoch), or a warm-up then a linear decay to 0 (``lr_schedule = "warmup_linear"``,
-the tuned variant's: variants.py)."""
+the tuned variant's: variants.toml)."""
 
 from __future__ import annotations
 
