@@ -140,3 +140,17 @@ def test_a_fingerprint_changes_with_any_file_it_covers(tmp_path):
     assert fingerprint.digest(code, [second], ["matplotlib 3.9"]) != base
     assert fingerprint.digest(code, [first], ["matplotlib 3.10"]) != base
     assert fingerprint.changed({"a": "1", "b": "2"}, {"b": "3", "c": "4"}) == ["a", "b", "c"]
+
+
+def test_the_caches_of_drawn_and_checked_results_hash_all_the_code_behind_them():
+    """The figure cache: the drawing modules and what they import (the plotting helpers, the
+    catalogue reader); 2A's cross-check: course_check with the model, numerics and data code."""
+    from lab.core.api import load_lab
+    from lab.exercises.cifar.crosscheck import CHECKING_CODE
+    from lab.report.build import figure_code
+
+    drawing = fingerprint.module_code(tuple(figure_code(load_lab().loaded())))
+    assert {"lab.report.plotting", "lab.report.messages", "lab.exercises.cifar.sweep_figures"} <= set(drawing)
+    checking = fingerprint.module_code((CHECKING_CODE,))
+    parts = ("course", "crosscheck", "model", "numerics", "data", "data.augment", "data.decode")
+    assert {f"lab.exercises.cifar.{part}" for part in parts} <= set(checking)

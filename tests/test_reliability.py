@@ -9,6 +9,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import signal
 import tarfile
 from pathlib import Path
@@ -86,7 +87,8 @@ def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
     held_pid, _ = wait_until_held(process)
     kill_held(process, held_pid)
     assert [r["status"] for r in records(tiny_lab, "fit.epochs")] == ["partial"]
-    assert "partial" in labreport(tiny_lab, "list", *LONG_FIT[2:], check=0).stdout
+    listed = labreport(tiny_lab, "list", *LONG_FIT[2:], check=0).stdout
+    assert re.search(r"│ fit\.epochs +│ \w+ +│ partial ", listed), listed
     [checkpoint] = (tiny_lab / "reports" / "runs" / "fit.epochs").glob("*/checkpoints/last.pt")
     saved_at = torch.load(checkpoint, weights_only=False)["epoch"]
     assert 1000 <= saved_at < 2000  # the first whole progress chunk past 1000 epochs
@@ -102,6 +104,42 @@ def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
             table(tiny_lab, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
             table(reference, "fit.epochs", filename).drop(columns="seconds", errors="ignore"),
         )
+
+
+CUSTOM = ["--only", "fit.custom", "--set", "fit.lr.epochs=250"]
+# The tiny lab's fit.custom: 40 points in 3 folds (validation sets of 13 and 14: two batched
+# cross-validation trainings of 2 x 16 units, 30 epochs, scored every 10), then the chosen
+# setting and the defaults (fit.lr.epochs: 250) on all points. A checkpoint at the end of
+# each progress step of at least 10 epochs: at 10, 20, 30 in cross-validation; 100, 200, 250.
+IN_CROSS_VALIDATION, IN_RETRAINING = "fit.custom:cv-2x16-14:epoch:20", "fit.custom:baseline:epoch:100"
+
+
+def test_sigkill_during_cross_validation_and_retraining_then_resume_bit_for_bit(tiny_lab, tmp_path_factory):
+    every = {CHECKPOINT_EPOCHS_ENV: "10"}
+    for hold in (IN_CROSS_VALIDATION, IN_RETRAINING):
+        process = start_labreport(tiny_lab, "run", *CUSTOM, hold=hold, env=every)
+        held_pid, _ = wait_until_held(process)
+        kill_held(process, held_pid)
+        assert [r["status"] for r in records(tiny_lab, "fit.custom")] == ["partial"]
+        [checkpoint] = (tiny_lab / "reports" / "runs" / "fit.custom").glob("*/checkpoints/last.pt")
+        state = torch.load(checkpoint, weights_only=False)
+        if hold == IN_CROSS_VALIDATION:  # the first training kept whole, the second under way
+            assert (state["stage"], state["epoch"], list(state["finished"])) == ("cv-2x16-14", 20, ["cv-2x16-13"])
+        else:
+            assert (state["stage"], state["epoch"]) == ("baseline", 100)
+            assert list(state["finished"]) == ["cv-2x16-13", "cv-2x16-14", "chosen"]
+    resumed = labreport(tiny_lab, "run", *CUSTOM, check=0, env=every)
+    assert "fit.custom: finished before the restart, kept: cv-2x16-13, cv-2x16-14, chosen" in resumed.stdout
+    assert "fit.custom: resumed at epoch 100 of 250" in resumed.stdout, resumed.stdout
+    reference = twin(tiny_lab, tmp_path_factory)
+    assert "resumed" not in labreport(reference, "run", *CUSTOM, check=0).stdout
+    for filename in ("cv_curves.csv", "search.csv", "snapshots.csv", "curves.csv", "loss.csv"):
+        pd.testing.assert_frame_equal(
+            table(tiny_lab, "fit.custom", filename).drop(columns="seconds", errors="ignore"),
+            table(reference, "fit.custom", filename).drop(columns="seconds", errors="ignore"),
+        )
+    [record], [uninterrupted] = records(tiny_lab, "fit.custom"), records(reference, "fit.custom")
+    assert record["summary"]["chosen"] == uninterrupted["summary"]["chosen"]
 
 
 def test_sigkill_in_the_middle_of_a_cifar_epoch_resumes_to_the_same_numbers(tiny_lab, tmp_path_factory):
@@ -163,16 +201,25 @@ def damage_delete(folder: Path):
     (folder / "loss.csv").unlink()
 
 
-@pytest.mark.parametrize("damage", [damage_truncate, damage_record, damage_flip_a_byte, damage_delete])
-def test_a_damaged_run_is_named_and_recomputed_and_the_others_kept(tiny_lab, damage):
+DAMAGED = "fit.epochs: damaged run previous result moved to {folder}; recomputing"
+INVALID = "run fit.epochs ({record}): invalid record ("
+
+
+@pytest.mark.parametrize(
+    "damage, said",
+    [(damage_truncate, DAMAGED), (damage_record, INVALID), (damage_flip_a_byte, DAMAGED), (damage_delete, DAMAGED)],
+)
+def test_a_damaged_run_is_named_and_recomputed_and_the_others_kept(tiny_lab, damage, said):
     labreport(tiny_lab, "run", "--only", "fit.epochs", "--only", "fit.lr", check=0)
     runs = tiny_lab / "reports" / "runs"
     [victim] = [p.parent for p in (runs / "fit.epochs").glob("*/record.json")]
     kept = snapshot(runs / "fit.lr")
     damage(victim)
     result = labreport(tiny_lab, "run", "--only", "fit.epochs", "--only", "fit.lr", check=0)
-    said = result.stderr + result.stdout
-    assert "fit.epochs" in said and ("recomputing" in said or "will be recomputed" in said)
+    moved_to = victim.parent / f".{victim.name}.previous"
+    assert said.format(folder=moved_to, record=victim / "record.json") in result.stdout + result.stderr
+    assert re.search(rf"│ fit\.epochs +│ {victim.name} +│ done ", result.stdout), result.stdout  # computed again
+    assert re.search(r"│ fit\.lr +│ \w+ +│ cached \(already done\)", result.stdout), result.stdout
     assert Store(runs).load("fit.epochs", victim.name) is not None
     assert snapshot(runs / "fit.lr") == kept
 

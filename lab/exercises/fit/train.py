@@ -14,6 +14,7 @@ verdict against the course defaults).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -30,7 +31,7 @@ from lab.exercises.fit.tables import (
     snapshot_table,
     timing,
 )
-from lab.exercises.fit.training import TrainingCheckpoints
+from lab.exercises.fit.training import Stages, TrainingCheckpoints
 from lab.exercises.fit.tuning import choose, cross_validate, custom_total_epochs, labelled_table, search_summary
 
 
@@ -72,15 +73,17 @@ def run_custom(ctx) -> dict:
     seeds = ints(params["seeds"])
     space, baseline = params["search"], params["baseline"]
     ctx.progress.start(custom_total_epochs(params), "cross-validation, then chosen and defaults on all points")
-    curves, search_runs = cross_validate(problem, space, seeds, ctx.progress)
+    stages = Stages(ctx)  # every training checkpointed; a restart redoes none that finished
+    curves, search_runs = cross_validate(problem, space, seeds, ctx.progress, stages)
     search_table = search_summary(curves)
     chosen = choose(search_table)
     ctx.progress.log(
         f"chose lr={chosen['lr']:g}, weight decay={chosen['weight_decay']:g}, epochs={chosen['epochs']}, "
         f"hidden={chosen['hidden']} (CV MSE {chosen['cv_error']:.4g})"
     )
-    final_runs = {
-        "chosen": sweep(
+    trainings = {
+        "chosen": functools.partial(
+            sweep,
             problem,
             chosen["hidden"],
             [chosen["lr"]],
@@ -89,10 +92,17 @@ def run_custom(ctx) -> dict:
             ctx.progress,
             weight_decay=chosen["weight_decay"],
         ),
-        "baseline": sweep(
-            problem, ints(baseline["hidden"]), [float(baseline["lr"])], seeds, [int(baseline["epochs"])], ctx.progress
+        "baseline": functools.partial(
+            sweep,
+            problem,
+            ints(baseline["hidden"]),
+            [float(baseline["lr"])],
+            seeds,
+            [int(baseline["epochs"])],
+            ctx.progress,
         ),
     }
+    final_runs = {label: stages.train(label, training) for label, training in trainings.items()}
     ctx.write_table("cv_curves.csv", curves)
     ctx.write_table("search.csv", search_table)
     tables = {

@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
+from lab.core.faults import hold_if_asked
 from lab.exercises.fit.autograd_mlp import autograd_engine
 from lab.exercises.fit.batched_mlp import BatchedAdam, BatchedMLP, initial_parameters
 from lab.exercises.fit.functions import (
@@ -197,10 +199,16 @@ class TrainingCheckpoints:
     the snapshots so far. No random numbers are drawn while training (data and
     initial weights come from each seed's own generator, drawn again on a
     restart), so that is all a resumed run needs to go on bit for bit.
+
+    A run of several trainings (fit.custom: `Stages`) names each one `stage`; its
+    checkpoints carry the trainings already `finished`, and after each one the run
+    can be held at ``NAME:STAGE:epoch:N`` (lab.core.faults), e.g. ``fit.custom:chosen:epoch:10``.
     """
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, stage: str = "", finished: dict[str, Trajectory] | None = None):
         self.ctx = ctx
+        self.stage = stage
+        self.finished = finished if finished is not None else {}
         self.every_epochs = int(os.environ.get(CHECKPOINT_EPOCHS_ENV) or 0)
         self.saved_time, self.saved_epoch = time.perf_counter(), 0
 
@@ -213,6 +221,8 @@ class TrainingCheckpoints:
         self.ctx.save_checkpoint(
             {
                 "kind": "fit",
+                "stage": self.stage,
+                "finished": finished_state(self.finished),
                 "epoch": so_far.epoch,
                 "model": model.state(),
                 "optimizer": optimizer.state(),
@@ -223,12 +233,14 @@ class TrainingCheckpoints:
             }
         )
         self.saved_time, self.saved_epoch = time.perf_counter(), so_far.epoch
+        if self.stage:
+            hold_if_asked(f"{self.ctx.name}:{self.stage}:epoch:{so_far.epoch}")
 
     def restore(self, model: BatchedMLP, optimizer: BatchedAdam, sums: torch.Tensor) -> TrainingSoFar:
         """Load the last checkpoint into model, optimizer and sums; where it stood."""
         state = self.ctx.load_checkpoint()
-        if state is None:
-            return TrainingSoFar()
+        if state is None or (state.get("kind") == "fit" and state.get("stage", "") != self.stage):
+            return TrainingSoFar()  # none, or another training's of the same run
         if not _fits(state, model, sums):
             self.ctx.progress.log("the checkpoint is not one this code wrote for this run; starting from epoch 1")
             return TrainingSoFar()
@@ -254,3 +266,42 @@ def _fits(state: dict, model: BatchedMLP, sums: torch.Tensor) -> bool:
         and state["losses"].shape[1:] == sums.shape[1:]
         and 0 < state["epoch"] <= sums.shape[0]
     )
+
+
+class Stages:
+    """A run of several trainings under one checkpoint (fit.custom: each batch of its
+    cross-validation, then the chosen setting and the course defaults).
+
+    A finished training is kept whole in the checkpoint; the one under way is saved as
+    `TrainingCheckpoints` saves any. After a restart the finished ones are given back,
+    not trained again, and the one under way goes on from its last checkpoint: each
+    bit for bit as in an uninterrupted run.
+    """
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        state = ctx.load_checkpoint()
+        kept = state.get("finished") if isinstance(state, dict) and state.get("kind") == "fit" else None
+        self.finished = {stage: trajectory_from(saved) for stage, saved in (kept or {}).items()}
+        if self.finished:
+            ctx.progress.log(f"finished before the restart, kept: {', '.join(self.finished)}")
+
+    def train(self, stage: str, training: Callable[[TrainingCheckpoints], Trajectory]) -> Trajectory:
+        """`training` (given its checkpoints) as the run's training named `stage`, unless it has finished."""
+        if stage in self.finished:
+            trajectory = self.finished[stage]
+            self.ctx.progress.advance(trajectory.losses.shape[0])
+            return trajectory
+        trajectory = training(TrainingCheckpoints(self.ctx, stage, self.finished))
+        self.finished[stage] = trajectory
+        self.ctx.save_checkpoint({"kind": "fit", "stage": None, "finished": finished_state(self.finished)})
+        return trajectory
+
+
+def finished_state(finished: dict[str, Trajectory]) -> dict[str, dict]:
+    return {stage: asdict(trajectory) for stage, trajectory in finished.items()}
+
+
+def trajectory_from(state: dict) -> Trajectory:
+    snapshots = {epochs: Snapshot(**snapshot) for epochs, snapshot in state["snapshots"].items()}
+    return Trajectory(**{**state, "snapshots": snapshots})

@@ -3,6 +3,7 @@ early stopping on the mean validation curve, and the choice (comparison.py: the 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from lab.exercises.fit.comparison import SETTING
 from lab.exercises.fit.functions import kfold_indices
 from lab.exercises.fit.problem import Problem, floats, ints
 from lab.exercises.fit.tables import curve_table, data_table, grid_table, loss_table, snapshot_table
-from lab.exercises.fit.training import EvalSet, Trajectory, stack_models, train_models
+from lab.exercises.fit.training import EvalSet, Stages, Trajectory, stack_models, train_models
 
 # --- fit.custom: cross-validation -------------------------------------------------
 
@@ -44,10 +45,13 @@ def check_epochs(space: dict) -> list[int]:
     return sorted({*range(every, budget + 1, every), budget})
 
 
-def cross_validate(problem: Problem, space: dict, seeds: list[int], progress=None) -> tuple[pd.DataFrame, list]:
+def cross_validate(
+    problem: Problem, space: dict, seeds: list[int], progress=None, stages: Stages | None = None
+) -> tuple[pd.DataFrame, list]:
     """Every setting × seed × fold, one batched model per network shape and fold size,
     scored on its fold every check_every epochs. Returns one row per model and check
-    (cv_curves.csv) and the trajectories."""
+    (cv_curves.csv) and the trajectories. With `stages`, each batched model is a
+    training of the run, checkpointed and resumed."""
     units = folds_of(problem, seeds, int(space["folds"]))
     optimizer_settings = [(lr, decay) for lr in floats(space["lrs"]) for decay in floats(space["weight_decays"])]
     rows, trajectories = [], []
@@ -56,13 +60,16 @@ def cross_validate(problem: Problem, space: dict, seeds: list[int], progress=Non
             for size in sorted({len(unit.validation) for unit in units}):
                 same_size = [unit for unit in units if len(unit.validation) == size]
                 models = [(lr, decay, unit) for lr, decay in optimizer_settings for unit in same_size]
-                trajectory = _train_folds(problem, [width] * depth, models, check_epochs(space), progress)
+                train = functools.partial(_train_folds, problem, [width] * depth, models, check_epochs(space), progress)
+                trajectory = stages.train(f"cv-{depth}x{width}-{size}", train) if stages else train()
                 trajectories.append(trajectory)
                 rows.append(_curve_rows(trajectory, models, width, depth))
     return pd.concat(rows, ignore_index=True), trajectories
 
 
-def _train_folds(problem: Problem, hidden: list[int], models: list, checks: list[int], progress) -> Trajectory:
+def _train_folds(
+    problem: Problem, hidden: list[int], models: list, checks: list[int], progress, checkpoints=None
+) -> Trajectory:
     training = []
     for _, _, unit in models:
         points = problem.training[unit.seed]
@@ -76,7 +83,7 @@ def _train_folds(problem: Problem, hidden: list[int], models: list, checks: list
     )
     lrs, decays = [lr for lr, _, _ in models], [decay for _, decay, _ in models]
     seeds = [unit.seed for _, _, unit in models]
-    return train_models(hidden, lrs, seeds, x, y, {"val": validation}, checks, progress, None, decays)
+    return train_models(hidden, lrs, seeds, x, y, {"val": validation}, checks, progress, checkpoints, decays)
 
 
 def _curve_rows(trajectory: Trajectory, models: list, width: int, depth: int) -> pd.DataFrame:
