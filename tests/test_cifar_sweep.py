@@ -14,8 +14,9 @@ from lab.exercises.cifar import EXERCISE
 from lab.exercises.cifar.lr_schedule import StepLr
 from lab.exercises.cifar.steps import set_lr
 from lab.exercises.cifar.variants import VARIANTS
-from tests.conftest import labreport
+from tests.conftest import labreport, start_labreport, wait_until_held
 from tests.test_cli_outcomes import pdf_pages
+from tests.test_reliability import kill_held, records, table, twin
 
 TUNED = VARIANTS["tuned"]["changes"]
 PEAK_LR = VARIANTS["tuned"]["peak_lr"]
@@ -37,7 +38,7 @@ def test_each_seed_and_variant_is_its_own_run_and_the_course_run_keeps_its_key(t
     assert EXERCISE.params("cifar.seed5", with_sweep, False) == {**EXERCISE.params("cifar", section, False), "seed": 5}
 
 
-def test_a_variant_trains_with_its_recipe_and_resumes_nothing_it_should_not(tiny_lab):
+def test_a_variant_trains_with_its_recipe_and_only_its_own_run(tiny_lab):
     four_epochs = ["--set", "cifar.phases=[{lr=0.1, epochs=2}, {lr=0.01, epochs=2}]"]
     run = labreport(tiny_lab, "run", "--only", "cifar.tuned", *SWEEP, *four_epochs, check=0)
     assert "cifar.tuned: epoch 4/4" in run.stdout  # as many epochs as the course schedule
@@ -62,6 +63,31 @@ def test_a_variant_trains_for_as_many_epochs_as_the_declared_course(tiny_lab):
     assert EXERCISE.params("cifar.tuned", quick, True)["phases"] == [{"lr": PEAK_LR, "epochs": 2}]
 
 
+@pytest.mark.parametrize("run", ["cifar.tuned", "cifar.seed1"])
+def test_a_sweep_run_killed_after_its_first_epoch_resumes_to_the_numbers_of_an_uninterrupted_one(
+    tiny_lab, tmp_path_factory, run
+):
+    """The tuned variant's lr moves every step (warm-up, then decay): a resumed run must go on
+    at the step where it stopped. A seed run must keep its own seed."""
+    only = ["--only", run, "--set", "cifar.seeds=[0, 1]", "--set", 'cifar.variants=["tuned"]']
+    process = start_labreport(tiny_lab, "run", *only, hold=f"{run}:checkpoint:1")
+    held_pid, _ = wait_until_held(process)
+    kill_held(process, held_pid)
+    assert [r["status"] for r in records(tiny_lab, run)] == ["partial"]
+    resumed = labreport(tiny_lab, "run", *only, check=0).stdout
+    assert f"{run}: resuming after epoch 1" in resumed and f"{run}: epoch 2/2" in resumed, resumed
+    assert f"{run}: epoch 1/2" not in resumed
+    reference = twin(tiny_lab, tmp_path_factory)
+    labreport(reference, "run", *only, check=0)
+    columns = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc"]
+    pd.testing.assert_frame_equal(
+        table(tiny_lab, run, "epochs.csv")[columns], table(reference, run, "epochs.csv")[columns]
+    )
+    [record], [uninterrupted] = records(tiny_lab, run), records(reference, run)
+    assert record["params"]["seed"] == uninterrupted["params"]["seed"] == (1 if run == "cifar.seed1" else 0)
+    assert record["summary"].get("test_acc_mirrored") == uninterrupted["summary"].get("test_acc_mirrored")
+
+
 def test_warm_up_then_linear_decay_reaches_zero_on_the_last_step():
     params = {"phases": [{"lr": 0.2, "epochs": 10}], "lr_schedule": "warmup_linear", "warmup_epochs": 2}
     steps = StepLr(params, 100, set_lr=None)
@@ -69,6 +95,21 @@ def test_warm_up_then_linear_decay_reaches_zero_on_the_last_step():
     assert steps.lr_at(200) == pytest.approx(0.2)
     assert steps.lr_at(600) == pytest.approx(0.1)
     assert steps.lr_at(1000) == 0.0
+
+
+def test_a_schedule_started_at_a_later_epoch_goes_on_at_that_epoch_s_first_step():
+    """What a resumed run does: a fresh schedule starting at epoch 3 sets the lr an
+    uninterrupted one reaches after two epochs of steps."""
+    params = {"phases": [{"lr": 0.2, "epochs": 4}], "lr_schedule": "warmup_linear", "warmup_epochs": 1}
+    uninterrupted, resumed = [], []
+    through = StepLr(params, 10, uninterrupted.append)
+    for epoch in (1, 2):
+        through.start_epoch(epoch, 0.2)
+        advance = through.after_batch(lambda: None)
+        for _ in range(10):
+            advance()
+    assert through.start_epoch(3, 0.2) == StepLr(params, 10, resumed.append).start_epoch(3, 0.2)
+    assert resumed == [uninterrupted[-1]] == [pytest.approx(0.2 * 20 / 30)]
 
 
 def test_the_course_schedule_is_constant_within_each_phase():
