@@ -5,6 +5,7 @@ the hints and the reproduce command — as a student sees them (exit codes, outp
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pty
 import re
@@ -102,6 +103,61 @@ def test_final_refuses_a_stale_run_and_the_hint_keeps_the_options(ready_lab):
     result = labreport(ready_lab, "build", "--final", "--no-run", "--set", "fit.lr.epochs=7", check=1)
     assert "runs not available: fit.lr (stale)" in result.stderr
     assert "Compute it with: labreport run --only fit.lr --set fit.lr.epochs=7" in result.stderr
+
+
+def run_folder(lab: Path, name: str) -> Path:
+    [folder] = [p.parent for p in (lab / "reports" / "runs" / name).glob("*/record.json")]
+    return folder
+
+
+def refused(lab: Path, *args: str, env: dict | None = None) -> str:
+    """`build --final` refusing: exit 1, no PDF or HTML written; what it said."""
+    result = labreport(lab, "build", "--final", *args, env=env, check=1)
+    assert "not ready to hand in (--final); no PDF written" in result.stderr
+    assert not list((lab / "reports").glob("lab13*.pdf")) and not list((lab / "reports").glob("lab13*.html"))
+    return result.stderr
+
+
+def test_final_refuses_a_missing_run(ready_lab):
+    shutil.rmtree(ready_lab / "reports" / "runs" / "fit.lr")
+    said = refused(ready_lab, "--no-run")
+    assert "runs not available: fit.lr (missing)" in said
+    assert "Compute it with: labreport run --only fit.lr" in said
+
+
+def test_final_refuses_a_failed_run_and_keeps_the_others(ready_lab):
+    shutil.rmtree(ready_lab / "reports" / "runs" / "fit.lr")
+    kept = {name: run_folder(ready_lab, name) for name in ("fit.epochs", "fit.custom", "cifar")}
+    said = refused(ready_lab, env={"LABREPORT_FAULT_FAIL": "fit.lr"})
+    assert "runs not available: fit.lr (failed)" in said
+    [record] = [json.loads(p.read_text()) for p in (ready_lab / "reports" / "runs" / "fit.lr").glob("*/record.json")]
+    assert record["status"] == "failed" and "fault injected" in record["error"]
+    assert {name: run_folder(ready_lab, name) for name in kept} == kept
+
+
+def test_final_refuses_a_damaged_run_without_running_and_recomputes_it_otherwise(ready_lab):
+    snapshots = run_folder(ready_lab, "fit.epochs") / "snapshots.csv"
+    snapshots.write_text(snapshots.read_text(encoding="utf-8")[:50], encoding="utf-8")
+    said = refused(ready_lab, "--no-run")
+    assert "runs not available: fit.epochs (damaged)" in said
+    result = labreport(ready_lab, "build", "--final", check=0)
+    assert "fit.epochs: damaged run previous result moved to" in result.stdout
+    assert "before you hand in" not in result.stderr and (ready_lab / "reports" / "lab13.pdf").is_file()
+
+
+def test_final_refuses_misnamed_answers(ready_lab):
+    (ready_lab / "answers").mkdir()
+    (ready_lab / "answers" / "1a.md").write_text("My answer to 1A.\n", encoding="utf-8")
+    (ready_lab / "answers" / "2C.txt").write_text("My answer to 2C.\n", encoding="utf-8")
+    said = refused(ready_lab, "--no-run")
+    expected = "name your answers 1A.md, 1B.md, 1C.md, 2A.md, 2B.md, 2C.md"
+    for name in ("1a.md", "2C.txt"):
+        assert f"answers/{name}: not used, no question has this name; {expected}" in said
+    (ready_lab / "answers" / "1a.md").rename(ready_lab / "answers" / "1A.md")
+    (ready_lab / "answers" / "2C.txt").rename(ready_lab / "answers" / "2C.md")
+    labreport(ready_lab, "build", "--final", "--no-run", check=0)
+    text = pdf_text(ready_lab / "reports" / "lab13.pdf")
+    assert "My answer to 1A." in text and "My answer to 2C." in text
 
 
 # --- where a quick build writes ---------------------------------------------------------------
