@@ -255,7 +255,10 @@ def test_doctor_right_after_init_knows_build_creates_the_output_folder(tmp_path)
     labreport(tmp_path, "init", "mine", "--name", "王小红", "--id", "2024765432", "--class", "计科 2402 班", check=0)
     folder = tmp_path / "mine"
     assert not (folder / "reports").exists()
-    result = labreport(folder, "doctor", "--data", str(tmp_path / "nowhere"))
+    # init's declaration downloads CIFAR-10 when it is missing: --no-download keeps the test offline
+    result = labreport(folder, "doctor", "--data", str(tmp_path / "nowhere"), "--no-download", check=2)
+    data = next(line for line in result.stdout.splitlines() if "CIFAR-10 data" in line)
+    assert data.startswith("fail") and "nowhere" in data, result.stdout
     line = next(line for line in result.stdout.splitlines() if "output folder" in line)
     assert line.startswith("ok") and "does not exist yet; build creates it" in line
     assert not (folder / "reports").exists()  # doctor creates nothing
