@@ -1,11 +1,15 @@
-"""Shared fixtures: a tiny lab (declaration + data) and a way to run the real CLI."""
+"""Shared fixtures: a tiny lab (declaration + data), a way to run the real CLI, and the
+suite's limits: no test reaches the network (tests/offline), none outlives its time limit
+(pytest-timeout, in pyproject.toml) or leaves a process it started behind."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,63 @@ import lab.labs.lab13
 from lab.core.faults import HELD_LINE, HOLD_ENV
 
 TINY_LAB = (Path(lab.labs.lab13.__file__).parent / "tiny.toml").read_text(encoding="utf-8")
+
+# --- no network: this process, and every process it starts (as their sitecustomize) ---------
+
+OFFLINE = Path(__file__).with_name("offline")
+_guard_spec = importlib.util.spec_from_file_location("labreport_network_guard", OFFLINE / "sitecustomize.py")
+network_guard = importlib.util.module_from_spec(_guard_spec)
+_guard_spec.loader.exec_module(network_guard)
+NETWORK_LOG = Path(tempfile.gettempdir()) / f"labreport-tests-network-{os.getpid()}.log"
+
+
+def with_guard(pythonpath: str | None) -> str:
+    """A PYTHONPATH that also loads the socket guard."""
+    parts = [part for part in (pythonpath or "").split(os.pathsep) if part]
+    return os.pathsep.join(parts if str(OFFLINE) in parts else [*parts, str(OFFLINE)])
+
+
+os.environ[network_guard.LOG_ENV] = str(NETWORK_LOG)
+os.environ["PYTHONPATH"] = with_guard(os.environ.get("PYTHONPATH"))
+network_guard.install()
+
+
+class NetworkAttempts:
+    """The connections refused since the test began (in any of its processes)."""
+
+    def __init__(self):
+        self.read = NETWORK_LOG.stat().st_size if NETWORK_LOG.exists() else 0
+
+    def new(self) -> list[str]:
+        if not NETWORK_LOG.exists():
+            return []
+        with NETWORK_LOG.open(encoding="utf-8") as log:
+            log.seek(self.read)
+            lines = log.read().splitlines()
+            self.read = log.tell()
+        return lines
+
+
+STARTED: list[subprocess.Popen] = []  # by start_labreport: none may outlive its test
+
+
+@pytest.fixture(autouse=True)
+def offline():
+    """Every test: no connection beyond this machine, and no process of it left running."""
+    attempts = NetworkAttempts()
+    yield attempts
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    tried = attempts.new()
+    if tried:
+        pytest.fail("this test reached for the network:\n" + "\n".join(tried), pytrace=False)
+
+
+def pytest_unconfigure(config):
+    NETWORK_LOG.unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,6 +109,7 @@ def labreport(
 ) -> subprocess.CompletedProcess:
     """Run the real command line in `cwd`, as a user would (not on a terminal)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    full_env["PYTHONPATH"] = with_guard(full_env.get("PYTHONPATH"))
     full_env.pop("LABREPORT_DATA", None) if "LABREPORT_DATA" not in (env or {}) else None
     result = subprocess.run(
         [sys.executable, *python_options, "-m", "lab.cli", *args],
@@ -65,10 +127,11 @@ def labreport(
 def start_labreport(cwd: Path, *args: str, hold: str | None = None, env: dict | None = None) -> subprocess.Popen:
     """Start the CLI; with `hold`, it stops at that fault point (see lab/faults.py)."""
     env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    env["PYTHONPATH"] = with_guard(env.get("PYTHONPATH"))
     env.pop("LABREPORT_DATA", None)
     if hold:
         env[HOLD_ENV] = hold
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "lab.cli", *args],
         cwd=cwd,
         env=env,
@@ -77,6 +140,8 @@ def start_labreport(cwd: Path, *args: str, hold: str | None = None, env: dict | 
         text=True,
         preexec_fn=ctrl_c_as_in_a_terminal,
     )
+    STARTED.append(process)
+    return process
 
 
 def ctrl_c_as_in_a_terminal() -> None:
