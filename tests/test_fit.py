@@ -515,6 +515,44 @@ def test_the_verdict_counts_a_difference_within_two_standard_errors_as_a_tie(mea
     assert comparison.verdict(mean, se) == expected
 
 
+SE = 0.25  # a power of two: 2 SE is exactly 0.5, and its neighbours are one float away
+AT_TWO_SE, ABOVE, BELOW = 2 * SE, math.nextafter(2 * SE, 1.0), math.nextafter(2 * SE, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("mean", "se", "expected"),
+    [
+        (-AT_TWO_SE, SE, "tie"),  # exactly 2 SE: still within the noise
+        (AT_TWO_SE, SE, "tie"),
+        (-ABOVE, SE, "beat"),  # one float beyond: a difference
+        (ABOVE, SE, "lost"),
+        (-BELOW, SE, "tie"),
+        (BELOW, SE, "tie"),
+        (-2.5 * SE, SE, "beat"),  # a rule at 3 or 4 SE would call these ties
+        (2.5 * SE, SE, "lost"),
+        (-10.0, float("nan"), "tie"),  # no usable SE: nothing to tell it from the noise
+        (10.0, float("inf"), "tie"),
+    ],
+)
+def test_the_verdict_rule_is_exactly_two_standard_errors(mean, se, expected):
+    assert comparison.TIE_STANDARD_ERRORS == 2.0
+    assert comparison.verdict(mean, se) == expected
+
+
+def test_one_seed_has_no_standard_error_and_is_a_tie_however_large_the_difference():
+    paired = comparison.paired_difference(pd.Series([1.0], index=[7]), pd.Series([9.0], index=[7]))
+    assert (paired["seeds"], paired["mean"], paired["se"], paired["wins"]) == (1, -8.0, None, 1)
+    assert paired["verdict"] == "tie"
+
+
+def test_seeds_that_all_differ_alike_have_no_noise_to_hide_in():
+    chosen = pd.Series([1.0, 2.0, float("inf")], index=[1, 2, 3])  # inf - inf: NaN, dropped
+    baseline = pd.Series([3.0, 4.0, float("inf")], index=[1, 2, 3])
+    paired = comparison.paired_difference(chosen, baseline)
+    assert (paired["seeds"], paired["dropped"], paired["mean"], paired["se"]) == (2, 1, -2.0, 0.0)
+    assert paired["verdict"] == "beat"
+
+
 def test_a_diverged_seed_is_left_out_of_the_paired_difference():
     chosen = pd.Series([0.1, 0.3, float("nan")], index=[1, 2, 3])
     baseline = pd.Series([0.5, 0.5, 0.5], index=[1, 2, 3])
