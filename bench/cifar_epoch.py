@@ -4,7 +4,13 @@ on the real data.
 The course loop is exp2.py as students run it: torchvision PIL transforms
 (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor, Normalize) in a
 DataLoader (batch 128, shuffled), fp32, the same ResNet-20 and SGD settings.
-The project loop is lab/exercises/cifar/train.py itself.
+The project loop is lab/exercises/cifar/train.py itself, twice: in fp32, the
+course's precision, and in its default numerics (--precision, default auto: bf16
+where the CPU has native bf16, mixed precision on a GPU, else fp32 in
+channels-last). Two ratios come out of one run: the project against the course
+at the same precision (the better loop alone), and each at its default numerics
+(what a student gets). Where both project settings are the same numerics, one
+project loop serves both.
 
     python bench/cifar_epoch.py [DATA]                 # one whole epoch (train + test) of each loop
     python bench/cifar_epoch.py [DATA] --epochs 10     # the whole schedule, both loops
@@ -16,8 +22,8 @@ DATA: the CIFAR-10 folder or archive; default $LABREPORT_DATA, else ./data.
 The course loop's DataLoader gets --workers num_workers; by default (auto) the
 faster of 0 and 2 (on CUDA: of 4 and 8) for the course loop on this machine,
 measured first over WORKER_TRIAL_BATCHES batches each and printed.
-Each loop runs in its own fresh process, so neither inherits the other's
-allocator settings or warm memory, and the two take turns, --chunk batches at
+Each loop runs in its own fresh process, so none inherits another's
+allocator settings or warm memory, and they take turns, --chunk batches at
 a time (on CUDA a whole epoch, as the project shuffles and augments a whole
 epoch at once there): this shared machine's speed drifts by 10-30 % over
 minutes, so loops timed one after the other would compare different machines.
@@ -305,19 +311,33 @@ class LoopProcess:
         self.process.join()
 
 
-def train_in_turns(loops: list[LoopProcess], batches: int, chunk: int) -> list[float]:
+@dataclass
+class Loops:
+    """The loops in one contest: the project's in fp32 and at its default numerics (the same
+    process where they coincide), and the course's. Each comparison is (its title, a project loop)."""
+
+    projects: list[LoopProcess]
+    course: LoopProcess
+    comparisons: list[tuple[str, LoopProcess]]
+
+    @property
+    def all(self) -> list[LoopProcess]:
+        return [*self.projects, self.course]
+
+
+def train_in_turns(loops: Loops, batches: int, chunk: int) -> dict[str, list[float]]:
     """Each loop trains `batches` batches, taking turns `chunk` at a time;
-    the course/project speed ratio of every turn."""
-    ratios = []
+    each comparison's course/project speed ratio of every turn."""
+    ratios: dict[str, list[float]] = {title: [] for title, _ in loops.comparisons}
     for start in range(0, batches, chunk):
-        ours, course = (loop.train(min(chunk, batches - start)) for loop in loops)
-        ratios.append(course / ours)
+        per_image = {loop: loop.train(min(chunk, batches - start)) for loop in loops.all}
+        for title, project in loops.comparisons:
+            ratios[title].append(per_image[loops.course] / per_image[project])
     return ratios
 
 
-def report_speed(loops: list[LoopProcess], ratios: list[float], chunk: int) -> None:
-    ours, course = loops
-    for loop in loops:
+def report_speed(loops: Loops, ratios: dict[str, list[float]], chunk: int) -> None:
+    for loop in loops.all:
         whole = loop.train_images >= TRAIN_IMAGES
         epoch = (
             "epoch (mean of whole epochs)"
@@ -329,26 +349,38 @@ def report_speed(loops: list[LoopProcess], ratios: list[float], chunk: int) -> N
             f"over {loop.train_images // BATCH} batches, test pass "
             f"{statistics.median(loop.test_seconds):.1f} s, {epoch} {loop.epoch_seconds():.1f} s"
         )
-    print(
-        f"training speed-up per turn of {chunk} batches: median {statistics.median(ratios):.2f}x "
-        f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)"
-    )
-    training = (course.train_seconds / course.train_images) / (ours.train_seconds / ours.train_images)
-    print(
-        f"speed-up: training {training:.2f}x, epoch (train + test) "
-        f"{course.epoch_seconds() / ours.epoch_seconds():.2f}x",
-        flush=True,
-    )
+    course = loops.course
+    for title, ours in loops.comparisons:
+        turns = ratios[title]
+        training = (course.train_seconds / course.train_images) / (ours.train_seconds / ours.train_images)
+        print(
+            f"{title}: {ours.label} against {course.label}: speed-up training {training:.2f}x, "
+            f"epoch (train + test) {course.epoch_seconds() / ours.epoch_seconds():.2f}x; per turn of {chunk} "
+            f"batches: median {statistics.median(turns):.2f}x (min {min(turns):.2f}x, max {max(turns):.2f}x)",
+            flush=True,
+        )
 
 
-def start_loops(args) -> list[LoopProcess]:
+SAME_PRECISION, DEFAULTS = "same precision (fp32 both)", "each loop's default numerics"
+
+
+def start_loops(args) -> Loops:
     workers = course_workers(args)
-    loops = [
-        LoopProcess("project", args.data, args.cache_dir, (args.precision, args.device, args.step)),
-        LoopProcess("course", args.data, args.cache_dir, (workers, args.device)),
-    ]
-    print(f"project loop setup (data to the {args.device}, model, step): {loops[0].setup_seconds:.1f} s", flush=True)
-    return loops
+    settings = {"fp32": ("fp32", args.device, args.step), "default": (args.precision, args.device, args.step)}
+    coincide = same_numerics("fp32", args.precision, args.device)
+    fp32 = LoopProcess("project", args.data, args.cache_dir, settings["fp32"])
+    default = fp32 if coincide else LoopProcess("project", args.data, args.cache_dir, settings["default"])
+    course = LoopProcess("course", args.data, args.cache_dir, (workers, args.device))
+    if coincide:
+        print(f"--precision {args.precision} here is fp32's numerics: one project loop serves both comparisons")
+    projects = [fp32] if coincide else [fp32, default]
+    for loop in projects:
+        print(f"{loop.label} setup (data to the {args.device}, model, step): {loop.setup_seconds:.1f} s", flush=True)
+    return Loops(projects, course, [(SAME_PRECISION, fp32), (DEFAULTS, default)])
+
+
+def same_numerics(precision: str, other: str, device: str) -> bool:
+    return numerics.choose_numerics(precision, device).label == numerics.choose_numerics(other, device).label
 
 
 def course_workers(args) -> int:
@@ -374,14 +406,14 @@ def course_workers(args) -> int:
 
 def quick(args) -> None:
     loops = start_loops(args)
-    for loop in loops:  # first batches pay for oneDNN's kernel setup and the loader start
+    for loop in loops.all:  # first batches pay for oneDNN's kernel setup and the loader start
         loop.ask("train", 2)
     ratios = train_in_turns(loops, args.batches, args.chunk)
     for _ in range(args.test_passes):
-        for loop in loops:
+        for loop in loops.all:
             loop.test()
     report_speed(loops, ratios, args.chunk)
-    for loop in loops:
+    for loop in loops.all:
         loop.close()
 
 
@@ -390,12 +422,13 @@ def whole_epochs(args) -> None:
     loops = start_loops(args)
     schedule = [0.1] * ((args.epochs + 1) // 2) + [0.01] * (args.epochs // 2)
     batches = -(-TRAIN_IMAGES // BATCH)
-    ratios = []
+    ratios: dict[str, list[float]] = {title: [] for title, _ in loops.comparisons}
     for epoch, lr in enumerate(schedule, start=1):
-        for loop in loops:
+        for loop in loops.all:
             loop.ask("lr", lr)
-        ratios += train_in_turns(loops, batches, args.chunk)
-        for loop in loops:
+        for title, turns in train_in_turns(loops, batches, args.chunk).items():
+            ratios[title] += turns
+        for loop in loops.all:
             train_loss, train_acc = loop.ask("epoch")[0]
             test_loss, test_acc = loop.test()
             print(
@@ -403,14 +436,14 @@ def whole_epochs(args) -> None:
                 f"acc {train_acc:.2f}%  test loss {test_loss:.3f} acc {test_acc:.2f}%",
                 flush=True,
             )
-    for loop in loops:
+    for loop in loops.all:
         seconds = loop.train_seconds + sum(loop.test_seconds)
         print(
             f"{loop.label}: {seconds:.1f} s for {args.epochs} epochs (train + test), "
             f"{seconds + loop.setup_seconds:.1f} s with its setup"
         )
     report_speed(loops, ratios, args.chunk)
-    for loop in loops:
+    for loop in loops.all:
         loop.close()
 
 
@@ -425,7 +458,12 @@ def main() -> None:
     )
     parser.add_argument("--test-passes", type=int, default=2, help="quick mode: test passes per loop")
     parser.add_argument("--epochs", type=int, default=1, help="whole epochs (half at lr 0.1, half at 0.01)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16"],
+        help="the project's default numerics for the second comparison (the first is always fp32)",
+    )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument(
         "--step",
