@@ -117,7 +117,17 @@ def test_what_a_module_imports_counts_as_python_runs_it(tmp_path, monkeypatch):
     (package / "lazy.py").write_text("import json\n")
     (package / "entry.py").write_text("from fp_demo.sub import value\n")
     (package / "unused.py").write_text("")
+    (package / "sub" / "alone.py").write_text("import json\n")  # imports nothing of its own package
     monkeypatch.syspath_prepend(str(tmp_path))
+    alone = fingerprint.module_code(("fp_demo.sub.alone",))  # its packages run first, and what they import
+    assert set(alone) == {
+        "fp_demo",
+        "fp_demo.sub",
+        "fp_demo.sub.alone",
+        "fp_demo.sub.helper",
+        "fp_demo.later",
+        "fp_demo.lazy",
+    }
     code = fingerprint.module_code(("fp_demo.entry",))
     assert set(code) == {
         "fp_demo",
