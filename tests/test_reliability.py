@@ -34,7 +34,7 @@ def snapshot(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != ".lock"
+        if p.is_file() and not p.name.startswith((".lock", ".access"))  # the store's locks
     }
 
 
@@ -235,6 +235,26 @@ def test_a_second_process_on_the_same_store_exits_with_a_message(tiny_lab):
     assert first.wait(timeout=300) == 0
     assert [r["status"] for r in records(tiny_lab, "cifar")] == ["done"]
     assert not (tiny_lab / "reports" / "runs" / "fit.lr").exists()
+
+
+def test_list_and_a_render_read_the_store_while_a_run_writes(tiny_lab):
+    """Readers do not wait for a run: they see each record whole, the held run as partial."""
+    labreport(tiny_lab, "run", "--only", "fit.lr", check=0)
+    first = start_labreport(tiny_lab, "run", *LONG_CIFAR, hold="cifar:checkpoint:1")
+    held_pid, _ = wait_until_held(first)
+    listed = labreport(tiny_lab, "list", check=0)
+    assert [
+        line.split()[1:4:2] for line in listed.stdout.splitlines() if line.split()[1:2] in (["cifar"], ["fit.lr"])
+    ] == [
+        ["fit.lr", "done"],
+        ["cifar", "partial"],
+    ]
+    out = tiny_lab / "draft" / "lab13.pdf"
+    out.parent.mkdir()
+    built = labreport(tiny_lab, "build", "--no-run", "--lang", "en", "--out", str(out), check=0)
+    assert "missing: cifar (partial)" in built.stderr and out.exists()
+    os.kill(held_pid, signal.SIGUSR1)
+    assert first.wait(timeout=300) == 0
 
 
 # --- bad input: one line naming what is wrong, exit 2, nothing in the store changes ----------

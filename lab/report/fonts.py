@@ -57,7 +57,7 @@ def font_subsetting_note() -> str | None:
     """
     try:
         from weasyprint.text.ffi import harfbuzz_subset
-    except ImportError:
+    except (ImportError, OSError):  # no PDF engine at all: doctor's first check says so
         return None
     if harfbuzz_subset is not None:
         return None

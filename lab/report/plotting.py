@@ -18,6 +18,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.patches  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+from cycler import cycler  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -73,7 +74,7 @@ def style(lang: str) -> dict:
         "grid.color": "#e3e6ea",
         "grid.linewidth": 0.6,
         "axes.axisbelow": True,
-        "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        "axes.prop_cycle": cycler(color=PALETTE),
         "lines.linewidth": 1.5,
         "legend.frameon": False,
         "svg.fonttype": "none",
