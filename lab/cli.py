@@ -78,7 +78,12 @@ Quick = Annotated[
     ),
 ]
 Device = Annotated[
-    str, typer.Option("--device", metavar="auto|cpu|cuda", help="auto, cpu or cuda (auto takes CUDA when present).")
+    str,
+    typer.Option(
+        "--device",
+        metavar="auto|cpu|cuda|mps",
+        help="auto, cpu, cuda (an NVIDIA GPU) or mps (an Apple GPU); auto takes cuda, then mps, then the CPU.",
+    ),
 ]
 Executor = Annotated[
     str,

@@ -122,6 +122,8 @@ def cluster_device(ray, requested: str) -> str:
     gpus = ray.cluster_resources().get("GPU", 0)
     if requested == "cuda" and not gpus:
         raise UserError("--device cuda: the Ray cluster has no GPU; use --device cpu or auto")
+    if requested == "mps":
+        raise UserError("--device mps: an Apple GPU computes only here; use --executor local, or cpu or cuda on Ray")
     if requested not in ("auto", "cpu", "cuda"):
         raise UserError(f"--device {requested!r}: choose auto, cpu or cuda")
     return "cuda" if requested != "cpu" and gpus else "cpu"
