@@ -105,7 +105,9 @@ def mps_numerics(precision: str) -> Numerics:
     if not dtypes:
         return Numerics("fp32", None, "contiguous", grad_scaler=False)
     dtype = dtypes[0]
-    return Numerics("bf16" if dtype == torch.bfloat16 else "fp16", dtype, "contiguous", grad_scaler=dtype == torch.float16)
+    return Numerics(
+        "bf16" if dtype == torch.bfloat16 else "fp16", dtype, "contiguous", grad_scaler=dtype == torch.float16
+    )
 
 
 def choose_numerics(precision: str, device: str) -> Numerics:
