@@ -20,7 +20,9 @@ def test_the_notebook_starts_a_lab_folder_builds_and_hands_over_the_pdf(tmp_path
     monkeypatch.setenv("LABREPORT_DATA", str(data))
     monkeypatch.setenv("COLUMNS", "200")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     pdf = tmp_path / "lab13" / "reports" / "lab13-quick.pdf"
     assert pdf.stat().st_size > 10_000
