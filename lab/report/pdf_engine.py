@@ -10,6 +10,8 @@ first. The fixes follow WeasyPrint's own installation guide ("First Steps").
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 
 from lab.core.errors import UserError
@@ -45,7 +47,8 @@ def fix_for_this_system(platform: str | None = None) -> str:
 def load_weasyprint():
     """The weasyprint module, or PdfEngineMissing with the fix for this system."""
     try:
-        import weasyprint
+        with contextlib.redirect_stdout(io.StringIO()):  # WeasyPrint prints a banner of its own before it raises
+            import weasyprint
     except OSError as error:  # a native library is missing: WeasyPrint's own wording names it
         raise PdfEngineMissing(
             f"the PDF engine (WeasyPrint) cannot load its libraries ({error}): {fix_for_this_system()}; see {GUIDE}"
