@@ -379,17 +379,19 @@ def render(session: Session, specs, out: Path, lang: str, pdf_variant, final: bo
     unready += handin.run_problems(runs, missing, session.decl.quick)
     if final:
         refuse_if_unready(unready)
+    no_engine = None
     try:
         written = build_report(
             session.decl, runs, out, lang=lang, pdf_variant=pdf_variant, missing=missing, inputs=session.inputs
         )
     except PdfEngineMissing as error:  # the HTML is written: the report, but not the PDF
-        console.print(f"wrote {out.with_suffix('.html')} (open it in a browser; it prints well from there)")
-        errors.print(f"[red]no PDF:[/] {escape(str(error))}")
-        return EXIT_NO_PDF_ENGINE
+        written, no_engine = [out.with_suffix(".html")], error
     for path in written:
         console.print(f"wrote {path}")
     print_unready(unready, "before you hand in:", "yellow")
+    if no_engine is not None:
+        errors.print(f"[red]no PDF[/] (the HTML prints well from a browser): {escape(str(no_engine))}")
+        return EXIT_NO_PDF_ENGINE
     return 0
 
 
@@ -500,7 +502,7 @@ def doctor(
     lang: Lang = None,
     store: StoreOpt = None,
 ) -> None:
-    """Check what must hold before long work: declaration, data, fonts, output, device."""
+    """Check what must hold before long work: PDF engine, declaration, data, fonts, output, device."""
     from lab.core import executor, runner
     from lab.report.fonts import check_fonts, font_subsetting_note
     from lab.report.pdf_engine import engine_status
