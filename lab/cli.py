@@ -2,7 +2,8 @@
 
 Parses options, checks everything that can be checked before the long work,
 then hands over to the runner and the report. Exit codes: 0 ok, 1 a run
-failed (or `build --final`: not ready to hand in), 2 usage or input error, 130 interrupted.
+failed (or `build --final`: not ready to hand in), 2 usage or input error,
+3 the HTML was written but no PDF (the PDF engine's libraries are missing), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import shlex
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -38,6 +40,7 @@ from lab.core.session import (
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 EXIT_NOT_READY = 1  # build --final: something is not ready to hand in
+EXIT_NO_PDF_ENGINE = 3  # build wrote the HTML but no PDF: WeasyPrint's libraries are missing (lab.report.pdf_engine)
 DATA_PREFIX = "data_"  # prepared data_fingerprint shows as "fingerprint …"
 
 # Plain (click-style) help: Typer's rich panels label every flag, --help included, "<bool>".
@@ -75,7 +78,12 @@ Quick = Annotated[
     ),
 ]
 Device = Annotated[
-    str, typer.Option("--device", metavar="auto|cpu|cuda", help="auto, cpu or cuda (auto takes CUDA when present).")
+    str,
+    typer.Option(
+        "--device",
+        metavar="auto|cpu|cuda|mps",
+        help="auto, cpu, cuda (an NVIDIA GPU) or mps (an Apple GPU); auto takes cuda, then mps, then the CPU.",
+    ),
 ]
 Executor = Annotated[
     str,
@@ -333,7 +341,6 @@ def build(
     (exit 1, no PDF written).
     """
     from lab.report import handin
-    from lab.report.build import build_report
     from lab.report.fonts import check_fonts
 
     check_executor(executor, address)
@@ -347,12 +354,22 @@ def build(
     unready = handin.declaration_problems(session.decl)
     if final:
         refuse_if_unready(unready)  # before any training: nothing to wait for
-    code = 0
-    if no_run:
-        specs = plan_for_render(session)
-    else:
+    code, specs = 0, None
+    if not no_run:
         specs = plan(session, session.run_names)
         code = run_specs(session, specs, device, False, executor, address)
+    with session.store.reading():  # no record replaced, no run moved away while the report reads them
+        code = render(session, specs, out, lang, pdf_variant, final, unready) or code
+    raise typer.Exit(code)
+
+
+def render(session: Session, specs, out: Path, lang: str, pdf_variant, final: bool, unready: list[str]) -> int:
+    """The report from the finished runs (of `specs`; None: the stored matrix, build --no-run)."""
+    from lab.report import handin
+    from lab.report.build import build_report
+    from lab.report.pdf_engine import PdfEngineMissing
+
+    specs = specs if specs is not None else plan_for_render(session)
     runs, missing = gather(session, specs)
     for name, reason in missing.items():
         errors.print(
@@ -362,13 +379,20 @@ def build(
     unready += handin.run_problems(runs, missing, session.decl.quick)
     if final:
         refuse_if_unready(unready)
-    written = build_report(
-        session.decl, runs, out, lang=lang, pdf_variant=pdf_variant, missing=missing, inputs=session.inputs
-    )
+    no_engine = None
+    try:
+        written = build_report(
+            session.decl, runs, out, lang=lang, pdf_variant=pdf_variant, missing=missing, inputs=session.inputs
+        )
+    except PdfEngineMissing as error:  # the HTML is written: the report, but not the PDF
+        written, no_engine = [out.with_suffix(".html")], error
     for path in written:
         console.print(f"wrote {path}")
     print_unready(unready, "before you hand in:", "yellow")
-    raise typer.Exit(code)
+    if no_engine is not None:
+        errors.print(f"[red]no PDF[/] (the HTML prints well from a browser): {escape(str(no_engine))}")
+        return EXIT_NO_PDF_ENGINE
+    return 0
 
 
 def default_out(session: Session) -> Path:
@@ -441,6 +465,11 @@ def list_runs(
 ) -> None:
     """Show the matrix of runs: status (done / partial / missing / stale) and time."""
     session = start_session(config, set_, quick, data, True, store)
+    with session.store.reading():  # each record as a whole, and none replaced while the table is made
+        console.print(runs_table(session))
+
+
+def runs_table(session: Session) -> Table:
     specs = plan_for_render(session)
     table = Table(title=f"runs in {session.store.root}", title_justify="left")
     for column in ("run", "key", "status", "time", "finished"):
@@ -458,7 +487,7 @@ def list_runs(
     for name in session.run_names:
         if name not in listed:
             table.add_row(name, "-", unplanned_status(session.store, name), "-", "-")
-    console.print(table)
+    return table
 
 
 @app.command(short_help="Check everything long work needs, before it starts.")
@@ -473,29 +502,34 @@ def doctor(
     lang: Lang = None,
     store: StoreOpt = None,
 ) -> None:
-    """Check what must hold before long work: declaration, data, fonts, output, device."""
+    """Check what must hold before long work: PDF engine, declaration, data, fonts, output, device."""
     from lab.core import executor, runner
     from lab.report.fonts import check_fonts, font_subsetting_note
+    from lab.report.pdf_engine import engine_status
 
     session = start_session(config, set_, quick, data, no_download, store)
     decl = session.decl
     lang = lang or decl.values["report"]["lang"]
     out = decl.resolve(decl.values["report"]["out"])
-    checks = [
+
+    def exercises() -> str:
+        check_exercises(decl, session.run_names)
+        return f"{', '.join(exercise.name for exercise in decl.exercises)}: inputs checked"
+
+    def font() -> str:
+        check_fonts(lang)
+        return font_subsetting_note() or "found"
+
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("PDF engine", engine_status),  # first: without it no build writes a PDF
         ("declaration", lambda: f"{decl.path} ({'quick' if decl.quick else 'full'})"),
-        (
-            "exercises",
-            lambda: (
-                check_exercises(decl, session.run_names)
-                or f"{', '.join(exercise.name for exercise in decl.exercises)}: inputs checked"
-            ),
-        ),
+        ("exercises", exercises),
         *[
             (exercise.data_label, functools.partial(describe_data, session, exercise))
             for exercise in decl.exercises
             if exercise.needs_data
         ],
-        (f"font for {lang}", lambda: check_fonts(lang) or font_subsetting_note() or "found"),
+        (f"font for {lang}", font),
         ("output folder", lambda: output_status(out, session.store)),
         ("run store", lambda: check_store(session.store)),
         ("hand-in", functools.partial(ready_to_hand_in, session)),

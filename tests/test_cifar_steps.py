@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lab.core import runner
+from lab.core import devices, runner
 from lab.core.errors import UserError
 from lab.exercises.cifar import evaluation, numerics, steps
 from lab.exercises.cifar import train as cifar
@@ -35,7 +35,7 @@ def test_an_unknown_step_is_a_user_error_naming_the_variable():
 
 
 def test_without_cuda_auto_picks_the_cpu_and_the_cpu_path(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "available", lambda: {"cuda": False, "mps": False})
     device = runner.resolve_device("auto")
     assert device == "cpu"
     assert steps.choose_step(device, "graph", grad_scaler=False) == "eager"
@@ -44,7 +44,7 @@ def test_without_cuda_auto_picks_the_cpu_and_the_cpu_path(monkeypatch):
 
 
 def test_a_gpu_evaluates_in_large_batches():
-    assert evaluation.evaluation_batch_size("cuda", 128) == evaluation.EVAL_BATCH_CUDA
+    assert evaluation.evaluation_batch_size("cuda", 128) == evaluation.EVAL_BATCH_GPU
     assert evaluation.evaluation_batch_size("cuda", 8192) == 8192
 
 

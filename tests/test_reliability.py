@@ -35,7 +35,7 @@ def snapshot(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != ".lock"
+        if p.is_file() and not p.name.startswith((".lock", ".access"))  # the store's locks
     }
 
 
@@ -284,6 +284,25 @@ def test_a_second_process_on_the_same_store_exits_with_a_message(tiny_lab):
     assert not (tiny_lab / "reports" / "runs" / "fit.lr").exists()
 
 
+def test_list_and_a_render_read_the_store_while_a_run_writes(tiny_lab):
+    """Readers do not wait for a run: they see each record whole, and the held run unfinished."""
+    labreport(tiny_lab, "run", "--only", "fit.lr", check=0)
+    first = start_labreport(tiny_lab, "run", *LONG_CIFAR, hold="cifar:checkpoint:1")
+    held_pid, _ = wait_until_held(first)
+    try:
+        listed = labreport(tiny_lab, "list", check=0)
+        cells = [[cell.strip() for cell in line.split("│")] for line in listed.stdout.splitlines() if "│" in line]
+        status = {row[1]: row[3] for row in cells if len(row) > 3}
+        assert status["fit.lr"] == "diverged" and status["cifar"] not in ("done", "diverged")  # lr 1 diverges
+        out = tiny_lab / "draft" / "lab13.pdf"
+        out.parent.mkdir()
+        built = labreport(tiny_lab, "build", "--no-run", "--lang", "en", "--out", str(out), check=0)
+        assert "missing: cifar" in built.stderr and out.exists()
+    finally:
+        os.kill(held_pid, signal.SIGUSR1)
+    assert first.wait(timeout=300) == 0
+
+
 # --- bad input: one line naming what is wrong, exit 2, nothing in the store changes ----------
 
 
@@ -378,7 +397,8 @@ BAD_INPUT = [
     ("--set bad index", ["--set", "cifar.phases.9.lr=0.1"], "list index must be 0..1"),
     ("--set into a value", ["--set", "fit.samples.x=1"], "'fit.samples' is a value, not a table or list"),
     ("missing --config", ["--config", "nope.toml"], "nope.toml: no such declaration file"),
-    ("bad --device", ["--device", "tpu"], "--device 'tpu': choose auto, cpu or cuda"),
+    ("bad --device", ["--device", "tpu"], "--device 'tpu': choose auto, cpu, cuda or mps"),
+    ("--device mps without an Apple GPU", ["--device", "mps"], "--device mps: no Apple GPU (MPS) is available here"),
     # the data
     (
         "no data, no download",

@@ -1,11 +1,16 @@
 """The run store and the runner, with a toy experiment: caching, resume, damage, lock."""
 
+import contextlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from lab.core import executor, runner
+from lab.core import store as store_module
 from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
 from lab.core.matrix import RunSpec
@@ -166,3 +171,58 @@ def test_an_unreadable_checkpoint_means_start_over(tmp_path):
     (tmp_path / "run" / "checkpoints" / "last.pt").write_bytes(b"garbage")
     with pytest.warns(UserWarning, match="unreadable checkpoint"):
         assert ctx.load_checkpoint() is None
+
+
+HOLDER = """
+import sys
+from lab.core.store import Store
+with getattr(Store(sys.argv[1]), sys.argv[2])():
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@contextlib.contextmanager
+def held_by_another_process(root: Path, how: str):
+    """Another process inside `Store(root).reading()` or `.changing()` until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(root), how], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline() == "holding\n"
+        yield
+    finally:
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+
+
+def test_no_record_changes_and_no_run_moves_while_another_process_reads(tmp_path, monkeypatch):
+    store, one = Store(tmp_path), spec()
+    run(store, one)
+    monkeypatch.setattr(store_module, "WRITE_WAIT_S", 0.2)
+    with held_by_another_process(tmp_path, "reading"):
+        with pytest.raises(UserError, match="reading the run store"):
+            store.write_record(one.name, one.key, {"status": "partial"})
+        with pytest.raises(UserError, match="reading the run store"):
+            store.set_aside(one.name, one.key)
+        assert store.status(one.name, one.key) == "done"
+        with store.reading():  # readers share
+            assert store.load(one.name, one.key) is not None
+    assert store.set_aside(one.name, one.key) is not None
+
+
+def test_a_reader_waits_for_a_change_in_progress(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    monkeypatch.setattr(store_module, "READ_WAIT_S", 0.2)
+    with held_by_another_process(tmp_path, "changing"):
+        with pytest.raises(UserError, match="changing the run store"):
+            with store.reading():
+                pass
+    with store.reading():
+        pass
+
+
+def test_a_store_without_a_folder_is_read_without_creating_one(tmp_path):
+    with Store(tmp_path / "none").reading():
+        pass
+    assert not (tmp_path / "none").exists()

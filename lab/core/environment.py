@@ -25,23 +25,39 @@ class Environment:
 
 
 def cpu_model() -> str:
+    """The processor's marketing name, as each system keeps it (platform.processor() is
+    empty on Linux and a family number on Windows)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        name = system_cpu_name()
+    except (OSError, ValueError, subprocess.SubprocessError):
+        name = None
+    return name or platform.processor() or platform.machine()
+
+
+def system_cpu_name() -> str | None:
+    if sys.platform == "win32":
+        import winreg
+
+        key = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"HARDWARE\DESCRIPTION\System\CentralProcessor\0")
+        with key:
+            return str(winreg.QueryValueEx(key, "ProcessorNameString")[0]).strip()
+    if sys.platform == "darwin":
+        return subprocess.run(
+            ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 def memory_gb() -> float | None:
+    import psutil
+
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 1024**2
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+        return psutil.virtual_memory().total / 1024**3
+    except (OSError, RuntimeError):
+        return None
 
 
 def version(package: str) -> str:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.core import devices
 from lab.core.api import Tasks, computation
 from lab.core.atomic import now_iso
-from lab.core.environment import cpu_model
 from lab.core.errors import UserError
 from lab.core.faults import fail_if_asked, hold_if_asked
 from lab.core.matrix import RunSpec
@@ -46,11 +46,7 @@ class Outcome:
 
 
 def device_name(device: str) -> str:
-    import torch
-
-    if device == "cuda":
-        return torch.cuda.get_device_name(0)
-    return cpu_model()
+    return devices.name(device)
 
 
 @functools.cache

@@ -12,6 +12,10 @@ a known point and wait for it to say so, whatever the machine's speed.
 A held process prints ``HELD_LINE <point> (pid N)`` on stderr and waits until it
 gets SIGUSR1 (go on), SIGINT (as Ctrl-C would) or SIGKILL. A held worker whose
 parent died stops as if interrupted, so no test leaves a process behind.
+
+SIGUSR1 and SIGKILL exist on Linux and macOS, not on Windows: there a held process
+goes on only by Ctrl-C or its parent's end, and "SIGKILL itself" is an immediate
+exit with no cleanup (`os._exit`), which is what TerminateProcess does.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ def hold_if_asked(point: str) -> None:
     if os.environ.get(HOLD_ENV) != point or threading.current_thread() is not threading.main_thread():
         return
     released = threading.Event()
-    previous = signal.signal(signal.SIGUSR1, lambda *args: released.set())
+    go_on = getattr(signal, "SIGUSR1", None)  # None on Windows
+    previous = signal.signal(go_on, lambda *args: released.set()) if go_on is not None else None
     parent = os.getppid()
     print(f"{HELD_LINE} {point} (pid {os.getpid()})", file=sys.stderr, flush=True)
     try:
@@ -43,13 +48,22 @@ def hold_if_asked(point: str) -> None:
             if os.getppid() != parent:
                 raise KeyboardInterrupt
     finally:
-        signal.signal(signal.SIGUSR1, previous)
+        if go_on is not None:
+            signal.signal(go_on, previous)
+
+
+def die_now() -> None:
+    """End this process at once, as `kill -9` (or a power cut) would: no cleanup, no finally blocks."""
+    kill = getattr(signal, "SIGKILL", None)  # None on Windows
+    if kill is not None:
+        os.kill(os.getpid(), kill)
+    os._exit(137)  # 128 + 9, the status a shell gives a SIGKILLed process
 
 
 def crash_if_writing(path: Path) -> None:
     """Die mid-write (after the temporary file, before the rename) of a named file."""
     if path.name == os.environ.get(KILL_WRITING_ENV):
-        os.kill(os.getpid(), signal.SIGKILL)
+        die_now()
 
 
 def fail_if_asked(name: str) -> None:
@@ -67,4 +81,4 @@ def die_once_if_asked(point: str) -> None:
         Path(marker).open("x").close()
     except FileExistsError:
         return
-    os.kill(os.getpid(), signal.SIGKILL)
+    die_now()

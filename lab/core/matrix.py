@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lab.core import fingerprint
@@ -48,7 +49,10 @@ def select(decl: Declaration, only: list[str] | None) -> list[str]:
 
 
 def expand(
-    decl: Declaration, names: list[str], prepared: dict[str, dict | None] | None = None, inputs: Inputs | None = None
+    decl: Declaration,
+    names: list[str],
+    prepared: Mapping[str, dict | None] | None = None,
+    inputs: Inputs | None = None,
 ) -> list[RunSpec]:
     """The runs for `names`. An exercise that needs data is left out until `prepared` has its entry."""
     prepared = prepared or {}

@@ -122,6 +122,8 @@ def cluster_device(ray, requested: str) -> str:
     gpus = ray.cluster_resources().get("GPU", 0)
     if requested == "cuda" and not gpus:
         raise UserError("--device cuda: the Ray cluster has no GPU; use --device cpu or auto")
+    if requested == "mps":
+        raise UserError("--device mps: an Apple GPU computes only here; use --executor local, or cpu or cuda on Ray")
     if requested not in ("auto", "cpu", "cuda"):
         raise UserError(f"--device {requested!r}: choose auto, cpu or cuda")
     return "cuda" if requested != "cpu" and gpus else "cpu"
@@ -155,7 +157,7 @@ def deliver(store: Store, events: list[tuple], tasks: dict, open_tasks, reporter
     for event in events:
         if event[0] == "file":
             _, name, key, relative, data = event
-            write_atomic(store.run_dir(name, key) / relative, data)
+            store.put_file(name, key, relative, data)
         else:
             _, label, method, args = event
             replay(label, method, args, tasks, open_tasks, reporter)
@@ -171,9 +173,8 @@ def collect(ray, store: Store, spec: RunSpec, ref) -> Outcome:
         return Outcome(spec, "failed", 0.0, f"{type(error.cause).__name__}: {error.cause}")
     except ray.exceptions.RayError as error:  # the worker died on every try
         return Outcome(spec, "failed", 0.0, f"{type(error).__name__}: {str(error).splitlines()[0]}")
-    folder = store.run_dir(spec.name, spec.key)
     for relative, data in sorted(files.items(), key=lambda item: item[0] == RECORD):
-        write_atomic(folder / relative, data)
+        store.put_file(spec.name, spec.key, relative, data)
     return outcome
 
 

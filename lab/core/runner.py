@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from lab.core.errors import UserError
+from lab.core import devices
 from lab.core.executor import Outcome, execute, run_in_workers
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
@@ -16,15 +16,8 @@ from lab.core.store import FINISHED, Store
 
 
 def resolve_device(requested: str) -> str:
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA device is available here; use --device cpu or auto")
-    if requested not in ("cpu", "cuda"):
-        raise UserError(f"--device {requested!r}: choose auto, cpu or cuda")
-    return requested
+    """auto, cpu, cuda or mps: the device runs here use (lab.core.devices)."""
+    return devices.resolve(requested)
 
 
 def run_all(

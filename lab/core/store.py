@@ -6,20 +6,33 @@ Every write goes to a temporary file first and is renamed into place, so a
 killed process leaves either the old file or the new one, never half of one.
 A run counts as finished only when its record says so and every file still
 matches its checksum.
+
+Two locks, both from ``filelock`` (the same code on Linux, macOS and Windows):
+
+- ``.lock``: one labreport process computes runs in a store at a time (`Store.lock`,
+  held for the whole command; ``.lock.holder`` says who holds it).
+- ``.access.db``: readers (`labreport list`, the render of `build`) hold a shared
+  lock while they read (`Store.reading`); a writer holds it exclusively only while it
+  changes what a reader could be reading (a record, a finished run set aside). A
+  reader never waits for a whole run, only for one such change, and a render never
+  sees a run folder moved away under it. On Windows it also keeps a reader's open
+  record.json from making the writer's rename fail.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import os
 import shutil
+import sqlite3
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, ReadWriteLock, Timeout
 
 from lab.core.api import NullProgress, Progress
 from lab.core.atomic import sha256_file, write_atomic, write_text_atomic
@@ -29,6 +42,9 @@ from lab.core.faults import hold_if_asked
 RECORD = "record.json"
 CHECKPOINT = "checkpoints/last.pt"
 FINISHED = ("done", "diverged")
+WRITER_LOCK, WRITER_HOLDER, ACCESS_LOCK = ".lock", ".lock.holder", ".access.db"
+READ_WAIT_S = 60.0  # a writer holds the access lock for milliseconds (one record, one folder moved)
+WRITE_WAIT_S = 600.0  # a reader holds it for one render (seconds; the first 2A cross-check a minute)
 
 
 # --- the context an experiment runs in ---------------------------------------
@@ -208,7 +224,16 @@ class Store:
 
     def write_record(self, name: str, key: str, record: dict) -> None:
         path = self.run_dir(name, key) / RECORD
-        write_text_atomic(path, json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False))
+        with self.changing():
+            write_text_atomic(path, json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False))
+
+    def put_file(self, name: str, key: str, relative: str, data: bytes) -> None:
+        """A file of a run as computed elsewhere (a Ray worker); its record as `write_record` writes one."""
+        if relative == RECORD:
+            with self.changing():
+                write_atomic(self.run_dir(name, key) / relative, data)
+        else:
+            write_atomic(self.run_dir(name, key) / relative, data)
 
     def checksums(self, name: str, key: str) -> dict[str, str]:
         folder = self.run_dir(name, key)
@@ -227,41 +252,93 @@ class Store:
         if not folder.exists():
             return None
         backup = folder.with_name(f".{key}.previous")
-        if backup.exists():
-            shutil.rmtree(backup)
-        os.replace(folder, backup)
+        with self.changing():
+            if backup.exists():
+                shutil.rmtree(backup)
+            os.replace(folder, backup)
         return backup
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """One labreport process per store at a time."""
+        """One labreport process computing runs in this store at a time."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise UserError(
                 f"{self.root}: cannot create the run store ({error.strerror}); choose a writable folder with --store"
             ) from error
-        path = self.root / ".lock"
+        path, holder = self.root / WRITER_LOCK, self.root / WRITER_HOLDER
         try:
-            handle = open(path, "a+")
+            lock = FileLock(path, timeout=0)
+            lock.acquire()
+        except Timeout:
+            who = read_text_or(holder, "another process")
+            raise UserError(
+                f"{self.root}: the run store is in use by labreport ({who}); wait for it to finish, then run again"
+            ) from None
         except OSError as error:
             raise UserError(
                 f"{path}: cannot open the store lock ({error.strerror}); make the folder writable"
             ) from error
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise UserError(
-                f"{self.root}: the run store is in use by labreport ({holder}); wait for it to finish, then run again"
-            ) from None
-        try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}")
-            handle.flush()
+            write_text_atomic(holder, f"pid {os.getpid()}")
             yield
         finally:
-            handle.close()
+            with contextlib.suppress(OSError):
+                holder.unlink()
+            lock.release()
+
+    def access_lock(self) -> ReadWriteLock | None:
+        """The readers' and writers' lock, or None where this store cannot be changed by us (read-only):
+        then no labreport process of ours writes into it either."""
+        if not self.root.is_dir():
+            return None
+        try:
+            return ReadWriteLock(self.root / ACCESS_LOCK)
+        except (OSError, sqlite3.Error):
+            return None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Read a consistent store: no record is replaced and no run set aside while this block reads."""
+        access = self.access_lock()
+        if access is None:
+            yield
+            return
+        try:
+            access.acquire_read(timeout=READ_WAIT_S)
+        except Timeout:
+            raise UserError(
+                f"{self.root}: another labreport process has been changing the run store for "
+                f"{READ_WAIT_S:.0f} s; run again when it is done"
+            ) from None
+        try:
+            yield
+        finally:
+            access.release()
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[None]:
+        """Change what a reader may be reading, once no reader is (see `reading`)."""
+        access = self.access_lock()
+        if access is None:
+            yield
+            return
+        try:
+            access.acquire_write(timeout=WRITE_WAIT_S)
+        except Timeout:
+            raise UserError(
+                f"{self.root}: a labreport process has been reading the run store for {WRITE_WAIT_S:.0f} s "
+                "(labreport list or build); stop it, then run again: finished runs are kept"
+            ) from None
+        try:
+            yield
+        finally:
+            access.release()
+
+
+def read_text_or(path: Path, default: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip() or default
+    except OSError:
+        return default

@@ -9,7 +9,7 @@ import importlib.util
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ class FigureSpec:
     key: str
     run: str  # the run it draws
     draw: Callable[[Any, str], str]  # (the exercise's analysis, lang) -> SVG
-    caption: tuple[str, str]  # zh, en
+    caption: Callable[[str], str] | tuple[str, str]  # by language, or (zh, en)
     available: Callable[[Any], bool] = lambda analysis: True
     inputs: Callable[[Any], str] = lambda analysis: ""  # what else it draws from than its run (other runs' keys)
 
@@ -93,7 +93,7 @@ def svg_html(svg: str) -> Markup:
 class FigureCache:
     """SVGs keyed by figure, language, drawing code and the checksums of the run's files."""
 
-    def __init__(self, folder: Path | None, modules: list[str], texts: list[Path] = ()):
+    def __init__(self, folder: Path | None, modules: list[str], texts: Sequence[Path] = ()):
         self.folder = folder
         # The modules and all they import, read, not imported: a build whose figures all
         # come from the cache never imports matplotlib (most of a second).

@@ -3,14 +3,13 @@
 One palette, one set of sizes, drawn at the report's text width so a figure is
 never scaled down until its labels are unreadable. The SVG names its fonts and
 WeasyPrint draws the text with the report's fonts, so Chinese labels need a CJK
-font installed (font_families below puts one first).
+font installed (font_families below puts the report's own first).
 """
 
 from __future__ import annotations
 
 import io
 from contextlib import contextmanager
-from functools import cache
 
 import matplotlib
 import numpy as np
@@ -18,37 +17,27 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.patches  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+from cycler import cycler  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from lab.report import fonts  # noqa: E402
 
 TEXT_WIDTH_IN = 6.3  # A4 minus the report's margins
 MAX_CURVE_POINTS = 250  # per drawn curve: SVG paths stay small, so the PDF renders fast
 RASTER_DPI = 200  # for the few artists drawn as images (scatter points, photos)
 PALETTE = ["#1f5a96", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#3aa6b9", "#8c6d46", "#555555"]
 TRUTH, POINTS, DIVERGED = "#222222", "#b9c0c8", "#c0392b"
-CJK_SANS = [
-    "Noto Sans CJK SC",
-    "Noto Sans CJK JP",
-    "Noto Sans CJK TC",
-    "WenQuanYi Zen Hei",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-]
 
 
 def tr(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
-@cache
-def installed_families() -> frozenset[str]:
-    return frozenset(entry.name for entry in font_manager.fontManager.ttflist)
-
-
 def font_families(lang: str) -> list[str]:
-    """A CJK sans first when one is installed (its Latin is clean too), DejaVu as fallback."""
-    cjk = [name for name in CJK_SANS if name in installed_families()][:1]
-    return cjk + ["DejaVu Sans"]
+    """The report's CJK sans first when one is installed (the family of its headings, captions
+    and tables: lab.report.fonts; its Latin is clean too), DejaVu as fallback."""
+    cjk = fonts.figure_family()
+    return ([cjk] if cjk else []) + ["DejaVu Sans"]
 
 
 # Figure text stays text ("svg.fonttype": "none"), drawn by WeasyPrint with the
@@ -73,7 +62,7 @@ def style(lang: str) -> dict:
         "grid.color": "#e3e6ea",
         "grid.linewidth": 0.6,
         "axes.axisbelow": True,
-        "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        "axes.prop_cycle": cycler(color=PALETTE),
         "lines.linewidth": 1.5,
         "legend.frameon": False,
         "svg.fonttype": "none",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
@@ -12,6 +13,7 @@ import lab
 from lab.core.api import Lab
 from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
+from lab.report.pdf_engine import PdfEngineMissing, load_weasyprint
 from lab.report.wording import pct
 
 TEMPLATE = "report.html.j2"
@@ -36,7 +38,7 @@ def css_string(value) -> Markup:
     return Markup(f'"{text}"')
 
 
-def template_environment(extra_folders: list[Path] = ()) -> jinja2.Environment:
+def template_environment(extra_folders: Sequence[Path] = ()) -> jinja2.Environment:
     """./templates, then the packaged ones, then the lab's and its exercises' folders."""
     folders = [Path.cwd() / "templates", PACKAGED_TEMPLATES, *extra_folders]
     env = jinja2.Environment(
@@ -96,6 +98,11 @@ def render_html(context: dict, env: jinja2.Environment | None = None, template_n
 
 
 def check_pdf_variant(pdf_variant: str | None) -> None:
+    """Before any work: a variant WeasyPrint knows (unchecked where it cannot load: no PDF is written then)."""
+    try:
+        load_weasyprint()
+    except PdfEngineMissing:
+        return
     from weasyprint.pdf import VARIANTS
 
     if pdf_variant and pdf_variant not in VARIANTS:
@@ -106,8 +113,8 @@ def check_pdf_variant(pdf_variant: str | None) -> None:
 
 
 def write_pdf(html: str, out: Path, pdf_variant: str | None) -> None:
-    import weasyprint
-
+    """The PDF at `out`; PdfEngineMissing (after the HTML is written) where WeasyPrint cannot load."""
+    weasyprint = load_weasyprint()
     options = {"pdf_variant": pdf_variant} if pdf_variant else {}
     # Atomic, like every result: a killed render never leaves half a PDF to hand in.
     write_atomic(out, weasyprint.HTML(string=html, base_url=str(out.parent)).write_pdf(**options))

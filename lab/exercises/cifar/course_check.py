@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from lab.core import devices
 from lab.core.store import CHECKPOINT
 from lab.exercises.cifar import course
 from lab.exercises.cifar import data as cifar_data
@@ -102,7 +103,7 @@ def cross_check(run, cache_dir: Path, data: str | None) -> CrossCheck:
     if found is None:
         result.why = "no CIFAR-10 test images here"
         return result
-    device = "cuda" if run.record.get("device") == "cuda" and torch.cuda.is_available() else "cpu"
+    device = devices.usable(run.record.get("device"))
     numerics = choose_numerics(run.params.get("precision", "auto"), device)
     result.same_numerics = numerics.label == state.get("numerics")
     result.images = len(found[0])

@@ -13,12 +13,12 @@ from torch import nn
 MISCLASSIFIED_LIMIT = 36
 
 
-EVAL_BATCH_CUDA = 2500  # a GPU evaluates the 10,000 test images in four batches
+EVAL_BATCH_GPU = 2500  # a GPU (cuda, mps) evaluates the 10,000 test images in four batches
 
 
 def evaluation_batch_size(device: str, batch_size: int) -> int:
     """The training batch on the CPU (its numbers stay as they were); large on a GPU."""
-    return max(batch_size, EVAL_BATCH_CUDA) if device == "cuda" else batch_size
+    return max(batch_size, EVAL_BATCH_GPU) if device in ("cuda", "mps") else batch_size
 
 
 def evaluate(model, images, labels, batch_size, prepare, autocast=nullcontext, mirrored=False):

@@ -189,7 +189,7 @@ def cifar_facts(epochs: pd.DataFrame, per_class: pd.DataFrame | None, matrix: pd
 
 
 def read_cifar(run) -> Cifar:
-    epochs = read_csv(run.dir, "epochs.csv").sort_values("epoch").reset_index(drop=True)
+    epochs = pd.read_csv(Path(run.dir) / "epochs.csv").sort_values("epoch").reset_index(drop=True)
     epochs["gap"] = epochs["train_acc"] - epochs["test_acc"]
     misclassified = read_misclassified(run.dir)
     classes = [str(c) for c in misclassified["classes"]] if misclassified is not None else None
@@ -230,7 +230,7 @@ def csv_tables(part: CifarAnalysis) -> dict[str, pd.DataFrame]:
         tables["cifar_epochs"] = cifar.epochs
         if part.sweep is not None:
             tables["cifar_sweep"] = sweep_csv(part.sweep)
-        if cifar.per_class is not None:
+        if cifar.per_class is not None and cifar.confusion is not None:  # both from confusion.csv
             tables["cifar_per_class"] = cifar.per_class
             tables["cifar_confusion"] = cifar.confusion.rename_axis(index="true_class").reset_index()
     return tables

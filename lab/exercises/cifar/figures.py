@@ -70,6 +70,7 @@ def cifar_curves(cifar: Cifar, lang: str) -> str:
 
 def confusion_matrix(cifar: Cifar, lang: str) -> str:
     matrix = cifar.confusion
+    assert matrix is not None  # drawn only when the run wrote it (FIGURES)
     names = [class_name(c, lang) for c in matrix.index]
     counts = matrix.to_numpy()
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -99,6 +100,7 @@ def confusion_matrix(cifar: Cifar, lang: str) -> str:
 
 def per_class_bars(cifar: Cifar, lang: str) -> str:
     table = cifar.per_class
+    assert table is not None
     names = [class_name(c, lang) for c in table["class"]]
     overall = 100 * table["correct"].sum() / max(table["total"].sum(), 1)
     with styled(lang):
@@ -117,6 +119,7 @@ def per_class_bars(cifar: Cifar, lang: str) -> str:
 
 def misclassified_grid(cifar: Cifar, lang: str, limit: int = 16) -> str:
     data = cifar.misclassified
+    assert data is not None
     images, classes = data["images"][:limit], [str(c) for c in data["classes"]]
     cols = 8
     rows = int(np.ceil(len(images) / cols))

@@ -1,8 +1,12 @@
 """Neural networks used by the lab's experiments."""
 
+from typing import TypeVar, cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+M = TypeVar("M", bound=nn.Module)
 
 # --- ResNet-20 for CIFAR-10 (He et al., 2016, section 4.2) -------------------
 
@@ -38,7 +42,7 @@ class BasicBlock(nn.Module):
         if self.identity_shortcut:
             return x
         if x.is_mkldnn:
-            return F.conv2d(x, self.selection, stride=self.stride)
+            return F.conv2d(x, cast(torch.Tensor, self.selection), stride=self.stride)
         x = x[:, :, :: self.stride, :: self.stride]
         return F.pad(x, (0, 0, 0, 0, *self.channel_padding))
 
@@ -76,7 +80,7 @@ class ResNetCifar(nn.Module):
         return self.fc(x)
 
 
-def kaiming_init_(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
+def kaiming_init_(model: M, generator: torch.Generator | None = None) -> M:
     """He-normal weights for convs and the classifier; BN starts as identity.
 
     Every random draw comes from `generator`, so a seed fixes the whole model

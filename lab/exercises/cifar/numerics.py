@@ -1,7 +1,9 @@
 """How Exercise 2's tensors are computed: exact fp32, or the fastest bf16/fp16
 path the device allows, and the activation layout that goes with it."""
 
+import platform
 import re
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +72,44 @@ def cpu_has_native_bf16() -> bool:
     return cpu_supports_bf16() and re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo) is not None
 
 
+def mps_autocast_dtypes() -> list[torch.dtype]:
+    """The reduced precisions this torch's autocast accepts on an Apple GPU, best first.
+
+    bf16 needs macOS 14; torch.autocast("mps", dtype) warns and disables itself for a dtype
+    this torch does not support there (torch 2.5 accepts fp16 only). Unmeasured: no Mac here.
+    """
+    macos = tuple(int(part) for part in (platform.mac_ver()[0] or "0").split(".")[:1])
+    wanted = [torch.bfloat16, torch.float16] if macos >= (14,) else [torch.float16]
+    accepted = []
+    for dtype in wanted:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            try:
+                torch.autocast(device_type="mps", dtype=dtype)
+            except (RuntimeError, AssertionError):
+                continue
+        if not any("autocast" in str(warning.message).lower() for warning in said):
+            accepted.append(dtype)
+    return accepted
+
+
+def mps_numerics(precision: str) -> Numerics:
+    """An Apple GPU: mixed precision in what its autocast accepts (bf16 before fp16, which
+    needs loss scaling), else fp32; the layout stays contiguous (MPS kernels' own)."""
+    dtypes = [] if precision == "fp32" else mps_autocast_dtypes()
+    if precision == "bf16" and torch.bfloat16 not in dtypes:
+        raise UserError(
+            "cifar params.precision = 'bf16' but this torch's MPS autocast has no bf16 here (it needs macOS 14); "
+            "set precision to 'auto' or 'fp32'"
+        )
+    if not dtypes:
+        return Numerics("fp32", None, "contiguous", grad_scaler=False)
+    dtype = dtypes[0]
+    return Numerics(
+        "bf16" if dtype == torch.bfloat16 else "fp16", dtype, "contiguous", grad_scaler=dtype == torch.float16
+    )
+
+
 def choose_numerics(precision: str, device: str) -> Numerics:
     """The fastest numerics `precision` allows on `device`.
 
@@ -90,6 +130,8 @@ def choose_numerics(precision: str, device: str) -> Numerics:
         raise UserError(
             f"cifar params.precision = {precision!r} is not one of 'auto', 'fp32', 'bf16'; pick one of those"
         )
+    if device == "mps":
+        return mps_numerics(precision)
     if precision == "fp32":
         return Numerics("fp32", None, "contiguous", grad_scaler=False)
     if device == "cuda":

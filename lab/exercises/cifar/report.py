@@ -39,7 +39,8 @@ def has(table: str) -> Callable[[CifarAnalysis], bool]:
 
 
 def has_images(a: CifarAnalysis) -> bool:
-    return a.cifar.misclassified is not None and len(a.cifar.misclassified.get("images", [])) > 0
+    images = a.cifar.misclassified if a.cifar is not None else None
+    return images is not None and len(images.get("images", [])) > 0
 
 
 FIGURES = figure_specs(
@@ -97,8 +98,10 @@ def sweep_table(lab: CifarAnalysis, lang: str) -> Table:
 
 
 def cifar_table(lab: CifarAnalysis, lang: str) -> Table:
+    cifar = lab.cifar
+    assert cifar is not None  # a table of the cifar run, made only with it
     rows = []
-    for _, r in lab.cifar.epochs.iterrows():
+    for _, r in cifar.epochs.iterrows():
         rows.append(
             [
                 str(int(r["epoch"])),
@@ -121,8 +124,8 @@ def cifar_table(lab: CifarAnalysis, lang: str) -> Table:
         msg(lang, "gap_pp"),
         msg(lang, "time_s"),
     ]
-    drop = lab.cifar.facts.drop
-    highlight = {drop.epoch_after - int(lab.cifar.epochs["epoch"].iloc[0])} if drop else set()
+    drop = cifar.facts.drop
+    highlight = {drop.epoch_after - int(cifar.epochs["epoch"].iloc[0])} if drop else set()
     return Table(columns, rows, [True] * 8, highlight)
 
 

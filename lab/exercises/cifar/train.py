@@ -104,7 +104,7 @@ def build_training(params: dict, numerics: Numerics, device: str, num_classes: i
     first epoch's learning rate (fused into one kernel on CUDA, which also
     takes the learning rate as a device tensor), and the gradient scaler."""
     retain_freed_memory()
-    model = resnet20(num_classes, seed=params["seed"]).to(device, memory_format=numerics.memory_format())
+    model = resnet20(num_classes, seed=params["seed"]).to(device).to(memory_format=numerics.memory_format())
     first_lr = epoch_schedule(params["phases"])[0][1]
     optimizer = torch.optim.SGD(
         model.parameters(),

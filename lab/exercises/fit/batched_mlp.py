@@ -140,7 +140,7 @@ class BatchedMLP:
         return dead_unit_share(self._hidden_activations(x))
 
     def _hidden_activations(self, x: Tensor, buffers: list[Tensor] | None = None) -> list[Tensor]:
-        outs = buffers or [None] * len(self.hidden)
+        outs: list[Tensor | None] = list(buffers) if buffers else [None] * len(self.hidden)
         first = self.layers[0]
         h = torch.addcmul(first.bias, x, first.weight, out=outs[0]).relu_()
         activations = [h]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -136,7 +137,7 @@ def custom_facts(run, search: pd.DataFrame, snapshots: pd.DataFrame) -> CustomFa
 def read_custom(run) -> Custom:
     search = read_csv(run.dir, "search.csv")
     snapshots = read_csv(run.dir, "snapshots.csv")
-    grid = read_csv(run.dir, "grid.csv")
+    grid = pd.read_csv(Path(run.dir) / "grid.csv")
     if "label" in grid:  # the same grid once per label
         grid = grid[grid["label"] == grid["label"].iloc[0]].drop(columns="label")
     return Custom(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable
+from typing import NoReturn
 
 import torch
 import torch.nn.functional as F
@@ -303,7 +304,7 @@ class _Builder:
         if not math.isfinite(value) or abs(value) > MAX_CONSTANT_EXPONENT:
             self.reject(node, f"a constant exponent of {value:g} (at most {MAX_CONSTANT_EXPONENT} in size)", hint=False)
 
-    def reject(self, node: ast.AST, reason: str, hint: bool = True):
+    def reject(self, node: ast.AST, reason: str, hint: bool = True) -> NoReturn:
         snippet = ast.get_source_segment(self.text, node) or self.text
         message = f"{self.source}: {snippet!r} at {self.position(node)} of {self.text!r} is not allowed: {reason}"
         if hint:

@@ -85,6 +85,7 @@ def fixed(value, se=None) -> str:
 
 
 def search_table(lab: FitAnalysis, lang: str) -> Table:
+    assert lab.custom is not None  # a table of the fit.custom run, made only with it
     f = lab.custom.facts
     ranked = lab.custom.search.sort_values("cv_error", na_position="last").reset_index(drop=True)
     rows, highlight = [], set()
@@ -116,6 +117,7 @@ def search_table(lab: FitAnalysis, lang: str) -> Table:
 
 
 def comparison_table(lab: FitAnalysis, lang: str) -> Table:
+    assert lab.custom is not None
     f = lab.custom.facts
     rows = []
     for label, lr, decay, epochs, hidden, true, se in (

@@ -6,6 +6,7 @@ that the data cannot support is ``None``, never a guess.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -400,7 +401,7 @@ def median_epoch(values: list[int | None]) -> int | None:
     return int(np.median(known)) if len(known) * 2 > len(values) else None
 
 
-def curves_of(loss: pd.DataFrame, lr: float, diverged: set[int]):
+def curves_of(loss: pd.DataFrame, lr: float, diverged: AbstractSet[int]):
     """(seed, its loss rows) at one learning rate, leaving out the seeds that diverged: loss.csv
     keeps only their finite start, which would pass for a curve that oscillated or stalled."""
     for seed, group in loss[np.isclose(loss["lr"], lr)].groupby("seed"):
@@ -409,7 +410,7 @@ def curves_of(loss: pd.DataFrame, lr: float, diverged: set[int]):
 
 
 def curve_timeline(
-    loss: pd.DataFrame, lr: float, diverged: set[int] = frozenset()
+    loss: pd.DataFrame, lr: float, diverged: AbstractSet[int] = frozenset()
 ) -> tuple[int | None, int | None, list[float]]:
     """(oscillating until, plateau from, final loss per seed) for one learning rate."""
     rebounds, plateaus, finals = [], [], []
@@ -424,7 +425,7 @@ def curve_timeline(
     return until, median_epoch(plateaus), finals
 
 
-def curve_shapes(loss: pd.DataFrame, lr: float, diverged: set[int] = frozenset()) -> list[str]:
+def curve_shapes(loss: pd.DataFrame, lr: float, diverged: AbstractSet[int] = frozenset()) -> list[str]:
     shapes = []
     for _, group in curves_of(loss, lr, diverged):
         shapes.append(curve_shape(group.sort_values("epoch")["train_loss"].to_numpy(dtype=float)))

@@ -4,6 +4,7 @@ shaped like real runs (under-fitting at 100 epochs, the noise being fitted at 50
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,8 +89,9 @@ def sweep_rows(
     for i, seed in enumerate(SEEDS):
         diverged_at = DIVERGED_SEEDS_AT_LR1.get(seed) if lr == 1.0 and label is None else None
         if lr == 1.0 and label is None:
-            error, final = (None, None) if diverged_at else (48.0, 41.0)
+            error, final = (np.nan, np.nan) if diverged_at else (48.0, 41.0)
         else:
+            assert true_error is not None and final_loss is not None  # None only where lr 1 diverges
             error = errors[i] if errors else true_error * (1 + 0.08 * (i - 1))
             final = final_loss * (1 + 0.02 * (i - 1))
         row = {
@@ -194,7 +196,7 @@ CUSTOM_OUTCOMES = {
     "tie": [0.80, 1.02, 0.85],
     "lost": [1.5, 1.6, 1.7],
 }
-CUSTOM_SEARCH = {
+CUSTOM_SEARCH: dict[str, Any] = {
     "folds": 5,
     "lrs": [0.003, 0.01, 0.03],
     "weight_decays": [0.0],

@@ -38,7 +38,7 @@ def _decode_source(source: Path, progress=None) -> tuple[torch.Tensor, ...]:
     if pickle_roots:
         return _decode_pickles(source, files, pickle_roots.pop())
     if image_roots:
-        return _decode_image_folders(source, files, image_roots.pop(), progress)
+        return _decode_image_folders(source, files, image_roots.pop() or "", progress)
     found = ", ".join(seen[:8]) + (", ..." if len(seen) > 8 else "") if seen else "nothing"
     raise UserError(f"{source} has no CIFAR-10 layout: {EXPECTED_LAYOUT}; found {found}")
 
@@ -148,7 +148,7 @@ def _pickle_batch(where: str, blob: bytes) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _decode_image_folders(source: Path, files: dict[str, bytes], root: str, progress) -> tuple[torch.Tensor, ...]:
     prefix = root + "/" if root else ""
-    by_split = {split: [] for split in SPLITS}
+    by_split: dict[str, list] = {split: [] for split in SPLITS}
     for name in sorted(files):
         if _image_root(name) == root:
             split, label = name[len(prefix):].split("/")[0], name.split("/")[-2]

@@ -14,6 +14,7 @@ import sys
 import tarfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from lab.core.errors import UserError
 
@@ -159,7 +160,8 @@ class _ByteProgress:
 
     def __init__(self, progress, total: int, description: str):
         self.progress, self.total, self.description = progress, total, description
-        self.done, self.next_line, self.bar = 0, 0.1, None
+        self.done, self.next_line = 0, 0.1
+        self.bar: Any = None  # a rich progress bar on a terminal
 
     def __enter__(self):
         if self.progress is not None:
@@ -224,7 +226,7 @@ def _image_files(root: Path) -> list[tuple[str, os.DirEntry]]:
     """(relative posix path, directory entry) of every visible image under
     train/ and test/, sorted by path. os.scandir: 60,000 files in well under a second."""
     found = []
-    folders = [(root / split, split) for split in SPLITS if (root / split).is_dir()]
+    folders: list[tuple[str | Path, str]] = [(root / split, split) for split in SPLITS if (root / split).is_dir()]
     while folders:
         folder, relative = folders.pop()
         with os.scandir(folder) as entries:
@@ -272,7 +274,7 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], list[str]]:
                 base = posixpath.basename(name)
                 reading = member.name
                 if member.isfile() and (base in PICKLE_FILES or _is_image_name(base)):
-                    files[name] = archive.extractfile(member).read()
+                    files[name] = archive.extractfile(member).read()  # type: ignore[union-attr]  # a file member
                 reading, last_read = None, member.name
     except (tarfile.TarError, OSError, EOFError) as error:
         at = f" in member {reading}" if reading else f" after member {last_read}" if last_read else ""

@@ -23,7 +23,9 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 LAYOUTS = ("pickle", "folder-png", "folder-jpg", "pickle-tar.gz", "folder-tar.gz")
 
 
-def tiny_cifar_arrays(n_per_class: int, size: int = 32, test_per_class: int | None = None, seed: int = 0):
+def tiny_cifar_arrays(
+    n_per_class: int, size: int = 32, test_per_class: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train_images, train_labels, test_images, test_labels): uint8 [N, 3, size, size], int64 [N]."""
     rng = np.random.default_rng(seed)
     splits = []
@@ -104,8 +106,7 @@ def encode_image(image_chw: np.ndarray, ext: str = "png") -> bytes:
 
 
 def write_tar(path: Path, files: dict[str, bytes]) -> Path:
-    mode = "w" if path.name.endswith(".tar") else "w:gz"
-    with tarfile.open(path, mode) as archive:
+    with tarfile.open(path, "w" if path.name.endswith(".tar") else "w:gz") as archive:
         for name, blob in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(blob)
