@@ -52,7 +52,7 @@ def test_the_packaged_stylesheet_gives_a4_its_margins_and_the_page_boxes():
     ],
 )
 def test_page_sizes_and_margins_follow_css(rule, size, margin):
-    geometry = page_geometry(style("@page { %s }" % rule))
+    geometry = page_geometry(style(f"@page {{ {rule} }}"))
     assert (geometry.width, geometry.height) == pytest.approx(size)
     assert geometry.margin == pytest.approx(margin)
 
@@ -81,7 +81,7 @@ def test_a_failed_render_keeps_the_last_good_page_and_adds_its_error():
 
 def page_settings(page: str) -> dict:
     """What the served page tells its script: version, error, page geometry."""
-    return json.loads(page.split('type="application/json">')[1].split("</script>")[0].replace("<\\/", "</"))
+    return json.loads(page.split('type="application/json">')[1].split("</script>")[0])
 
 
 # --- the command --------------------------------------------------------------------------------
@@ -124,7 +124,9 @@ class Preview:
         self.events.close()
         self.process.send_signal(signal.SIGINT)
         stdout, stderr = self.process.communicate(timeout=WAIT_S)
-        return subprocess.CompletedProcess(self.process.args, self.process.returncode, "".join(self.output) + stdout, stderr)
+        return subprocess.CompletedProcess(
+            self.process.args, self.process.returncode, "".join(self.output) + stdout, stderr
+        )
 
 
 def own_template(lab: Path) -> Path:
@@ -180,9 +182,11 @@ def test_preview_follows_edits_shows_errors_and_stops_on_ctrl_c(tiny_lab):
             stopped.stderr
         )
     assert f"templates/report.html.j2:{broken_line}: template syntax error" in stopped.stderr  # and the terminal
-    written = [p for p in (tiny_lab / "reports").rglob("*") if p.suffix in (".pdf", ".html")] if (
-        tiny_lab / "reports"
-    ).exists() else []
+    written = (
+        [p for p in (tiny_lab / "reports").rglob("*") if p.suffix in (".pdf", ".html")]
+        if (tiny_lab / "reports").exists()
+        else []
+    )
     assert written == []  # HTML on demand only: no PDF, no HTML file, no training
 
 

@@ -10,6 +10,7 @@ or the answers folder may have changed); any other change re-runs only the templ
 
 from __future__ import annotations
 
+import os
 import time
 import webbrowser
 from collections.abc import Callable
@@ -28,7 +29,12 @@ STEP_MS = 20  # how long a burst of writes (an editor's save) is gathered before
 
 
 class Sources:
-    """The files a render reads that a student edits, and the folders to watch for them."""
+    """The files a render reads that a student edits, and the folders to watch for them.
+
+    Each folder is watched on its own (not recursively): the lab folder holds the run store and
+    perhaps a data set or a virtual environment, thousands of folders nobody restyles. A folder
+    added to a watched one (./templates, answers/, templates/fit/) makes the preview watch again.
+    """
 
     def __init__(self, renderer: WarmRenderer):
         decl = renderer.session.decl
@@ -39,9 +45,10 @@ class Sources:
         self.templates = [folder.resolve() for folder in renderer.template_folders]
 
     def folders(self) -> list[Path]:
-        wanted = [*self.templates, self.answers, self.reflections.parent, self.declaration.parent]
-        existing = [folder for folder in dict.fromkeys(wanted) if folder.is_dir()]
-        return [f for f in existing if not any(other in f.parents for other in existing)]  # no folder twice
+        folders = {self.declaration.parent, self.reflections.parent}
+        for root in (*self.templates, self.answers):
+            folders.update(folder for folder in subfolders(root))
+        return sorted(folder for folder in folders if folder.is_dir())
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
         file = Path(path).resolve()
@@ -49,6 +56,7 @@ class Sources:
             file in (self.declaration, self.reflections)
             or self.answers in file.parents
             or (file.suffix in TEMPLATE_SUFFIXES and any(folder in file.parents for folder in self.templates))
+            or (change == watchfiles.Change.added and file.is_dir())
         )
 
     def shown(self, path: str) -> str:
@@ -57,6 +65,17 @@ class Sources:
             return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
         except ValueError:
             return path
+
+
+def subfolders(root: Path) -> list[Path]:
+    """``root`` and the folders below it, without caches and hidden ones."""
+    if not root.is_dir():
+        return []
+    found = [root]
+    for folder, names, _ in os.walk(root):
+        names[:] = [name for name in names if not name.startswith((".", "__"))]
+        found += [Path(folder) / name for name in names]
+    return found
 
 
 def run_preview(
@@ -84,12 +103,13 @@ def run_preview(
     try:
         while True:  # a new declaration may name another answers folder: watch again
             sources = Sources(renderer)
-            for changes in watchfiles.watch(*sources.folders(), watch_filter=sources, step=STEP_MS):
+            for changes in watchfiles.watch(*sources.folders(), watch_filter=sources, step=STEP_MS, recursive=False):
                 reload = any(Path(path).resolve() == sources.declaration for _, path in changes)
                 names = ", ".join(sorted({sources.shown(path) for _, path in changes}))
                 publish(state, renderer.attempt(reload), names, console, errors)
                 if reload:
                     print_missing(renderer, errors)
+                if reload or any(Path(path).is_dir() for _, path in changes):
                     break
     except KeyboardInterrupt:
         pass

@@ -80,7 +80,9 @@ class WarmRenderer:
     @property
     def template_folders(self) -> list[Path]:
         """Where the templates come from, first match wins: ./templates, the packaged ones, the lab's."""
-        return [Path(folder) for folder in template_environment(lab_template_folders(self.manifest)).loader.searchpath]
+        loader = template_environment(lab_template_folders(self.manifest)).loader
+        assert isinstance(loader, jinja2.FileSystemLoader)
+        return [Path(folder) for folder in loader.searchpath]
 
     def render(self) -> str:
         """The template step of a build: answers, context, the page (a fresh environment, so

@@ -23,7 +23,9 @@ STATIC = Path(__file__).with_name("static")
 ASSETS = {"/_preview/preview.js": "text/javascript", "/_preview/preview.css": "text/css"}
 KEEP_ALIVE_S = 15  # a comment on an idle event stream, so a dropped connection is noticed
 HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
-EMPTY_PAGE = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>labreport preview</title></head><body></body></html>'
+EMPTY_PAGE = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>labreport preview</title></head><body></body></html>'
+)
 
 
 class PreviewState:
