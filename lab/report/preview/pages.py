@@ -144,7 +144,9 @@ def split_page_body(body: str) -> tuple[dict[str, str], dict[str, dict[str, str]
 
 def declarations_of(text: str) -> dict[str, str]:
     """``name: value; …`` split at semicolons outside strings and parentheses."""
-    parts, current, quote, depth = [], [], "", 0
+    parts: list[str] = []
+    current: list[str] = []
+    quote, depth = "", 0
     for index, char in enumerate(text):
         if quote:
             quote = "" if char == quote and text[index - 1] != "\\" else quote
@@ -199,8 +201,8 @@ def page_size(value: str) -> tuple[float, float] | None:
     elif rest[0] in PAGE_SIZES_MM:
         width, height = PAGE_SIZES_MM[rest[0]]
     else:
-        lengths = [length_mm(w) for w in rest]
-        if None in lengths or len(lengths) > 2:
+        lengths = [length for word in rest if (length := length_mm(word)) is not None]
+        if len(lengths) != len(rest) or len(lengths) > 2:
             return None
         width, height = lengths[0], lengths[-1]
     if orientation == "landscape" and width < height or orientation == "portrait" and width > height:
