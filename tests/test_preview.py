@@ -149,6 +149,7 @@ def line_of(path: Path, text: str) -> int:
 
 def test_preview_follows_edits_shows_errors_and_stops_on_ctrl_c(tiny_lab):
     template = own_template(tiny_lab)
+    (tiny_lab / "answers").mkdir()
     preview = Preview(tiny_lab)
     try:
         page = preview.get()
@@ -169,6 +170,14 @@ def test_preview_follows_edits_shows_errors_and_stops_on_ctrl_c(tiny_lab):
         edit(template, "{% if %}", "")
         preview.next_version()
         assert preview.state()["error"] is None
+
+        (tiny_lab / "reflections.md").write_text("The learning-rate drop surprised me.\n", encoding="utf-8")
+        preview.next_version()
+        assert "<p>The learning-rate drop surprised me.</p>" in preview.get()
+
+        (tiny_lab / "answers" / "1A.md").write_text("My own answer to 1A, in my words.\n", encoding="utf-8")
+        preview.next_version()
+        assert "<p>My own answer to 1A, in my words.</p>" in preview.get()
 
         edit(tiny_lab / "lab13.toml", 'name = "Test Student"', 'name = "Renamed Student"')
         preview.next_version()  # the declaration changed: the runs are loaded again with it

@@ -214,6 +214,8 @@
         const response = await fetch("/", { cache: "no-store" });
         await show(new DOMParser().parseFromString(await response.text(), "text/html"));
       } while (again);
+    } catch (error) {
+      document.documentElement.classList.add("lr-disconnected"); // the event stream reconnects, and asks again
     } finally {
       updating = false;
     }
