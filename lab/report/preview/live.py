@@ -56,7 +56,7 @@ class Sources:
             file in (self.declaration, self.reflections)
             or self.answers in file.parents
             or (file.suffix in TEMPLATE_SUFFIXES and any(folder in file.parents for folder in self.templates))
-            or (change == watchfiles.Change.added and file.is_dir())
+            or (change == watchfiles.Change.added and file.is_dir() and not file.name.startswith((".", "__")))
         )
 
     def shown(self, path: str) -> str:

@@ -4,7 +4,7 @@
 (() => {
   "use strict";
   const BOXES = ["top-left", "top-center", "top-right", "bottom-left", "bottom-center", "bottom-right"];
-  const CONTAINERS = new Set(["SECTION", "DIV", "HEADER", "NAV", "ARTICLE", "MAIN", "ASIDE", "FOOTER"]);
+  const CONTAINERS = new Set(["SECTION", "DIV", "HEADER", "NAV", "ARTICLE", "MAIN", "ASIDE", "FOOTER", "UL", "OL"]);
   const PX_PER_MM = 96 / 25.4;
   let updating = false;
   let again = false;
@@ -99,22 +99,98 @@
     return item.node.getBoundingClientRect().bottom - page.area.getBoundingClientRect().top > height + 0.5;
   }
 
+  // --- a block split across two pages, at a line (paragraphs, list items, code) -------------
+
+  const SPLITTABLE = new Set(["P", "LI", "PRE", "DD", "BLOCKQUOTE"]);
+
+  function characters(node) {
+    // Each visible character as (text node, offset): collapsed white space has no box to measure.
+    const found = [];
+    const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+      for (let offset = 0; offset < text.data.length; offset++) {
+        if (text.data[offset].trim()) found.push([text, offset]);
+      }
+    }
+    return found;
+  }
+
+  function box([text, offset]) {
+    const range = document.createRange();
+    range.setStart(text, offset);
+    range.setEnd(text, offset + 1);
+    return range.getBoundingClientRect();
+  }
+
+  function firstBelow(chars, limit) {
+    // The first character whose box ends below `limit` (they go down line by line).
+    let low = 0;
+    let high = chars.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (box(chars[middle]).bottom > limit) high = middle;
+      else low = middle + 1;
+    }
+    return low;
+  }
+
+  function split(node, limit) {
+    // The lines of `node` that pass `limit` move to a copy of it (returned), keeping the
+    // stylesheet's orphans and widows; null where it cannot or should not be split.
+    const style = getComputedStyle(node);
+    if (!SPLITTABLE.has(node.tagName) || style.breakInside.startsWith("avoid")) return null;
+    const chars = characters(node);
+    if (chars.length < 2) return null;
+    const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+    const lines = (from, to) => Math.round((to - from) / line);
+    const top = box(chars[0]).top;
+    const bottom = box(chars[chars.length - 1]).bottom;
+    let at = firstBelow(chars, limit);
+    const short = (parseInt(style.widows, 10) || 2) - lines(box(chars[Math.min(at, chars.length - 1)]).top, bottom);
+    if (short > 0 && at < chars.length) at = firstBelow(chars, box(chars[at]).top - short * line + line / 2);
+    if (at <= 0 || at >= chars.length || lines(top, box(chars[at]).top) < (parseInt(style.orphans, 10) || 2)) return null;
+    const range = document.createRange();
+    range.setStart(chars[at][0], chars[at][1]);
+    range.setEnd(node, node.childNodes.length);
+    const rest = node.cloneNode(false);
+    rest.removeAttribute("id");
+    rest.classList.add("lr-continued");
+    rest.appendChild(range.extractContents());
+    if (style.textAlign === "justify") node.style.textAlignLast = "justify"; // a full line in the PDF
+    return rest;
+  }
+
+  function numberLists(staging) {
+    // A list split across pages keeps its numbers.
+    staging.querySelectorAll("ol").forEach((list) => {
+      let number = list.start || 1;
+      for (const item of list.children) if (item.tagName === "LI") item.value = item.value || number++;
+    });
+  }
+
   function paginate(staging, geometry, book) {
+    numberLists(staging);
     const items = blocks(staging, [], []);
     breakRules(items);
     const height = (geometry.height - geometry.margin[0] - geometry.margin[2]) * PX_PER_MM;
     let page = newPage(book);
-    for (const item of items) {
+    const continueOnNextPage = (index, item) => {
+      const rest = split(item.node, page.area.getBoundingClientRect().top + height);
+      if (rest) items.splice(index + 1, 0, { ...item, node: rest, pageBefore: true });
+      return rest;
+    };
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index];
       if (item.pageBefore && page.items.length) page = newPage(book);
       place(page, item);
-      if (page.items.length > 1 && overflows(page, item, height)) {
-        const moving = [item];
-        const before = page.items[page.items.length - 2];
-        if (page.items.length > 2 && before.keepWithNext) moving.unshift(before);
-        moving.forEach((m) => unplace(page, m));
-        page = newPage(book);
-        moving.forEach((m) => place(page, m));
-      }
+      if (!overflows(page, item, height) || continueOnNextPage(index, item) || page.items.length === 1) continue;
+      const moving = [item];
+      const before = page.items[page.items.length - 2];
+      if (page.items.length > 2 && before.keepWithNext) moving.unshift(before);
+      moving.forEach((m) => unplace(page, m));
+      page = newPage(book);
+      moving.forEach((m) => place(page, m));
+      if (overflows(page, item, height)) continueOnNextPage(index, item); // taller than a page
     }
     decorate(book, geometry);
   }
