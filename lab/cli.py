@@ -395,7 +395,7 @@ def preview(
     set_: Sets = None,
     quick: Quick = False,
     lang: Lang = None,
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free one).")] = 8000,
+    port: Annotated[int, typer.Option("--port", metavar="N", help="Port on 127.0.0.1 (0: any free one).")] = 8000,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
     data: Data = None,
     store: StoreOpt = None,
