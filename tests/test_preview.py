@@ -5,9 +5,12 @@ stream, never on the clock. The same steps in a real browser: tests/test_preview
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import socket
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -207,3 +210,23 @@ def test_a_port_in_use_is_one_line_and_exit_2(tiny_lab):
         result = labreport(tiny_lab, "preview", "--no-browser", "--port", str(port), check=2)
     assert f"error: --port {port}: cannot listen there" in result.stderr
     assert "--port 0 for any free one" in result.stderr
+
+
+def test_without_no_browser_it_opens_the_page_in_the_browser(tiny_lab, tmp_path):
+    """The webbrowser module opens the URL; $BROWSER names the browser (here a script that hands it back)."""
+    handed = tmp_path / "handed-url"
+    os.mkfifo(handed)
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!{sys.executable}\nimport sys\nopen({str(handed)!r}, 'w').write(sys.argv[1])\n")
+    browser.chmod(0o755)
+    reader = os.open(handed, os.O_RDONLY | os.O_NONBLOCK)  # opened first, so the script's open does not block
+    process = start_labreport(tiny_lab, "preview", "--port", "0", env={"BROWSER": str(browser)})
+    try:
+        printed = next(line.split()[1] for line in process.stdout if line.startswith("preview: "))
+        assert select.select([reader], [], [], WAIT_S)[0], "the browser was not opened"
+        assert os.read(reader, 1000).decode() == printed
+    finally:
+        os.close(reader)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=WAIT_S)
+    assert process.returncode == 0

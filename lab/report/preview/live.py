@@ -91,31 +91,32 @@ def run_preview(
     server = PreviewServer(state, port)  # a port in use is said before the runs are read
     try:
         renderer = WarmRenderer(open_session, lang)
-    except BaseException:
-        server.server_close()
-        raise
-    print_missing(renderer, errors)
-    publish(state, renderer.attempt(), "first render", console, errors)
-    server.start()
-    console.print(f"preview: {server.url}  (renders again when you save; Ctrl-C stops it)")
-    if open_browser:
-        webbrowser.open(server.url)
-    try:
-        while True:  # a new declaration may name another answers folder: watch again
-            sources = Sources(renderer)
-            for changes in watchfiles.watch(*sources.folders(), watch_filter=sources, step=STEP_MS, recursive=False):
-                reload = any(Path(path).resolve() == sources.declaration for _, path in changes)
-                names = ", ".join(sorted({sources.shown(path) for _, path in changes}))
-                publish(state, renderer.attempt(reload), names, console, errors)
-                if reload:
-                    print_missing(renderer, errors)
-                if reload or any(Path(path).is_dir() for _, path in changes):
-                    break
+        print_missing(renderer, errors)
+        publish(state, renderer.attempt(), "first render", console, errors)
+        server.start()
+        console.print(f"preview: {server.url}  (renders again when you save; Ctrl-C stops it)")
+        if open_browser:
+            webbrowser.open(server.url)
+        follow(renderer, state, console, errors)
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how a preview ends
     finally:
         server.stop()
     console.print("preview stopped")
+
+
+def follow(renderer: WarmRenderer, state: PreviewState, console: Console, errors: Console) -> None:
+    """Render and publish on every change, for ever."""
+    while True:  # a new declaration may name other files, a new folder needs watching: watch again
+        sources = Sources(renderer)
+        for changes in watchfiles.watch(*sources.folders(), watch_filter=sources, step=STEP_MS, recursive=False):
+            reload = any(Path(path).resolve() == sources.declaration for _, path in changes)
+            names = ", ".join(sorted({sources.shown(path) for _, path in changes}))
+            publish(state, renderer.attempt(reload), names, console, errors)
+            if reload:
+                print_missing(renderer, errors)
+            if reload or any(Path(path).is_dir() for _, path in changes):
+                break
 
 
 def publish(state: PreviewState, rendered: Rendered, what: str, console: Console, errors: Console) -> None:

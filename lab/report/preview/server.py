@@ -127,6 +127,7 @@ class PreviewServer(ThreadingHTTPServer):
 
     def __init__(self, state: PreviewState, port: int):
         self.state = state
+        self.serving: threading.Thread | None = None
         try:
             super().__init__(("127.0.0.1", port), PreviewHandler)  # this machine only: the report is private
         except OSError as error:
@@ -141,12 +142,12 @@ class PreviewServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/"
 
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="preview-server", daemon=True)
-        thread.start()
-        return thread
+    def start(self) -> None:
+        self.serving = threading.Thread(target=self.serve_forever, name="preview-server", daemon=True)
+        self.serving.start()
 
     def stop(self) -> None:
         self.state.stop()
-        self.shutdown()
+        if self.serving is not None:
+            self.shutdown()  # waits for serve_forever, so only once it runs
         self.server_close()

@@ -193,6 +193,7 @@
       if (overflows(page, item, height)) continueOnNextPage(index, item); // taller than a page
     }
     decorate(book, geometry);
+    targetPages(book);
   }
 
   function decorate(book, geometry) {
@@ -214,6 +215,24 @@
         page.appendChild(area);
       }
     });
+  }
+
+  function targetPages(book) {
+    // WeasyPrint's `content: leader(".") target-counter(attr(href), page)` (the contents' page
+    // numbers): Chromium has neither, so the links such a rule styles get their target's page.
+    const css = Array.from(document.querySelectorAll("head style"), (style) => style.textContent).join("\n");
+    const rule = /([^{}]+?)::?after\s*\{[^}]*target-counter\(\s*attr\(\s*href\s*\)\s*,\s*page\s*\)/g;
+    const selectors = Array.from(css.matchAll(rule), (match) => match[1].trim());
+    const pageOf = new Map();
+    Array.from(book.children).forEach((page, index) =>
+      page.querySelectorAll("[id]").forEach((element) => pageOf.has(element.id) || pageOf.set(element.id, index + 1)),
+    );
+    for (const selector of selectors) {
+      for (const link of book.querySelectorAll(selector)) {
+        const target = decodeURIComponent((link.getAttribute("href") || "").replace(/^#/, ""));
+        if (pageOf.has(target)) link.dataset.lrPage = String(pageOf.get(target));
+      }
+    }
   }
 
   function pageVariables(target, geometry) {
