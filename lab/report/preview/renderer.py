@@ -76,6 +76,7 @@ class WarmRenderer:
         code_check = code_cross_check(runs, exercises, session.inputs)
         self.session, self.lang, self.runs, self.missing, self.manifest = session, lang, runs, missing, manifest
         self.analysis, self.items, self.commands, self.code_check = lab, items, commands, code_check
+        self.files: frozenset[Path] = frozenset()  # the next render starts a fresh template environment
 
     @property
     def template_folders(self) -> list[Path]:
@@ -84,11 +85,20 @@ class WarmRenderer:
         assert isinstance(loader, jinja2.FileSystemLoader)
         return [Path(folder) for folder in loader.searchpath]
 
+    def environment(self) -> jinja2.Environment:
+        """The Jinja2 environment, kept while the same template files exist: it compiles a template
+        again only when its file changed. Compiling all ten took 85 % of a render (0.4 s on 2 cores
+        of an AMD EPYC, a quick real-data Lab 13 store, cProfile). A file added or removed (a
+        section copied into ./templates, which shadows the packaged one) starts a fresh one."""
+        files = template_files(self.template_folders)
+        if files != self.files:
+            self.env, self.files = template_environment(lab_template_folders(self.manifest)), files
+        return self.env
+
     def render(self) -> str:
-        """The template step of a build: answers, context, the page (a fresh environment, so
-        a template copied into ./templates since the last render is found)."""
+        """The template step of a build: answers, context, the page."""
         decl, lang = self.session.decl, self.lang
-        env = template_environment(lab_template_folders(self.manifest))
+        env = self.environment()
         answers_dir = decl.resolve(decl.values.get("report", {}).get("answers", "answers"))
         ref = reference(self.items, lang)
         answers = build_answers(self.analysis, lang, ref, answers_dir, self.manifest, env, self.commands)
@@ -108,6 +118,10 @@ class WarmRenderer:
         except Exception as error:  # a render must never end the preview: the page shows what broke
             return Rendered(None, describe_error(error), time.perf_counter() - started)
         return Rendered(html, None, time.perf_counter() - started)
+
+
+def template_files(folders: list[Path]) -> frozenset[Path]:
+    return frozenset(path for folder in folders if folder.is_dir() for path in folder.rglob("*.j2"))
 
 
 def describe_error(error: Exception) -> str:
