@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import lab.exercises.fit
 from lab.report.preview.pages import page_geometry
 from lab.report.preview.renderer import Rendered
 from lab.report.preview.server import PreviewState
@@ -153,6 +154,7 @@ def line_of(path: Path, text: str) -> int:
 def test_preview_follows_edits_shows_errors_and_stops_on_ctrl_c(tiny_lab):
     template = own_template(tiny_lab)
     (tiny_lab / "answers").mkdir()
+    (tiny_lab / "templates" / "fit").mkdir()
     preview = Preview(tiny_lab)
     try:
         page = preview.get()
@@ -173,6 +175,12 @@ def test_preview_follows_edits_shows_errors_and_stops_on_ctrl_c(tiny_lab):
         edit(template, "{% if %}", "")
         preview.next_version()
         assert preview.state()["error"] is None
+
+        section = (Path(lab.exercises.fit.__file__).parent / "section.html.j2").read_text(encoding="utf-8")
+        own_section = tiny_lab / "templates" / "fit" / "section.html.j2"  # a new file shadows the packaged one
+        own_section.write_text(section + "<p>My own note under Exercise 1.</p>\n", encoding="utf-8")
+        preview.next_version()
+        assert "<p>My own note under Exercise 1.</p>" in preview.get()
 
         (tiny_lab / "reflections.md").write_text("The learning-rate drop surprised me.\n", encoding="utf-8")
         preview.next_version()
