@@ -31,6 +31,7 @@ from lab.core.session import (
     check_exercises,
     check_store,
     gather,
+    missing_notes,
     open_session,
     output_status,
     plan_for_render,
@@ -371,11 +372,8 @@ def render(session: Session, specs, out: Path, lang: str, pdf_variant, final: bo
 
     specs = specs if specs is not None else plan_for_render(session)
     runs, missing = gather(session, specs)
-    for name, reason in missing.items():
-        errors.print(
-            f"[yellow]missing:[/] {name} ({reason}); the report says so. "
-            f"Compute it with: {session.command('run', '--only', name)}"
-        )
+    for note in missing_notes(session, missing):
+        errors.print(f"[yellow]missing:[/] {escape(note)}")
     unready += handin.run_problems(runs, missing, session.decl.quick)
     if final:
         refuse_if_unready(unready)
@@ -412,6 +410,29 @@ def refuse_if_unready(problems: list[str]) -> None:
     if problems:
         print_unready(problems, "not ready to hand in (--final); no PDF written:", "red")
         raise typer.Exit(EXIT_NOT_READY)
+
+
+@app.command(short_help="Serve the report in the browser; it follows every save of a template, answer or reflection.")
+@guarded
+def preview(
+    config: Config = None,
+    set_: Sets = None,
+    quick: Quick = False,
+    lang: Lang = None,
+    port: Annotated[int, typer.Option("--port", metavar="N", help="Port on 127.0.0.1 (0: any free one).")] = 8000,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
+    data: Data = None,
+    store: StoreOpt = None,
+) -> None:
+    """Serve the report's HTML on http://127.0.0.1:PORT/ in page boxes, rendered again (HTML only, from the
+    stored runs and cached figures) whenever a template, the stylesheet, an answer, the reflections or the
+    declaration is saved; the page follows without losing its place. Ctrl-C stops it (exit 0)."""
+    from lab.report.preview.live import run_preview
+
+    def session():
+        return start_session(config, set_, quick, data, True, store)
+
+    run_preview(session, lang, port, not no_browser, console, errors)
 
 
 @app.command(short_help="Start a lab folder of your own: declaration, reflections prompts, answers/.")

@@ -118,6 +118,14 @@ def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun 
     return runs, {name: reason for name, reason in missing.items() if runs[name] is None}
 
 
+def missing_notes(session: Session, missing: dict[str, str]) -> list[str]:
+    """For each run that is not there: why, and the command that computes it (build and preview print these)."""
+    return [
+        f"{name} ({reason}); the report says so. Compute it with: {session.command('run', '--only', name)}"
+        for name, reason in missing.items()
+    ]
+
+
 def check_output(out: Path) -> None:
     folder = out.parent if str(out.parent) else Path(".")
     if out.suffix.lower() != ".pdf":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import inspect
 import sys
@@ -31,6 +32,7 @@ def function_source(module_name: str, function: str) -> str:
     raise AttributeError(f"{module_name} has no function {function}")
 
 
+@functools.lru_cache(maxsize=4)  # `labreport preview` renders the same source again on every save
 def highlighted(source: str) -> Markup:
     try:
         from pygments import highlight
