@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from lab.core.api import load_lab
 from lab.core.errors import UserError
 from lab.exercises.fit import sweep_facts
-from lab.labs.lab13.fixtures import fixture_declaration, trim_to_quick, write_fixture_store
+from tests.fixtures import fixture_declaration, write_custom_run, write_fixture_store
 from lab.report import analysis, build, fonts
 from lab.report.answers import build_answers
 from lab.report.wording import num, pct, signed
@@ -69,7 +69,7 @@ def en_report(tmp_path_factory, runs):
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    runs = trim_to_quick(write_fixture_store(tmp_path_factory.mktemp("quickstore"), quick=True))
+    runs = write_fixture_store(tmp_path_factory.mktemp("quickstore"), quick=True)
     runs["cifar"], runs["fit.custom"] = None, None  # fewer figures: this report checks marks, not plots
     return render(tmp_path_factory.mktemp("quick"), runs, "en", quick=True, missing={"cifar": "failed"})
 
@@ -104,9 +104,9 @@ def test_cifar_facts_follow_the_fixture(runs):
 
 
 def test_partial_data_gives_partial_facts(tmp_path):
-    lab = analysis.analyse(trim_to_quick(write_fixture_store(tmp_path)))
+    lab = analysis.analyse(write_fixture_store(tmp_path, quick=True, sets=["fit.seeds=[2019]"]))
     assert lab.quick
-    assert lab.epoch_facts.epochs == [100, 1000] and lab.epoch_facts.true_error_rose is False
+    assert lab.epoch_facts.epochs == [10, 100, 1000, 5000] and lab.epoch_facts.true_error_rose is False
     assert lab.cifar.facts.drop.gain_after is None and lab.cifar.facts.drop.gain_before is None
     settings = lab.lr.settings
     assert settings["true_error_std"].isna().all()  # one seed: no spread to report
@@ -399,9 +399,9 @@ def test_chinese_figure_text_is_set_in_the_cjk_font_and_stays_text(runs, zh_repo
 )
 def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
     from lab.exercises.fit.report import comparison_table
-    from lab.labs.lab13.fixture_fit import CUSTOM_OUTCOMES, write_custom
+    from tests.fixtures.fit import CUSTOM_OUTCOMES
 
-    lab = analysis.analyse({"fit.custom": write_custom(tmp_path / "fit.custom" / "k", False, outcome)})
+    lab = analysis.analyse({"fit.custom": write_custom_run(tmp_path, outcome)})
     facts = lab.custom.facts
     wins = sum(c < b for c, b in zip(CUSTOM_OUTCOMES[outcome], [0.9 * 0.92, 0.9, 0.9 * 1.08]))
     assert facts.verdict == outcome and facts.wins == wins
@@ -416,18 +416,16 @@ def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
 
 def test_the_1c_table_says_both_settings_were_trained_on_all_points(tmp_path):
     from lab.exercises.fit.report import comparison_table
-    from lab.labs.lab13.fixture_fit import write_custom
 
-    lab = analysis.analyse({"fit.custom": write_custom(tmp_path / "fit.custom" / "k", False, "tie")})
+    lab = analysis.analyse({"fit.custom": write_custom_run(tmp_path, "tie")})
     assert "真实误差（在全部训练点上训练）" in comparison_table(lab, "zh").columns
     assert "true error (trained on all points)" in comparison_table(lab, "en").columns
 
 
 def test_the_1c_comparison_leaves_out_a_seed_where_a_model_diverged(tmp_path):
     from lab.exercises.fit.report import comparison_table
-    from lab.labs.lab13.fixture_fit import write_custom
 
-    run = write_custom(tmp_path / "fit.custom" / "k", False, "beat")
+    run = write_custom_run(tmp_path, "beat")
     snapshots = pd.read_csv(run.dir / "snapshots.csv")
     first_seed = snapshots["seed"].min()
     snapshots.loc[(snapshots["label"] == "chosen") & (snapshots["seed"] == first_seed), "true_error"] = float("nan")
