@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lab.core import declaration as declaration_module
-from lab.core.api import Exercise
+from lab.core.api import Exercise, load_lab
 from lab.core.errors import UserError
 from lab.core.matrix import RunSpec, expand, select
 from lab.core.progress import Reporter, format_seconds
@@ -187,7 +187,7 @@ def start_session(config, set_, quick, data, no_download, store) -> Session:
     session = open_session(config, set_, quick, data, no_download, store)
     if session.packaged:
         errors.print(
-            f"[yellow]note:[/] no {declaration_module.DEFAULT_NAME} here, so the packaged example is used "
+            f"[yellow]note:[/] no {session.decl.lab.declaration.name} here, so the packaged example is used "
             f"(its name and ID are not yours); start your own lab folder with: labreport init"
         )
     return session
@@ -351,7 +351,7 @@ def build(
     if no_run:
         specs = plan_for_render(session)
     else:
-        specs = plan(session, session.run_names)
+        specs = plan(session, session.decl.run_names)
         code = run_specs(session, specs, device, False, executor, address)
     runs, missing = gather(session, specs)
     for name, reason in missing.items():
@@ -404,7 +404,7 @@ def init(
     Never overwrites a file."""
     from lab.report import starter
 
-    starter.refuse_to_overwrite(folder)  # before asking anything
+    starter.refuse_to_overwrite(folder, load_lab())  # before asking anything
     student = starter.Student(
         ask(name, "--name", "Your name"),
         ask(student_id, "--id", "Your student ID"),
@@ -455,7 +455,7 @@ def list_runs(
         table.add_row(
             spec.name, spec.key, status, format_seconds(seconds) if seconds else "-", record.get("finished") or "-"
         )
-    for name in session.run_names:
+    for name in session.decl.run_names:
         if name not in listed:
             table.add_row(name, "-", unplanned_status(session.store, name), "-", "-")
     console.print(table)
@@ -486,7 +486,7 @@ def doctor(
         (
             "exercises",
             lambda: (
-                check_exercises(decl, session.run_names)
+                check_exercises(decl, session.decl.run_names)
                 or f"{', '.join(exercise.name for exercise in decl.exercises)}: inputs checked"
             ),
         ),

@@ -99,3 +99,18 @@ Ref = Callable[[str], str]  # figure/table key -> its numbered label, as a link
 
 def code(text) -> Markup:
     return Markup("<code>{}</code>").format(escape(str(text)))
+
+
+# The number formats every template (page, sections, answers) may call; an exercise adds its own.
+FORMATS = {
+    "num": num,
+    "pm": pm,
+    "pct": pct,
+    "signed": signed,
+    "lr_text": lr_text,
+    "seconds_text": seconds_text,
+    "count": count,
+    "plural": plural,
+    "join_values": join_values,
+    "code": code,
+}

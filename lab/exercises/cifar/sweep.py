@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lab.exercises.cifar import COURSE_RUN, cell_of
 from lab.exercises.cifar.lr_schedule import WARMUP_START
 
-COURSE = "cifar"
 UNDER_FIT_GAP = 3.0  # percentage points
 
 
@@ -83,12 +83,13 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
     """From the runs by name (cifar, cifar.seed<N>, cifar.<variant>) and the course run's facts."""
     from lab.exercises.cifar.facts import read_cifar
 
-    seeds = {name: read_cifar(run) for name, run in runs.items() if run is not None and is_seed_run(name)}
-    variants = {name: read_cifar(run) for name, run in runs.items() if run is not None and is_variant_run(name)}
+    cells = {name: cell_of(name) for name, run in runs.items() if run is not None and name.startswith(COURSE_RUN)}
+    seeds = [read_cifar(runs[name]) for name, cell in cells.items() if cell.seed is not None]
+    variants = [read_cifar(runs[name]) for name, cell in cells.items() if cell.variant is not None]
     if course is None or (not seeds and not variants):
         return None
-    course_runs = [course, *seeds.values()]
-    drawn_from = [run for run in runs.values() if run is not None and run.name.startswith(COURSE)]
+    course_runs = [course, *seeds]
+    drawn_from = [runs[name] for name in cells]
     by_seed = pd.DataFrame({run.params["seed"]: run.epochs.set_index("epoch")["test_acc"] for run in course_runs})
     jumps = [run.facts.drop.test_jump for run in course_runs if run.facts.drop is not None]
     return SweepFacts(
@@ -98,7 +99,7 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
         final_gap=Spread.of([run.facts.final_gap for run in course_runs]),
         final_test=Spread.of([run.facts.final_test for run in course_runs]),
         variants=[variant_facts("course", course)]
-        + [variant_facts(run.params["variant"], run) for run in variants.values()],
+        + [variant_facts(run.params["variant"], run) for run in variants],
         fingerprint=json.dumps({run.key: run.record.get("files") for run in drawn_from}, sort_keys=True),
     )
 
@@ -118,14 +119,6 @@ def variant_facts(name: str, run) -> VariantFacts:
         summary.get("crop_padding"),
         run.params,
     )
-
-
-def is_seed_run(name: str) -> bool:
-    return name.startswith(f"{COURSE}.seed") and name.removeprefix(f"{COURSE}.seed").isdigit()
-
-
-def is_variant_run(name: str) -> bool:
-    return name.startswith(f"{COURSE}.") and not is_seed_run(name)
 
 
 def sweep_csv(sweep: SweepFacts) -> pd.DataFrame:

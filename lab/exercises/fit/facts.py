@@ -25,10 +25,6 @@ class FitAnalysis:
     lr_facts: LrFacts | None
     custom: Custom | None
 
-    def records(self) -> dict[str, dict]:
-        found = {"fit.epochs": self.epochs, "fit.lr": self.lr, "fit.custom": self.custom}
-        return {name: part.record for name, part in found.items() if part is not None}
-
 
 def analyse(runs: dict) -> FitAnalysis:
     epochs = read_sweep(runs["fit.epochs"]) if runs.get("fit.epochs") else None

@@ -45,7 +45,7 @@ def draw_fit(ax, grid, data, curves, seed, lang: str, color=PALETTE[0]) -> None:
     x, y = first_seed_points(data, seed)
     ax.scatter(x, y, s=4, color=POINTS, lw=0, rasterized=True, label=msg(lang, "training_points_one_seed"))
     grid = thinned(grid)
-    ax.plot(grid["x"], grid["y_true"], color=TRUTH, lw=1.1, ls="--", label=msg(lang, "true_f_x"))
+    ax.plot(grid["x"], grid["y_true"], color=TRUTH, lw=1.1, ls="--", label=msg(lang, "true_function"))
     if curves is None or curves.empty:
         return
     wide = thinned(curves.pivot_table(index="x", columns="seed", values="y_pred", aggfunc="first"))
@@ -174,7 +174,7 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
     """True error, held-out error and training loss per setting, mean ± std over seeds."""
     table = sweep.settings.sort_values(column)
     series = [
-        ("true_error", msg(lang, "true_error_mse_vs_noise_free_f"), PALETTE[0], "o"),
+        ("true_error", msg(lang, "true_error_axis"), PALETTE[0], "o"),
         ("heldout_error", msg(lang, "held_out_error"), PALETTE[3], "s"),
         ("train_loss", msg(lang, "training_loss"), PALETTE[1], "^"),
     ]
@@ -203,7 +203,7 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
             ax.text(
                 value,
                 0.97,
-                msg(lang, "diverged_2"),
+                msg(lang, "diverged_suffix"),
                 color=DIVERGED,
                 transform=ax.get_xaxis_transform(),
                 va="top",
