@@ -70,21 +70,26 @@ def appendices(reading: Reading, lang: str, inputs) -> list[Part]:
             heading = msg(lang, "appendix_heading", letter=letter, title=text(appendix.title))
             contents = msg(lang, "appendix_heading", letter=letter, title=text(appendix.contents))
             template = f"{exercise.folder.name}/{appendix.template}"
-            parts.append(Part(exercise.name, template, text, facts, "", heading, appendix.key, letter, contents, values))
+            parts.append(
+                Part(exercise.name, template, text, facts, "", heading, appendix.key, letter, contents, values)
+            )
     return parts
 
 
 def provenance(decl: Declaration, reading: Reading, titles: dict[str, str], command: str) -> dict:
     """Appendix B: the declaration, the key of each run, the code's commits, the command that recomputes it all."""
     runs = reading.runs
-    commits = {str(run.record["git_commit"]) for run in runs.values() if run is not None and run.record.get("git_commit")}
+    commits = {
+        str(run.record["git_commit"]) for run in runs.values() if run is not None and run.record.get("git_commit")
+    }
     options = decl.options()
     return {
         "runs": [(title, name, runs[name].key if runs.get(name) else None) for name, title in titles.items()],
         "declaration": decl.name,
         "sha256": decl.sha256,
         "commits": sorted(commits),
-        "command": command or f"{command_line('run', '--force', options=options)} && {command_line('build', options=options)}",
+        "command": command
+        or f"{command_line('run', '--force', options=options)} && {command_line('build', options=options)}",
     }
 
 

@@ -41,7 +41,9 @@ def exercise_items(reading: Reading, exercise: Exercise, lang: str, cache: Figur
     for item in reading.report(exercise).items:
         if any(run in reading.missing for run in item.runs) or not item.shown(facts):
             continue
-        html = figure_html(item, facts, reading, lang, cache) if item.kind == "figure" else item.make(facts, lang).html()
+        html = (
+            figure_html(item, facts, reading, lang, cache) if item.kind == "figure" else item.make(facts, lang).html()
+        )
         caption = text(item.caption, **item.caption_values)
         made[item.key] = NumberedItem(item.key, item.kind, caption, html=html, css_class=item.key.split(":")[1])
     return made

@@ -49,6 +49,14 @@ def runs_table(reading: Reading, titles: dict[str, str], lang: str) -> Table:
             continue
         record = run.record
         finished = str(record.get("finished", "—"))[:19].replace("T", " ")
-        rows.append([title, str(record.get("device", "—")), str(record.get("torch", "—")), seconds_text(record.get("duration_s"), lang), finished])
+        rows.append(
+            [
+                title,
+                str(record.get("device", "—")),
+                str(record.get("torch", "—")),
+                seconds_text(record.get("duration_s"), lang),
+                finished,
+            ]
+        )
     columns = [msg(lang, "experiment"), msg(lang, "device"), "PyTorch", msg(lang, "wall_time"), msg(lang, "finished")]
     return Table(columns, rows, [False, False, False, True, False])

@@ -46,7 +46,6 @@ def cell_of(run: str) -> Cell:
     return Cell(variant=suffix or None)
 
 
-
 class Cifar(Exercise):
     name = "cifar"
     report = "lab.exercises.cifar.report"

@@ -57,7 +57,12 @@ def cifar_curves(cifar: Cifar, lang: str) -> str:
             mark_phases(ax, epochs, lang)
             for split, marker, color, label in CURVES:
                 ax.plot(
-                    epochs["epoch"], epochs[f"{split}_{metric}"], marker=marker, ms=3, color=color, label=msg(lang, label)
+                    epochs["epoch"],
+                    epochs[f"{split}_{metric}"],
+                    marker=marker,
+                    ms=3,
+                    color=color,
+                    label=msg(lang, label),
                 )
             ax.set_xlabel(msg(lang, "epoch_axis"))
             ax.set_ylabel(ylabel)

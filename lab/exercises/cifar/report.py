@@ -121,12 +121,17 @@ def schedule_text(phases: list[tuple[float, int]], lang: str) -> str:
     return msg(lang, "then").join(msg(lang, "phase", lr=lr_text(lr), epochs=epochs) for lr, epochs in phases)
 
 
+def course_source() -> str:
+    """The source of the course's functions Appendix A shows, as the runs execute them."""
+    module, functions = COURSE_CODE
+    return "\n\n".join(function_source(module, name) for name in functions)
+
+
 def code_appendix(analysis, runs: dict, inputs) -> dict:
     """Appendix A: the course's code as the runs execute it, its learning rates as the run
     recorded them, and the check that its test(epoch) returns the accuracy the run reported."""
-    module, functions = COURSE_CODE
     try:
-        source, error = "\n\n".join(function_source(module, name) for name in functions), None
+        source, error = course_source(), None
     except (ImportError, AttributeError, OSError, TypeError) as problem:
         source, error = None, f"{type(problem).__name__}: {problem}"
     phases = analysis.cifar.facts.phases if analysis.cifar is not None else []
@@ -160,7 +165,9 @@ def cross_check(runs: dict, inputs):
 
 class CifarReport(ExerciseReport):
     items = ITEMS
-    appendices = (Appendix("appendix:code", "appendix_code_title", "appendix_code_contents", "appendix.html.j2", code_appendix),)
+    appendices = (
+        Appendix("appendix:code", "appendix_code_title", "appendix_code_contents", "appendix.html.j2", code_appendix),
+    )
     run_titles = {COURSE_RUN: "run_title_course"}
     helpers = {"class_name": class_name}  # its answers name the classes in the report's language
 

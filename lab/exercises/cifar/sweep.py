@@ -98,8 +98,7 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
         jump=Spread.of(jumps) if len(jumps) == len(course_runs) else None,
         final_gap=Spread.of([run.facts.final_gap for run in course_runs]),
         final_test=Spread.of([run.facts.final_test for run in course_runs]),
-        variants=[variant_facts("course", course)]
-        + [variant_facts(run.params["variant"], run) for run in variants],
+        variants=[variant_facts("course", course)] + [variant_facts(run.params["variant"], run) for run in variants],
         fingerprint=json.dumps({run.key: run.record.get("files") for run in drawn_from}, sort_keys=True),
     )
 

@@ -22,10 +22,25 @@ SEARCH_ROWS_SHOWN = 12
 
 EPOCHS, LR, CUSTOM = ("fit.epochs",), ("fit.lr",), ("fit.custom",)
 ITEMS = (
-    Item("fig:epochs_panels", "epochs_panels_caption", EPOCHS, lambda f, lang: figures.sweep_panels(f.epochs, "epochs", lang)),
+    Item(
+        "fig:epochs_panels",
+        "epochs_panels_caption",
+        EPOCHS,
+        lambda f, lang: figures.sweep_panels(f.epochs, "epochs", lang),
+    ),
     Item("fig:epochs_loss", "epochs_loss_caption", EPOCHS, lambda f, lang: figures.loss_curves(f.epochs, lang)),
-    Item("fig:epochs_errors", "epochs_errors_caption", EPOCHS, lambda f, lang: figures.error_vs_setting(f.epochs, "epochs", lang)),
-    Item("tab:epochs", "epochs_table_caption", EPOCHS, lambda f, lang: tables.sweep_table(f.epochs.settings, "epochs", lang)),
+    Item(
+        "fig:epochs_errors",
+        "epochs_errors_caption",
+        EPOCHS,
+        lambda f, lang: figures.error_vs_setting(f.epochs, "epochs", lang),
+    ),
+    Item(
+        "tab:epochs",
+        "epochs_table_caption",
+        EPOCHS,
+        lambda f, lang: tables.sweep_table(f.epochs.settings, "epochs", lang),
+    ),
     Item("fig:lr_panels", "lr_panels_caption", LR, lambda f, lang: figures.sweep_panels(f.lr, "lr", lang)),
     Item("fig:lr_loss", "lr_loss_caption", LR, lambda f, lang: figures.loss_curves(f.lr, lang)),
     Item("fig:lr_errors", "lr_errors_caption", LR, lambda f, lang: figures.error_vs_setting(f.lr, "lr", lang)),
@@ -39,7 +54,12 @@ ITEMS = (
         caption_values={"shown": SEARCH_ROWS_SHOWN},
     ),
     Item("fig:custom_curves", "custom_curves_caption", CUSTOM, lambda f, lang: figures.custom_curves(f.custom, lang)),
-    Item("tab:custom_comparison", "custom_comparison_caption", CUSTOM, lambda f, lang: tables.comparison_table(f.custom, lang)),
+    Item(
+        "tab:custom_comparison",
+        "custom_comparison_caption",
+        CUSTOM,
+        lambda f, lang: tables.comparison_table(f.custom, lang),
+    ),
 )
 
 

@@ -81,7 +81,14 @@ def comparison_table(custom: Custom, lang: str) -> Table:
     """The defaults and the chosen setting, each trained on all points, then their paired difference."""
     f = custom.facts
     settings = {
-        "baseline": (f.baseline_lr, 0.0, f.baseline_epochs, f.baseline_hidden, f.baseline_true_error, f.baseline_true_error_se),
+        "baseline": (
+            f.baseline_lr,
+            0.0,
+            f.baseline_epochs,
+            f.baseline_hidden,
+            f.baseline_true_error,
+            f.baseline_true_error_se,
+        ),
         "chosen": (
             f.chosen_lr,
             f.chosen_weight_decay,
