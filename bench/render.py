@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from lab.core.api import load_lab  # noqa: E402
 from lab.core.store import FINISHED, LoadedRun  # noqa: E402
-from tests.fixtures import fixture_declaration, write_fixture_store  # noqa: E402
 from lab.report.build import build_report  # noqa: E402
+from tests.fixtures import fixture_declaration, write_fixture_store  # noqa: E402
 
 
 def latest_runs(store: Path) -> dict:

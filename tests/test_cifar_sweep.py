@@ -74,7 +74,7 @@ def test_the_course_schedule_is_constant_within_each_phase():
     steps = StepLr(
         {"phases": [{"lr": 0.1, "epochs": 5}, {"lr": 0.01, "epochs": 5}]}, 100, lambda lr: set_lr(optimizer, lr)
     )
-    assert steps.start_epoch(6, 0.01) == 0.01
+    assert steps.start_epoch(6) == 0.01
     progress = []
     steps.after_batch(lambda: progress.append(1))()
     assert optimizer.param_groups[0]["lr"] == 0.01 and progress == [1]

@@ -1,6 +1,7 @@
 """ResNet-20 and the CIFAR-10 training run, on tiny made-up data."""
 
 import contextlib
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -250,17 +251,20 @@ def test_numerics_follow_precision_and_hardware(monkeypatch):
 @pytest.mark.parametrize(
     "change, key",
     [
-        ({"precision": "fp8"}, "precision"),
-        ({"phases": []}, "phases"),
-        ({"phases": [{"lr": -1, "epochs": 2}]}, "phases.0.lr"),
-        ({"phases": [{"lr": 0.1, "epochs": 0}]}, "phases"),
-        ({"batch_size": 0}, "batch_size"),
-        ({"momentum": -0.9}, "momentum"),
+        ("cifar.precision=fp8", "cifar.precision"),
+        ("cifar.phases=[]", "cifar.phases"),
+        ("cifar.phases.0.lr=-1", "cifar.phases.0.lr"),
+        ("cifar.phases.0.epochs=0", "cifar.phases.0.epochs"),
+        ("cifar.batch_size=0", "cifar.batch_size"),
+        ("cifar.momentum=-0.9", "cifar.momentum"),
     ],
 )
-def test_bad_params_are_user_errors_naming_the_key(tmp_path, tiny_data, change, key):
-    with pytest.raises(UserError, match=key.replace("[", r"\[").replace("]", r"\]")):
-        cifar.run(context(tmp_path, tiny_data, {**PARAMS, **change}))
+def test_bad_params_are_user_errors_naming_the_key(tmp_path, change, key):
+    """The schema checks a run's parameters once, when the declaration loads: before any run."""
+    from lab.core import declaration
+
+    with pytest.raises(UserError, match=re.escape(key)):
+        declaration.load(None, [change], cwd=tmp_path)
 
 
 def test_data_with_another_fingerprint_is_a_user_error(tmp_path, tiny_data):

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from lab.core.api import load_lab
 from lab.core.errors import UserError
-from lab.exercises.fit import sweep_facts
+from lab.exercises.fit import lr_facts
 from lab.exercises.fit.result_tables import comparison_table
 from lab.report import build, fonts
 from lab.report.answers import build_answers
@@ -574,7 +574,7 @@ def test_1b_counts_come_from_the_measurement_that_set_the_status(tmp_path):
     assert big.oscillating_seeds == 2 and big.max_rebound == pytest.approx(2.5)  # from rebound.csv, not loss.csv
     middle = facts.behaviour[0.1]
     middle.status, middle.final_losses = "stuck", [100.0, 100.0, facts.behaviour[0.01].train_loss]
-    sweep_facts.mark_stuck(facts.behaviour, facts.best_lr)
+    lr_facts.mark_stuck(facts.behaviour, facts.best_lr)
     assert middle.stuck_seeds == 2 and middle.troubled_seeds == 2
 
 

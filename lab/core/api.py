@@ -140,7 +140,7 @@ class Lab:
 
     @classmethod
     def from_manifest(cls, path: Path) -> Lab:
-        """A lab described by a TOML manifest (see lab/labs/lab13/manifest.toml)."""
+        """A lab described by a TOML manifest (see a lab's manifest.toml under lab/labs/)."""
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10

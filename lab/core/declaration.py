@@ -101,7 +101,7 @@ def command_line(*words: str, options: list[str] | tuple[str, ...] = ()) -> str:
 
 
 def default_file_name() -> str:
-    """The declaration's file name in a lab folder: the default lab's (lab13.toml)."""
+    """The declaration's file name in a lab folder: the default lab's."""
     return load_lab().declaration.name
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from lab.core.atomic import write_text_atomic
 from lab.core.declaration import Declaration
+from lab.report import numbering
 from lab.report import reading as reading_module
 from lab.report.answers import build_answers, helpers
 from lab.report.context import appendices, page_context, provenance, sections
 from lab.report.fonts import check_fonts
 from lab.report.items import cache_folder
-from lab.report import numbering
 from lab.report.page_tables import environment_table, run_titles, runs_table
 from lab.report.reading import Reading
 from lab.report.render import check_pdf_variant, lab_template_folders, render_html, template_environment, write_pdf

@@ -30,7 +30,7 @@ class Part:
     """An exercise's part of the page: its section, or one of its appendices."""
 
     name: str  # the exercise
-    template: str  # "fit/section.html.j2"
+    template: str  # EXERCISE/section.html.j2, its folder's name first
     text: Any  # text("…") in its language: the exercise's catalogue
     facts: Any
     number: str = ""  # a section's: 3.1, 3.2, …

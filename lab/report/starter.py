@@ -117,5 +117,6 @@ def start_folder(folder: Path, student: Student, lang: str | None, session_for=N
     prompts = lab.reflections or "reflections.md.j2"
     write_text_atomic(reflections, render(prompts, lang, [lab.folder] if lab.folder else [], analysis=analysis))
     files = ", ".join(f"{qid}.md" for qid in lab.questions)
-    write_text_atomic(readme, render(f"answers-README.{lang}.md.j2", lang, files=files))
+    example = list(lab.questions)[-1] if lab.questions else "Q1"
+    write_text_atomic(readme, render("answers-README.md.j2", lang, files=files, example=example))
     return [declaration, reflections, readme]

@@ -77,7 +77,7 @@ def is_placeholder(text: str | None) -> bool:
 
 
 def answer_files(answers_dir: Path, qids) -> tuple[dict[str, Path], list[Path]]:
-    """(question -> the student's file, files there that answer no question: 1a.md, 1D.md, 2C.txt)."""
+    """(question -> the student's file, files there that answer no question: another case, ID or suffix)."""
     if not answers_dir.is_dir():
         return {}, []
     expected = {f"{qid}.md": qid for qid in qids}

@@ -62,7 +62,12 @@ class Cifar(Exercise):
         "data": text(),
         "download": Rule(bool),
         "seed": integer(0, 2**32 - 1),
-        "precision": text("auto", "fp32", "bf16"),
+        "precision": text(
+            "auto",
+            "fp32",
+            "bf16",
+            help="Exercise 2's numerics; auto is bf16 where the hardware has it, fp16 on older GPUs.",
+        ),
         "train_subset": integer(10, 50_000, optional=True),
         "test_subset": integer(10, 10_000, optional=True),
         "seeds": listof(integer(0, 2**32 - 1), 1, 50, optional=True),

@@ -27,50 +27,43 @@ sweep_figures = lazy_module("lab.exercises.cifar.sweep_figures")
 COURSE_CODE = ("lab.exercises.cifar.course", ("test", "schedule"))
 
 
+def draw(figure: str):
+    """An item's drawing: `figure` of figures.py over the course run."""
+    return lambda f, lang: getattr(figures, figure)(f.cifar, lang)
+
+
+def has(table: str):
+    return lambda f: getattr(f.cifar, table) is not None
+
+
 def has_images(f) -> bool:
     return f.cifar.misclassified is not None and len(f.cifar.misclassified.get("images", [])) > 0
 
 
+def has_sweep(f) -> bool:
+    return f.sweep is not None
+
+
+def sweep_fingerprint(f) -> str:
+    return f.sweep.fingerprint if f.sweep else ""
+
+
 COURSE = (COURSE_RUN,)
 ITEMS = (
-    Item("fig:cifar_curves", "curves_caption", COURSE, lambda f, lang: figures.cifar_curves(f.cifar, lang)),
+    Item("fig:cifar_curves", "curves_caption", COURSE, draw("cifar_curves")),
     Item("tab:cifar_epochs", "epochs_table_caption", COURSE, lambda f, lang: cifar_table(f.cifar, lang)),
-    Item(
-        "fig:per_class",
-        "per_class_caption",
-        COURSE,
-        lambda f, lang: figures.per_class_bars(f.cifar, lang),
-        shown=lambda f: f.cifar.per_class is not None,
-    ),
-    Item(
-        "fig:confusion",
-        "confusion_caption",
-        COURSE,
-        lambda f, lang: figures.confusion_matrix(f.cifar, lang),
-        shown=lambda f: f.cifar.confusion is not None,
-    ),
-    Item(
-        "fig:misclassified",
-        "misclassified_caption",
-        COURSE,
-        lambda f, lang: figures.misclassified_grid(f.cifar, lang),
-        shown=has_images,
-    ),
+    Item("fig:per_class", "per_class_caption", COURSE, draw("per_class_bars"), shown=has("per_class")),
+    Item("fig:confusion", "confusion_caption", COURSE, draw("confusion_matrix"), shown=has("confusion")),
+    Item("fig:misclassified", "misclassified_caption", COURSE, draw("misclassified_grid"), shown=has_images),
     Item(
         "fig:cifar_sweep",
         "sweep_figure_caption",
         COURSE,
         lambda f, lang: sweep_figures.sweep_curves(f.sweep, lang),
-        shown=lambda f: f.sweep is not None,
-        inputs=lambda f: f.sweep.fingerprint if f.sweep else "",
+        shown=has_sweep,
+        inputs=sweep_fingerprint,
     ),
-    Item(
-        "tab:cifar_sweep",
-        "sweep_table_caption",
-        COURSE,
-        lambda f, lang: sweep_table(f.sweep, lang),
-        shown=lambda f: f.sweep is not None,
-    ),
+    Item("tab:cifar_sweep", "sweep_table_caption", COURSE, lambda f, lang: sweep_table(f.sweep, lang), shown=has_sweep),
 )
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from lab.exercises.fit.custom_facts import Custom, layers_text
-from lab.exercises.fit.sweep_facts import Sweep, diverged_seeds
+from lab.exercises.fit.lr_facts import diverged_seeds
+from lab.exercises.fit.sweep_facts import Sweep
 from lab.report.messages import Messages
 from lab.report.plotting import (
     DIVERGED,
