@@ -15,12 +15,14 @@ from lab.core.errors import UserError
 from lab.core.executors import EXECUTORS, executors_help
 from lab.core.schema import notes as schema_notes
 
-Config = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--config", "-c", metavar="FILE", help="Lab declaration (default: ./lab13.toml, else the packaged one)."
-    ),
-]
+
+def config_help() -> str:
+    """--config's help: the default lab's declaration file, in the folder or packaged."""
+    try:
+        name = load_lab().declaration.name
+    except UserError:
+        name = "the lab's declaration"
+    return f"Lab declaration (default: ./{name}, else the packaged one)."
 
 
 def set_help() -> str:
@@ -31,6 +33,9 @@ def set_help() -> str:
     except UserError:
         return form
     return " ".join([form, *(note for e in exercises for note in schema_notes(e.schema, f"{e.name}."))])
+
+
+Config = Annotated[Optional[Path], typer.Option("--config", "-c", metavar="FILE", help=config_help())]
 
 
 Sets = Annotated[

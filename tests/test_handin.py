@@ -17,7 +17,8 @@ import pytest
 
 from lab.core.api import load_lab
 from lab.core.declaration import read_toml
-from tests.conftest import TINY_LAB, labreport
+from tests.conftest import labreport
+from tests.helpers import squeeze, tiny_lab_in
 
 EXAMPLE = read_toml(load_lab().declaration)["student"]  # the packaged example's name and ID
 ROOT = Path(__file__).parents[1]
@@ -27,18 +28,10 @@ def pdf_text(path: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 @pytest.fixture(scope="module")
 def computed_lab(tmp_path_factory) -> Path:
     """The tiny lab with every run computed and reflections written: ready to hand in."""
-    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
-
-    folder = tmp_path_factory.mktemp("computed")
-    (folder / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
-    make_tiny_cifar(folder / "data", "pickle", n_per_class=6)
+    folder = tiny_lab_in(tmp_path_factory.mktemp("computed"))
     labreport(folder, "run", check=0)
     (folder / "reflections.md").write_text("I learnt that the learning rate matters most.\n", encoding="utf-8")
     return folder

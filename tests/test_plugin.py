@@ -9,9 +9,8 @@ touches only the toy's package, and a misspelt item name stops the command.
 import shutil
 from pathlib import Path
 
-from pypdf import PdfReader
-
 from tests.conftest import labreport
+from tests.helpers import pdf_pages
 
 TOY = Path(__file__).resolve().parent / "toy"
 REPO = Path(__file__).resolve().parent.parent
@@ -27,17 +26,13 @@ def toy_lab(tmp_path: Path) -> tuple[Path, Path, dict]:
     return plugins / "toyconst", work, {"PYTHONPATH": f"{REPO}:{plugins}"}
 
 
-def pdf_text(path: Path) -> str:
-    return " ".join(" ".join((page.extract_text() or "") for page in PdfReader(path).pages).split())
-
-
 def test_a_toy_exercise_runs_and_is_reported_through_the_cli(tmp_path):
     _, work, env = toy_lab(tmp_path)
     listed = labreport(work, "list", "--config", "toy.toml", env=env, check=0)
     assert "constant.fit" in listed.stdout and "missing" in listed.stdout
 
     labreport(work, "build", "--config", "toy.toml", "--lang", "en", "--out", "toy.pdf", env=env, check=0)
-    text = pdf_text(work / "toy.pdf")
+    text = " ".join(pdf_pages(work / "toy.pdf"))
     assert "A toy lab: fitting a constant" in text  # the lab's title
     assert "3.1 Fitting a constant" in text  # the exercise's section
     assert "Q1. What constant do the noisy samples come from?" in text  # the lab's question
@@ -92,7 +87,7 @@ def test_a_figure_and_a_table_added_through_the_contract_touch_only_the_toy(tmp_
     answer.write_text(answer.read_text().rstrip() + ' The samples are in {{ ref("fig:samples") }}.\n')
 
     labreport(work, "build", "--config", "toy.toml", "--lang", "en", "--out", "toy.pdf", env=env, check=0)
-    text = pdf_text(work / "toy.pdf")
+    text = " ".join(pdf_pages(work / "toy.pdf"))
     assert "Figure 1 The samples, drawn." in text or "Figure 1The samples, drawn." in text
     # the list's order is the numbering: the page's Tables 1 and 2, then the toy's spread, then its estimate
     assert "Table 3 How far the samples spread." in text or "Table 3How far the samples spread." in text

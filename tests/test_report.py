@@ -22,21 +22,13 @@ from lab.report.reading import Reading, read
 from lab.report.render import lab_template_folders, template_environment
 from lab.report.wording import num, pct, signed
 from tests.fixtures import fixture_declaration, write_custom_run, write_fixture_store
+from tests.helpers import pdf_pages, squeeze
 
 HEADINGS = {
     "zh": ["1 实验概览", "2 实验环境", "3 实验过程", "4 实验体会", "附录 A", "附录 B"],
     "en": ["1 Overview", "2 Environment", "3 Procedure", "4 Reflections", "Appendix A", "Appendix B"],
 }
 FORBIDDEN = ["normal distribution", "正态分布", "minimum step larger", "最小步长更大", "exponential", "指数"]
-
-
-def squeeze(text: str) -> str:
-    """pypdf breaks lines and sometimes words; compare without whitespace."""
-    return re.sub(r"\s+", "", text)
-
-
-def pdf_pages(path) -> list[str]:
-    return [page.extract_text() or "" for page in PdfReader(path).pages]
 
 
 def generated(reading: Reading, lang: str) -> dict:
