@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -694,3 +695,11 @@ def test_a_missing_run_is_computed_with_the_declarations_own_options(tiny_lab):
     assert decl.options() == ["--set", "fit.lr.epochs=7", "--quick"]
     note = missing_note("fit.lr", "failed", "en", decl.options())
     assert "compute it with <code>labreport run --only fit.lr --set fit.lr.epochs=7 --quick</code>" in note
+
+
+def test_every_word_the_page_template_asks_for_is_in_both_catalogues():
+    from lab.core.exercise_report import missing_words, names_in_templates
+
+    root = Path(__file__).resolve().parents[1]
+    keys = [key for kind, key, _ in names_in_templates(root / "templates") if kind == "text"]
+    assert len(keys) > 10 and missing_words(root / "lab" / "report", keys) == []

@@ -36,10 +36,6 @@ CJK_SANS = [
 ]
 
 
-def tr(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
-
-
 @cache
 def installed_families() -> frozenset[str]:
     return frozenset(entry.name for entry in font_manager.fontManager.ttflist)

@@ -79,7 +79,7 @@ def plural(count: int, noun: str) -> str:
 
 def join_values(values, lang: str) -> str:
     items = [lr_text(v) if isinstance(v, float) else f"{v:,}" for v in values]
-    return ("、" if lang == "zh" else ", ").join(items)
+    return msg(lang, "list_separator").join(items)
 
 
 # --- the answer object -----------------------------------------------------------
