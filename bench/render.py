@@ -27,9 +27,13 @@ from tests.fixtures import fixture_declaration, write_fixture_store  # noqa: E40
 
 
 def latest_runs(store: Path) -> dict:
-    """The most recently finished run of each name in a store folder."""
+    """The most recently finished run of each name in a store folder (the lab's runs and any sweep's)."""
     runs = {}
-    for name in load_lab().run_names():
+    names = [run for exercise in load_lab().loaded() for run in exercise.runs]
+    names += sorted(
+        p.name for p in store.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in names
+    )
+    for name in names:
         found = []
         for record_path in (store / name).glob("*/record.json"):
             record = json.loads(record_path.read_text(encoding="utf-8"))

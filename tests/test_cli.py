@@ -174,9 +174,9 @@ def test_build_no_run_renders_without_torch_or_data_and_reuses_figures(tiny_lab)
 def test_precision_is_the_cifar_exercises_own_value_set_with_set(tiny_lab):
     labreport(tiny_lab, "run", "--only", "cifar", check=0)  # the tiny lab declares fp32
     again = labreport(tiny_lab, "run", "--only", "cifar", "--set", "cifar.precision=fp32", check=0).stdout
-    assert "cached" in next(line for line in again.splitlines() if "cifar" in line)
+    assert "cached" in next(line for line in again.splitlines() if "cifar" in line and "│" in line)
     listed = labreport(tiny_lab, "list", "--set", "cifar.precision=bf16", check=0).stdout
-    assert "stale" in next(line for line in listed.splitlines() if "cifar" in line)
+    assert "stale" in next(line for line in listed.splitlines() if "cifar" in line and "│" in line)
     bad = labreport(tiny_lab, "run", "--only", "cifar", "--set", "cifar.precision=fp16", check=2)
     assert "cifar.precision: 'fp16' is not one of 'auto', 'fp32', 'bf16'" in bad.stderr
     assert "No such option: --precision" in labreport(tiny_lab, "run", "--precision", "fp32", check=2).stderr
