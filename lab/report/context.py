@@ -33,8 +33,7 @@ class Part:
     template: str  # EXERCISE/section.html.j2, its folder's name first
     text: Any  # text("…") in its language: the exercise's catalogue
     facts: Any
-    number: str = ""  # a section's: 3.1, 3.2, …
-    title: str = ""
+    title: str = ""  # a section's (the lab's manifest), an appendix's heading
     key: str = ""  # an appendix's: appendix:NAME, its anchor appendix-NAME
     letter: str = ""
     contents: str = ""  # an appendix's line in the table of contents
@@ -42,17 +41,16 @@ class Part:
 
 
 def sections(reading: Reading, lang: str, titles: dict[str, dict[str, str]]) -> list[Part]:
-    """Each exercise's section, numbered 3.1, 3.2, … in the lab's order."""
+    """Each exercise's section, in the lab's order, titled as its manifest says."""
     return [
         Part(
             exercise.name,
             f"{exercise.folder.name}/{reading.report(exercise).section}",
             Messages(exercise.folder).bound(lang),
             reading.facts[exercise.name],
-            number=f"3.{index}",
             title=titles.get(exercise.name, {}).get(lang, exercise.name),
         )
-        for index, exercise in enumerate(reading.exercises, 1)
+        for exercise in reading.exercises
     ]
 
 
@@ -67,11 +65,18 @@ def appendices(reading: Reading, lang: str, inputs) -> list[Part]:
             if values is None:
                 continue
             letter = string.ascii_uppercase[len(parts)]
-            heading = msg(lang, "appendix_heading", letter=letter, title=text(appendix.title))
-            contents = msg(lang, "appendix_heading", letter=letter, title=text(appendix.contents))
-            template = f"{exercise.folder.name}/{appendix.template}"
             parts.append(
-                Part(exercise.name, template, text, facts, "", heading, appendix.key, letter, contents, values)
+                Part(
+                    exercise.name,
+                    f"{exercise.folder.name}/{appendix.template}",
+                    text,
+                    facts,
+                    title=msg(lang, "appendix_heading", letter=letter, title=text(appendix.title)),
+                    key=appendix.key,
+                    letter=letter,
+                    contents=msg(lang, "appendix_heading", letter=letter, title=text(appendix.contents)),
+                    values=values,
+                )
             )
     return parts
 

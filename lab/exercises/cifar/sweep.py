@@ -45,6 +45,7 @@ class VariantFacts:
     device_name: str  # where it ran: times compare only on the same
     crop_padding: int | None  # the border random crops were taken from (None: not recorded)
     params: dict
+    phases: list[tuple[float, int]]  # (lr, epochs) of each phase, as its facts read them from its record
 
     @property
     def final_train(self) -> float:
@@ -56,8 +57,12 @@ class VariantFacts:
         return abs(self.final_train - self.final_test) < UNDER_FIT_GAP
 
     @property
+    def peak_lr(self) -> float:
+        return self.phases[0][0]
+
+    @property
     def warmup_from(self) -> float:
-        return float(self.params["phases"][0]["lr"]) * WARMUP_START
+        return self.peak_lr * WARMUP_START
 
 
 @dataclass
@@ -117,6 +122,7 @@ def variant_facts(name: str, run) -> VariantFacts:
         str(run.record.get("device_name", "")),
         summary.get("crop_padding"),
         run.params,
+        run.facts.phases,
     )
 
 
