@@ -332,6 +332,18 @@ def test_template_errors_name_file_and_line(tmp_path, runs, monkeypatch, templat
     assert not (tmp_path / "o.pdf").exists()
 
 
+def test_a_restyled_page_that_misspells_an_item_stops_the_build(tmp_path, runs, monkeypatch):
+    page = (Path(__file__).resolve().parents[1] / "templates" / "report.html.j2").read_text(encoding="utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "report.html.j2").write_text(
+        page.replace("</body>", '{{ figure("fig:epochs_lose") }}</body>')
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="places 'fig:epochs_lose', which is none of the report's items"):
+        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en")
+    assert not (tmp_path / "o.pdf").exists()
+
+
 def test_missing_cjk_font_is_a_clear_error(tmp_path, runs, monkeypatch):
     monkeypatch.setattr(fonts, "cjk_font_families", lambda: ())
     with pytest.raises(UserError, match="apt-get install fonts-noto-cjk"):

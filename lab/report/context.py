@@ -16,8 +16,10 @@ from typing import Any
 from markupsafe import Markup
 
 from lab.core.declaration import Declaration, command_line
+from lab.core.errors import UserError
 from lab.report.code import code_style
 from lab.report.messages import Messages
+from lab.report.numbering import PAGE_ITEMS
 from lab.report.reading import Reading
 from lab.report.render import css_string, stylesheet
 from lab.report.student import REFLECTION_HEADINGS_FROM, student_markdown, student_text
@@ -98,6 +100,19 @@ def provenance(decl: Declaration, reading: Reading, titles: dict[str, str], comm
     }
 
 
+def known_items(reading: Reading):
+    """known_item(key): nothing for an item the page or an exercise declares; a UserError for
+    any other key (a student's restyled template that misspells one, say)."""
+    declared = [*PAGE_ITEMS, *(item.key for e in reading.exercises for item in reading.report(e).items)]
+
+    def known_item(key: str) -> str:
+        if key not in declared:
+            raise UserError(f"a template places {key!r}, which is none of the report's items ({', '.join(declared)})")
+        return ""
+
+    return known_item
+
+
 def page_footer(lang: str) -> Markup:
     """The footer's CSS content, "Page " counter(page) " of " counter(pages), from the catalogue."""
     words = msg(lang, "page_of", page="\0page\0", pages="\0pages\0").split("\0")
@@ -131,6 +146,7 @@ def page_context(decl: Declaration, reading: Reading, lang: str, parts: dict, fo
         "date": today(lang),
         "quick": bool(decl.quick) or reading.quick,
         "page_footer": page_footer(lang),
+        "known_item": known_items(reading),
         "analysis": reading.facts,  # every exercise's facts, for the lab's overview
         "overview": f"{lab.folder.name}/overview.html.j2" if lab.folder else "",
         "declared": decl.values,
