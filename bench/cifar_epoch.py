@@ -172,14 +172,9 @@ class ProjectLoop:
         self.numerics.backend_flags(self.device).__enter__()  # for this process's life
         kind = steps.choose_step(self.device, step, self.numerics.grad_scaler)
         self.label = f"project ({self.numerics.label}, {kind})"
-        params = {
-            "phases": [{"lr": 0.1, "epochs": 1}],
-            "seed": SEED,
-            "momentum": MOMENTUM,
-            "weight_decay": WEIGHT_DECAY,
-        }
+        params = {"seed": SEED, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY}
         self.data = cifar.on_device(data, self.device)
-        self.model, optimizer, scaler = cifar.build_training(params, self.numerics, self.device)
+        self.model, optimizer, scaler = cifar.build_training(params, self.numerics, self.device, lr=0.1)
         self.step = steps.make_step(kind, self.model, optimizer, scaler, self.numerics, self.device, BATCH)
         self.new_epoch()
 

@@ -44,7 +44,7 @@ def prepare_tiny_lab(folder: Path) -> Path:
     """The tests' tiny lab, every run finished (about a minute on 2 cores)."""
     from lab.exercises.cifar.data.synthetic import make_tiny_cifar
 
-    tiny = REPO / "lab" / "labs" / "lab13" / "tiny.toml"
+    tiny = REPO / "tests" / "fixtures" / "tiny.toml"
     (folder / "lab13.toml").write_text(tiny.read_text(encoding="utf-8"), encoding="utf-8")
     make_tiny_cifar(folder / "data", "pickle", n_per_class=6)
     print("preparing a tiny lab with finished runs ...", flush=True)

@@ -1,6 +1,6 @@
 """How long rendering the report takes: figures, HTML and PDF, cold and from cached figures.
 
-    python bench/render.py                     # fixture runs (lab/labs/lab13/fixture*.py)
+    python bench/render.py                     # fixture runs (tests/fixtures/)
     python bench/render.py reports/runs        # the latest finished run of each name in a store
     python bench/render.py --lang en --repeat 3
 
@@ -22,14 +22,18 @@ sys.path.insert(0, str(ROOT))
 
 from lab.core.api import load_lab  # noqa: E402
 from lab.core.store import FINISHED, LoadedRun  # noqa: E402
-from lab.labs.lab13.fixtures import fixture_declaration, write_fixture_store  # noqa: E402
 from lab.report.build import build_report  # noqa: E402
+from tests.fixtures import fixture_declaration, write_fixture_store  # noqa: E402
 
 
 def latest_runs(store: Path) -> dict:
-    """The most recently finished run of each name in a store folder."""
+    """The most recently finished run of each name in a store folder (the lab's runs and any sweep's)."""
     runs = {}
-    for name in load_lab().run_names():
+    names = [run for exercise in load_lab().loaded() for run in exercise.runs]
+    names += sorted(
+        p.name for p in store.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in names
+    )
+    for name in names:
         found = []
         for record_path in (store / name).glob("*/record.json"):
             record = json.loads(record_path.read_text(encoding="utf-8"))

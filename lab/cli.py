@@ -1,4 +1,4 @@
-"""The `labreport` command: run, build, list, doctor.
+"""The `labreport` command: run, build, preview, init, list, doctor.
 
 Parses options, checks everything that can be checked before the long work,
 then hands over to the runner and the report. Exit codes: 0 ok, 1 a run
@@ -12,20 +12,22 @@ import functools
 import shlex
 import sys
 import warnings
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from lab import cli_options as option
+from lab.cli_tables import runs_table, summary_table
 from lab.core import declaration as declaration_module
-from lab.core.api import Exercise
+from lab.core.api import Exercise, load_lab
 from lab.core.errors import UserError
+from lab.core.executors import check_executor
 from lab.core.matrix import RunSpec, expand, select
-from lab.core.progress import Reporter, format_seconds
+from lab.core.progress import Reporter
 from lab.core.session import (
     Session,
     check_exercises,
@@ -33,16 +35,13 @@ from lab.core.session import (
     gather,
     missing_notes,
     open_session,
-    output_status,
     plan_for_render,
     prepare_output,
-    unplanned_status,
 )
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 EXIT_NOT_READY = 1  # build --final: something is not ready to hand in
 EXIT_NO_PDF_ENGINE = 3  # build wrote the HTML but no PDF: WeasyPrint's libraries are missing (lab.report.pdf_engine)
-DATA_PREFIX = "data_"  # prepared data_fingerprint shows as "fingerprint …"
 
 # Plain (click-style) help: Typer's rich panels label every flag, --help included, "<bool>".
 app = typer.Typer(
@@ -53,86 +52,6 @@ app = typer.Typer(
 )
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
-
-# --- options shared by the commands ------------------------------------------------
-
-Config = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--config", "-c", metavar="FILE", help="Lab declaration (default: ./lab13.toml, else the packaged one)."
-    ),
-]
-Sets = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--set",
-        "-s",
-        metavar="KEY=VALUE",
-        help="Override a value: KEY=VALUE, e.g. cifar.phases.1.lr=0.005 (repeatable).",
-    ),
-]
-Quick = Annotated[
-    bool,
-    typer.Option(
-        "--quick",
-        help="The same matrix scaled down (a first build: 35 s on 2 cores of an AMD EPYC, bench/build.py); marked quick everywhere.",
-    ),
-]
-Device = Annotated[
-    str,
-    typer.Option(
-        "--device",
-        metavar="auto|cpu|cuda|mps",
-        help="auto, cpu, cuda (an NVIDIA GPU) or mps (an Apple GPU); auto takes cuda, then mps, then the CPU.",
-    ),
-]
-Executor = Annotated[
-    str,
-    typer.Option(
-        "--executor",
-        metavar="local|ray",
-        help="Where runs execute: here (local), or as tasks on a Ray cluster (ray; pip install -e '.[ray]').",
-    ),
-]
-Address = Annotated[
-    Optional[str],
-    typer.Option(
-        "--address",
-        metavar="ADDR",
-        help="With --executor ray: the cluster to join (auto: the one `ray start --head` made here; "
-        "else host:port); default: a cluster of this machine, started for the command.",
-    ),
-]
-Data = Annotated[
-    Optional[str],
-    typer.Option(
-        "--data",
-        metavar="PATH",
-        help="Data set location (folder or archive), for the exercises that read one; also LABREPORT_DATA.",
-    ),
-]
-Precision = Annotated[
-    Optional[str],
-    typer.Option(
-        "--precision",
-        metavar="fp32|bf16|auto",
-        help="Exercise 2's numerics (sets cifar.precision): auto is bf16 where the hardware has it, fp16 on older GPUs.",
-    ),
-]
-NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download a data set; fail if it is not found.")]
-Lang = Annotated[Optional[str], typer.Option("--lang", metavar="zh|en", help="zh or en (default: report.lang).")]
-StoreOpt = Annotated[
-    Optional[Path],
-    typer.Option("--store", metavar="DIR", help="Run store folder (default: reports/runs beside the declaration)."),
-]
-Only = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--only",
-        metavar="NAME",
-        help="Select experiments: an exercise or a run name, as `labreport list` shows them (repeatable).",
-    ),
-]
 
 
 def main() -> None:
@@ -188,15 +107,26 @@ def guarded(command):
     return wrapper
 
 
+def command(short_help: str, *groups, name: str | None = None):
+    """A labreport command: `guarded`, taking each group of shared options (cli_options) as one argument."""
+
+    def decorate(function):
+        for group in reversed(groups):
+            function = group(function)
+        return app.command(name, short_help=short_help)(guarded(function))
+
+    return decorate
+
+
 # --- preflight: everything checked before the first epoch -------------------------
 
 
-def start_session(config, set_, quick, data, no_download, store) -> Session:
+def start_session(chosen: option.Selection) -> Session:
     """The session; one line when no declaration of the student's own is found."""
-    session = open_session(config, set_, quick, data, no_download, store)
+    session = open_session(chosen.config, chosen.set_, chosen.quick, chosen.data, chosen.no_download, chosen.store)
     if session.packaged:
         errors.print(
-            f"[yellow]note:[/] no {declaration_module.DEFAULT_NAME} here, so the packaged example is used "
+            f"[yellow]note:[/] no {session.decl.lab.declaration.name} here, so the packaged example is used "
             f"(its name and ID are not yours); start your own lab folder with: labreport init"
         )
     return session
@@ -220,121 +150,53 @@ def plan(session: Session, names: list[str]) -> list[RunSpec]:
     return expand(session.decl, names, prepared, session.inputs)
 
 
-def check_executor(executor: str, address: str | None) -> None:
-    if executor not in ("local", "ray"):
-        raise UserError(f"--executor {executor!r}: choose local or ray")
-    if address and executor != "ray":
-        raise UserError(f"--address {address}: a Ray cluster's address; add --executor ray")
-    if executor == "ray":
-        from lab.core.ray_executor import import_ray
-
-        import_ray()
-
-
-def run_specs(
-    session: Session, specs: list[RunSpec], device: str, force: bool, executor: str = "local", address=None
-) -> int:
+def run_specs(session: Session, specs: list[RunSpec], execution: option.Execution, force: bool) -> int:
     from lab.core import runner
 
-    if executor == "local":
-        runner.resolve_device(device)
     check_store(session.store)
+    e = execution
     with session.store.lock():
+        reporter = Reporter(console)
         outcomes = runner.run_all(
             session.store,
             specs,
-            device=device,
+            device=e.device,
             force=force,
-            reporter=Reporter(console),
-            executor=executor,
-            address=address,
+            reporter=reporter,
+            executor=e.executor,
+            address=e.address,
         )
-    print_summary(outcomes)
+    console.print(summary_table(outcomes))
     return EXIT_RUN_FAILED if any(o.status == "failed" for o in outcomes) else 0
-
-
-def print_summary(outcomes) -> None:
-    table = Table(title="runs", title_justify="left")
-    for column in ("run", "key", "result", "time"):
-        table.add_column(column)
-    for outcome in outcomes:
-        result = "cached (already done)" if outcome.status == "cached" else outcome.status
-        style = {"failed": "red", "diverged": "yellow"}.get(outcome.status, "")
-        table.add_row(
-            outcome.spec.name,
-            outcome.spec.key,
-            f"[{style}]{result}[/]" if style else result,
-            format_seconds(outcome.seconds) if outcome.status != "cached" else "-",
-        )
-    console.print(table)
-
-
-def with_precision(sets: list[str] | None, precision: str | None) -> list[str]:
-    """--precision is --set cifar.precision=VALUE: a parameter of the run, so part of its key."""
-    if precision is None:
-        return list(sets or [])
-    if precision not in ("fp32", "bf16", "auto"):
-        raise UserError(f"--precision {precision!r}: choose fp32, bf16 or auto")
-    return [*(sets or []), f"cifar.precision={precision}"]
 
 
 # --- commands ------------------------------------------------------------------
 
 
-@app.command(short_help="Compute the runs that are missing, stale or interrupted.")
-@guarded
+@command("Compute the runs that are missing, stale or interrupted.", option.selecting(), option.executing())
 def run(
-    config: Config = None,
-    set_: Sets = None,
-    quick: Quick = False,
-    only: Only = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Recompute even finished runs (the old result is kept aside).")
-    ] = False,
-    device: Device = "auto",
-    precision: Precision = None,
-    executor: Executor = "local",
-    address: Address = None,
-    data: Data = None,
-    no_download: NoDownload = False,
-    store: StoreOpt = None,
+    only: option.Only = None,
+    force: option.Force = False,
+    chosen: option.Selection = option.NOT_GIVEN,
+    execution: option.Execution = option.NOT_GIVEN,
 ) -> None:
     """Compute the runs that are missing, stale or interrupted (resuming them)."""
-    check_executor(executor, address)
-    session = start_session(config, with_precision(set_, precision), quick, data, no_download, store)
+    check_executor(execution.executor, execution.device, execution.address)
+    session = start_session(chosen)
     names = select(session.decl, only)
-    code = run_specs(session, plan(session, names), device, force, executor, address)
+    code = run_specs(session, plan(session, names), execution, force)
     raise typer.Exit(code)
 
 
-@app.command(short_help="Run what is missing, then write the report.")
-@guarded
+@command("Run what is missing, then write the report.", option.selecting(), option.executing())
 def build(
-    config: Config = None,
-    set_: Sets = None,
-    quick: Quick = False,
-    out: Annotated[
-        Optional[Path],
-        typer.Option("--out", "-o", metavar="FILE", help="PDF to write (HTML and CSV tables go beside it)."),
-    ] = None,
-    lang: Lang = None,
-    no_run: Annotated[
-        bool, typer.Option("--no-run", help="Render from the results that exist; train nothing.")
-    ] = False,
-    pdf_variant: Annotated[
-        Optional[str], typer.Option("--pdf-variant", metavar="VARIANT", help="e.g. pdf/a-3b for archival submission.")
-    ] = None,
-    device: Device = "auto",
-    precision: Precision = None,
-    executor: Executor = "local",
-    address: Address = None,
-    data: Data = None,
-    no_download: NoDownload = False,
-    store: StoreOpt = None,
-    final: Annotated[
-        bool,
-        typer.Option("--final", help="The report to hand in: refuse (exit 1, no PDF) while anything is not ready."),
-    ] = False,
+    out: option.Out = None,
+    lang: option.Lang = None,
+    no_run: option.NoRun = False,
+    pdf_variant: option.PdfVariant = None,
+    final: option.Final = False,
+    chosen: option.Selection = option.NOT_GIVEN,
+    execution: option.Execution = option.NOT_GIVEN,
 ) -> None:
     """Run what is missing, then write the report (PDF, HTML and CSV tables).
 
@@ -344,11 +206,9 @@ def build(
     from lab.report import handin
     from lab.report.fonts import check_fonts
 
-    check_executor(executor, address)
-    session = start_session(config, with_precision(set_, precision), quick, data, no_download, store)
-    lang = lang or session.decl.values["report"]["lang"]
-    if lang not in ("zh", "en"):
-        raise UserError(f"--lang {lang!r}: choose zh or en")
+    check_executor(execution.executor, execution.device, execution.address)
+    session = start_session(chosen)
+    lang = report_language(session, lang)
     out = out if out is not None else default_out(session)
     prepare_output(out, session.store)
     check_fonts(lang)
@@ -357,11 +217,18 @@ def build(
         refuse_if_unready(unready)  # before any training: nothing to wait for
     code, specs = 0, None
     if not no_run:
-        specs = plan(session, session.run_names)
-        code = run_specs(session, specs, device, False, executor, address)
+        specs = plan(session, session.decl.run_names)
+        code = run_specs(session, specs, execution, False)
     with session.store.reading():  # no record replaced, no run moved away while the report reads them
         code = render(session, specs, out, lang, pdf_variant, final, unready) or code
     raise typer.Exit(code)
+
+
+def report_language(session: Session, lang: str | None) -> str:
+    lang = lang or session.decl.values["report"]["lang"]
+    if lang not in ("zh", "en"):
+        raise UserError(f"--lang {lang!r}: choose zh or en")
+    return lang
 
 
 def render(session: Session, specs, out: Path, lang: str, pdf_variant, final: bool, unready: list[str]) -> int:
@@ -412,17 +279,15 @@ def refuse_if_unready(problems: list[str]) -> None:
         raise typer.Exit(EXIT_NOT_READY)
 
 
-@app.command(short_help="Serve the report in the browser; it follows every save of a template, answer or reflection.")
-@guarded
+@command(
+    "Serve the report in the browser; it follows every save of a template, answer or reflection.",
+    option.selecting("config", "set_", "quick", "data", "store"),
+)
 def preview(
-    config: Config = None,
-    set_: Sets = None,
-    quick: Quick = False,
-    lang: Lang = None,
+    lang: option.Lang = None,
     port: Annotated[int, typer.Option("--port", metavar="N", help="Port on 127.0.0.1 (0: any free one).")] = 8000,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
-    data: Data = None,
-    store: StoreOpt = None,
+    chosen: option.Selection = option.NOT_GIVEN,
 ) -> None:
     """Serve the report's HTML on http://127.0.0.1:PORT/ in page boxes, rendered again (HTML only, from the
     stored runs and cached figures) whenever a template, the stylesheet, an answer, the reflections or the
@@ -430,26 +295,25 @@ def preview(
     from lab.report.preview.live import run_preview
 
     def session():
-        return start_session(config, set_, quick, data, True, store)
+        return start_session(replace(chosen, no_download=True))
 
     run_preview(session, lang, port, not no_browser, console, errors)
 
 
-@app.command(short_help="Start a lab folder of your own: declaration, reflections prompts, answers/.")
-@guarded
+@command("Start a lab folder of your own: declaration, reflections prompts, answers/.")
 def init(
     folder: Annotated[Path, typer.Argument(metavar="[DIR]", help="The lab folder (default: here).")] = Path("."),
     name: Annotated[Optional[str], typer.Option("--name", help="Your name (asked on a terminal).")] = None,
     student_id: Annotated[Optional[str], typer.Option("--id", help="Your student ID (asked on a terminal).")] = None,
     klass: Annotated[Optional[str], typer.Option("--class", help="Your class (asked on a terminal).")] = None,
-    lang: Lang = None,
+    lang: option.Lang = None,
 ) -> None:
     """Start a lab folder: lab13.toml with your name, ID and class, reflections.md with prompts
     from your own measurements (when the folder holds results), and answers/ with a README.
     Never overwrites a file."""
     from lab.report import starter
 
-    starter.refuse_to_overwrite(folder)  # before asking anything
+    starter.refuse_to_overwrite(folder, load_lab())  # before asking anything
     student = starter.Student(
         ask(name, "--name", "Your name"),
         ask(student_id, "--id", "Your student ID"),
@@ -479,83 +343,29 @@ def ask(value: str | None, option: str, prompt: str) -> str:
     return typer.prompt(prompt)
 
 
-@app.command("list", short_help="Show the status and time of every run.")
-@guarded
+@command(
+    "Show the status and time of every run.", option.selecting("config", "set_", "quick", "data", "store"), name="list"
+)
 def list_runs(
-    config: Config = None, set_: Sets = None, quick: Quick = False, data: Data = None, store: StoreOpt = None
+    chosen: option.Selection = option.NOT_GIVEN,
 ) -> None:
     """Show the matrix of runs: status (done / partial / missing / stale) and time."""
-    session = start_session(config, set_, quick, data, True, store)
+    session = start_session(replace(chosen, no_download=True))
     with session.store.reading():  # each record as a whole, and none replaced while the table is made
         console.print(runs_table(session))
 
 
-def runs_table(session: Session) -> Table:
-    specs = plan_for_render(session)
-    table = Table(title=f"runs in {session.store.root}", title_justify="left")
-    for column in ("run", "key", "status", "time", "finished"):
-        table.add_column(column)
-    listed = {spec.name for spec in specs}
-    for spec in specs:
-        record = session.store.read_record(spec.name, spec.key) or {}
-        seconds = record.get("duration_s")
-        status = session.store.status(spec.name, spec.key)
-        if status == "stale":
-            status = f"stale ({session.store.why_stale(spec)})"
-        table.add_row(
-            spec.name, spec.key, status, format_seconds(seconds) if seconds else "-", record.get("finished") or "-"
-        )
-    for name in session.run_names:
-        if name not in listed:
-            table.add_row(name, "-", unplanned_status(session.store, name), "-", "-")
-    return table
-
-
-@app.command(short_help="Check everything long work needs, before it starts.")
-@guarded
+@command("Check everything long work needs, before it starts.", option.selecting())
 def doctor(
-    config: Config = None,
-    set_: Sets = None,
-    quick: Quick = False,
-    data: Data = None,
-    no_download: NoDownload = False,
-    device: Device = "auto",
-    lang: Lang = None,
-    store: StoreOpt = None,
+    device: option.Device = "auto",
+    lang: option.Lang = None,
+    chosen: option.Selection = option.NOT_GIVEN,
 ) -> None:
     """Check what must hold before long work: PDF engine, declaration, data, fonts, output, device."""
-    from lab.core import executor, runner
-    from lab.report.fonts import check_fonts, font_subsetting_note
-    from lab.report.pdf_engine import engine_status
+    from lab.checks import doctor_checks
 
-    session = start_session(config, set_, quick, data, no_download, store)
-    decl = session.decl
-    lang = lang or decl.values["report"]["lang"]
-    out = decl.resolve(decl.values["report"]["out"])
-
-    def exercises() -> str:
-        check_exercises(decl, session.run_names)
-        return f"{', '.join(exercise.name for exercise in decl.exercises)}: inputs checked"
-
-    def font() -> str:
-        check_fonts(lang)
-        return font_subsetting_note() or "found"
-
-    checks: list[tuple[str, Callable[[], str]]] = [
-        ("PDF engine", engine_status),  # first: without it no build writes a PDF
-        ("declaration", lambda: f"{decl.path} ({'quick' if decl.quick else 'full'})"),
-        ("exercises", exercises),
-        *[
-            (exercise.data_label, functools.partial(describe_data, session, exercise))
-            for exercise in decl.exercises
-            if exercise.needs_data
-        ],
-        (f"font for {lang}", font),
-        ("output folder", lambda: output_status(out, session.store)),
-        ("run store", lambda: check_store(session.store)),
-        ("hand-in", functools.partial(ready_to_hand_in, session)),
-        ("device", lambda: executor.device_name(runner.resolve_device(device))),
-    ]
+    session = start_session(chosen)
+    checks = doctor_checks(session, lang or session.decl.values["report"]["lang"], device, prepare)
     failed = 0
     for label, check in checks:
         try:
@@ -565,24 +375,6 @@ def doctor(
             console.print(f"[red]fail[/]  {label}: {error}")
     console.print("all checks passed" if not failed else f"{failed} check(s) failed")
     raise typer.Exit(EXIT_USAGE if failed else 0)
-
-
-def ready_to_hand_in(session: Session) -> str:
-    """The hand-in checks that need no results (build lists the runs too)."""
-    from lab.report import handin
-
-    problems = handin.declaration_problems(session.decl)
-    if problems:
-        raise UserError("; ".join(problems))
-    return "name, ID, reflections and answers are yours (labreport list shows the runs)"
-
-
-def describe_data(session: Session, exercise: Exercise) -> str:
-    where = exercise.options(session.decl.values[exercise.name], session.inputs).get("data", "")
-    found = prepare(session, exercise)
-    return (
-        f"{where} ({', '.join(f'{key.removeprefix(DATA_PREFIX)} {str(value)[:12]}' for key, value in found.items())})"
-    )
 
 
 if __name__ == "__main__":

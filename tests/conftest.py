@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import lab.labs.lab13
 from lab.core.faults import HELD_LINE, HOLD_ENV
 
-TINY_LAB = (Path(lab.labs.lab13.__file__).parent / "tiny.toml").read_text(encoding="utf-8")
+TINY_LAB = (Path(__file__).parent / "fixtures" / "tiny.toml").read_text(encoding="utf-8")
 
 # --- no network: this process, and every process it starts (as their sitecustomize) ---------
 

@@ -6,19 +6,38 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from lab.core.api import load_lab
 from tests.conftest import labreport as run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 FINISHED = {"done", "diverged"}
-LAB_WORDS = re.compile(r"\b(fit|cifar|1A|CIFAR-10)\b", re.IGNORECASE)
 
 
-def test_the_core_names_no_exercise_and_no_lab():
+def lab_words() -> re.Pattern:
+    """Lab 13's exercises, runs, questions and course files: words of the lab and its exercises only."""
+    lab = load_lab()
+    exercises = lab.loaded()
+    names = [lab.name, lab.declaration.name, *lab.questions]
+    names += [exercise.name for exercise in exercises] + [run for exercise in exercises for run in exercise.runs]
+    words = "|".join(re.escape(name) for name in sorted(set(names), key=len, reverse=True))
+    return re.compile(rf"\b({words}|exp\d+\.py|CIFAR(-10)?|ResNet(-20)?)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    "folder, suffixes",
+    [("lab/core", ("*.py",)), ("lab/report", ("*.py", "*.j2", "*.toml")), ("templates", ("*.j2", "*.css"))],
+)
+def test_the_generic_layers_name_no_exercise_run_or_course_file(folder, suffixes):
+    """The core, the report and the page's templates know no lab: its words live in lab/labs/ and lab/exercises/."""
+    words = lab_words()
     named = [
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
-        for path in sorted((REPO / "lab" / "core").glob("*.py"))
+        for suffix in suffixes
+        for path in sorted((REPO / folder).rglob(suffix))
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if LAB_WORDS.search(line)
+        if words.search(line)
     ]
     assert not named, "\n".join(named)
 

@@ -104,11 +104,11 @@ def test_a_schedule_started_at_a_later_epoch_goes_on_at_that_epoch_s_first_step(
     uninterrupted, resumed = [], []
     through = StepLr(params, 10, uninterrupted.append)
     for epoch in (1, 2):
-        through.start_epoch(epoch, 0.2)
+        through.start_epoch(epoch)
         advance = through.after_batch(lambda: None)
         for _ in range(10):
             advance()
-    assert through.start_epoch(3, 0.2) == StepLr(params, 10, resumed.append).start_epoch(3, 0.2)
+    assert through.start_epoch(3) == StepLr(params, 10, resumed.append).start_epoch(3)
     assert resumed == [uninterrupted[-1]] == [pytest.approx(0.2 * 20 / 30)]
 
 
@@ -117,7 +117,7 @@ def test_the_course_schedule_is_constant_within_each_phase():
     steps = StepLr(
         {"phases": [{"lr": 0.1, "epochs": 5}, {"lr": 0.01, "epochs": 5}]}, 100, lambda lr: set_lr(optimizer, lr)
     )
-    assert steps.start_epoch(6, 0.01) == 0.01
+    assert steps.start_epoch(6) == 0.01
     progress = []
     steps.after_batch(lambda: progress.append(1))()
     assert optimizer.param_groups[0]["lr"] == 0.01 and progress == [1]

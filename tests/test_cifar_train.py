@@ -1,6 +1,7 @@
 """ResNet-20 and the CIFAR-10 training run, on tiny made-up data."""
 
 import contextlib
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -274,17 +275,20 @@ def test_numerics_follow_precision_and_hardware(monkeypatch):
 @pytest.mark.parametrize(
     "change, key",
     [
-        ({"precision": "fp8"}, "precision"),
-        ({"phases": []}, "phases"),
-        ({"phases": [{"lr": -1, "epochs": 2}]}, "phases.0.lr"),
-        ({"phases": [{"lr": 0.1, "epochs": 0}]}, "phases"),
-        ({"batch_size": 0}, "batch_size"),
-        ({"momentum": -0.9}, "momentum"),
+        ("cifar.precision=fp8", "cifar.precision"),
+        ("cifar.phases=[]", "cifar.phases"),
+        ("cifar.phases.0.lr=-1", "cifar.phases.0.lr"),
+        ("cifar.phases.0.epochs=0", "cifar.phases.0.epochs"),
+        ("cifar.batch_size=0", "cifar.batch_size"),
+        ("cifar.momentum=-0.9", "cifar.momentum"),
     ],
 )
-def test_bad_params_are_user_errors_naming_the_key(tmp_path, tiny_data, change, key):
-    with pytest.raises(UserError, match=key.replace("[", r"\[").replace("]", r"\]")):
-        cifar.run(context(tmp_path, tiny_data, {**PARAMS, **change}))
+def test_bad_params_are_user_errors_naming_the_key(tmp_path, change, key):
+    """The schema checks a run's parameters once, when the declaration loads: before any run."""
+    from lab.core import declaration
+
+    with pytest.raises(UserError, match=re.escape(key)):
+        declaration.load(None, [change], cwd=tmp_path)
 
 
 def test_data_with_another_fingerprint_is_a_user_error(tmp_path, tiny_data):
@@ -308,9 +312,9 @@ def run_files(folder) -> dict:
     }
 
 
-def run_facts(files: dict):
-    """The facts the report takes from a run's files (the one place they are computed)."""
-    return cifar_facts.read_cifar(SimpleNamespace(dir=files["folder"], params={}, record={}))
+def run_facts(files: dict, params: dict):
+    """The facts the report takes from a run's files and parameters (the one place they are computed)."""
+    return cifar_facts.read_cifar(SimpleNamespace(dir=files["folder"], params=params, record={}))
 
 
 def uninterrupted_run(folder, data_root, precision: str):
@@ -368,7 +372,7 @@ def test_a_run_writes_the_contract_files(uninterrupted):
     assert list(wrong["classes"]) == list(cifar.cifar_data.CLASSES)
     assert wrong["classes"].dtype.kind == "U"  # readable with allow_pickle=False
     correct = confusion[confusion.true_class == confusion.predicted_class]["count"].sum()
-    facts = run_facts(files)
+    facts = run_facts(files, PARAMS)
     assert facts.facts.final_test == pytest.approx(100 * correct / 60) == epochs["test_acc"].iloc[-1]
     diagonal = confusion[confusion.true_class == confusion.predicted_class].set_index("true_class")
     per_class = facts.per_class.set_index("class")["accuracy"].dropna().to_dict()

@@ -171,14 +171,26 @@ def test_build_no_run_renders_without_torch_or_data_and_reuses_figures(tiny_lab)
     assert figure_cache(tiny_lab) == drawn  # every figure came from the cache: none redrawn
 
 
-def test_precision_option_is_the_cifar_runs_precision_parameter(tiny_lab):
-    from lab.cli import with_precision
-
-    assert with_precision(["report.lang=en"], "bf16") == ["report.lang=en", "cifar.precision=bf16"]
+def test_precision_is_the_cifar_exercises_own_value_set_with_set(tiny_lab):
     labreport(tiny_lab, "run", "--only", "cifar", check=0)  # the tiny lab declares fp32
-    again = labreport(tiny_lab, "run", "--only", "cifar", "--precision", "fp32", check=0).stdout
-    assert "cached" in next(line for line in again.splitlines() if "cifar" in line)
+    again = labreport(tiny_lab, "run", "--only", "cifar", "--set", "cifar.precision=fp32", check=0).stdout
+    assert "cached" in next(line for line in again.splitlines() if "cifar" in line and "│" in line)
     listed = labreport(tiny_lab, "list", "--set", "cifar.precision=bf16", check=0).stdout
-    assert "stale" in next(line for line in listed.splitlines() if "cifar" in line)
-    bad = labreport(tiny_lab, "run", "--only", "cifar", "--precision", "fp16", check=2)
-    assert "--precision 'fp16': choose fp32, bf16 or auto" in bad.stderr
+    assert "stale" in next(line for line in listed.splitlines() if "cifar" in line and "│" in line)
+    bad = labreport(tiny_lab, "run", "--only", "cifar", "--set", "cifar.precision=fp16", check=2)
+    assert "cifar.precision: 'fp16' is not one of 'auto', 'fp32', 'bf16'" in bad.stderr
+    assert "No such option: --precision" in labreport(tiny_lab, "run", "--precision", "fp32", check=2).stderr
+    helped = " ".join(labreport(tiny_lab, "build", "--help", check=0).stdout.split())
+    assert "cifar.precision=auto|fp32|bf16: Exercise 2's numerics; auto is bf16 where the hardware has it" in helped
+
+
+def test_executors_come_from_the_registry(tiny_lab):
+    from lab.core.executors import EXECUTORS
+
+    ran = labreport(tiny_lab, "run", "--only", "fit", "--executor", "workers", check=0)
+    assert ran.stdout.count(" done ") + ran.stdout.count(" diverged ") == 3, ran.stdout  # each in a worker process
+    unknown = labreport(tiny_lab, "run", "--executor", "slurm", check=2)
+    assert f"--executor 'slurm': choose {', '.join(EXECUTORS)}" in unknown.stderr
+    stray = labreport(tiny_lab, "run", "--address", "10.0.0.1:6379", check=2)
+    assert "--address 10.0.0.1:6379: the address of a cluster to join; add --executor ray" in stray.stderr
+    assert "|".join(EXECUTORS) in labreport(tiny_lab, "run", "--help", check=0).stdout

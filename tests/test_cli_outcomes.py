@@ -3,14 +3,12 @@ good ones, `build --no-run` and `build --quick`, each through the real command."
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-from pypdf import PdfReader
-
 from lab.core.faults import FAIL_ENV
 from tests.conftest import labreport
+from tests.helpers import pdf_pages, snapshot
 
 NAMES = ["fit.epochs", "fit.lr", "fit.custom", "cifar"]
 
@@ -18,18 +16,6 @@ NAMES = ["fit.epochs", "fit.lr", "fit.custom", "cifar"]
 def statuses(lab: Path) -> dict[str, list[str]]:
     runs = lab / "reports" / "runs"
     return {name: [json.loads(p.read_text())["status"] for p in (runs / name).glob("*/record.json")] for name in NAMES}
-
-
-def hashes(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != ".lock"
-    }
-
-
-def pdf_pages(path: Path) -> list[str]:
-    return [" ".join(page.extract_text().split()) for page in PdfReader(path).pages]
 
 
 def test_a_failed_run_exits_1_the_others_are_kept_and_the_report_says_so(tiny_lab):
@@ -47,10 +33,10 @@ def test_a_failed_run_exits_1_the_others_are_kept_and_the_report_says_so(tiny_la
     assert "not available (failed)" in text and "labreport run --only fit.lr" in text
 
     runs = tiny_lab / "reports" / "runs"
-    kept = {name: hashes(runs / name) for name in ("fit.epochs", "fit.custom", "cifar")}
+    kept = {name: snapshot(runs / name) for name in ("fit.epochs", "fit.custom", "cifar")}
     again = labreport(tiny_lab, "run", check=0)
     assert statuses(tiny_lab)["fit.lr"] == ["diverged"]  # the tiny lab's lr 1e6 diverges
-    assert {name: hashes(runs / name) for name in kept} == kept
+    assert {name: snapshot(runs / name) for name in kept} == kept
     assert again.stdout.count("cached (already done)") == 3
 
 
@@ -62,10 +48,10 @@ def test_build_no_run_trains_nothing_and_renders_what_exists(tiny_lab):
     assert (tiny_lab / "reports" / "empty.pdf").exists()
 
     labreport(tiny_lab, "run", "--only", "fit.lr", check=0)
-    before = hashes(tiny_lab / "reports" / "runs" / "fit.lr")
+    before = snapshot(tiny_lab / "reports" / "runs" / "fit.lr")
     partial = labreport(tiny_lab, "build", "--no-run", "--out", "reports/partial.pdf", check=0)
     assert "missing: fit.lr" not in partial.stderr and "missing: cifar (" in partial.stderr
-    assert hashes(tiny_lab / "reports" / "runs" / "fit.lr") == before
+    assert snapshot(tiny_lab / "reports" / "runs" / "fit.lr") == before
     assert not (tiny_lab / "reports" / "runs" / "cifar").exists()
     text = " ".join(pdf_pages(tiny_lab / "reports" / "partial.pdf"))
     assert "lr = 1e+06: steps too large, divergence." in text

@@ -84,9 +84,8 @@ def test_a_build_whose_code_does_not_return_the_reported_accuracy_stops_with_bot
 
     import pandas as pd
 
-    from lab.core.api import load_lab
     from lab.core.errors import UserError
-    from lab.report.build import code_cross_check
+    from lab.exercises.cifar.report import cross_check
 
     run, root = tiny_run
     copy = tmp_path / "runs" / "cifar" / "key"
@@ -97,5 +96,5 @@ def test_a_build_whose_code_does_not_return_the_reported_accuracy_stops_with_bot
     other = LoadedRun("cifar", "key", run.params, copy, run.record)
     inputs = SimpleNamespace(cache_dir=root / "cache", data=None)
     with pytest.raises(UserError, match=rf"returned {reported - 5:.2f}% .* reported {reported:.2f}%"):
-        code_cross_check({"cifar": other}, load_lab().loaded(), inputs)
-    assert code_cross_check({"cifar": run}, load_lab().loaded(), inputs).matches  # the real one passes
+        cross_check({"cifar": other}, inputs)
+    assert cross_check({"cifar": run}, inputs).matches  # the real one passes

@@ -58,7 +58,7 @@ def swept_lab(tmp_path_factory) -> tuple[Path, dict]:
         exercise.name: exercise.prepare(session.decl.values[exercise.name], session.inputs, NullProgress())
         for exercise in session.decl.exercises
     }
-    specs = expand(session.decl, session.run_names, prepared, session.inputs)
+    specs = expand(session.decl, session.decl.run_names, prepared, session.inputs)
     return session.store.root, {spec.name: spec for spec in specs}
 
 
@@ -157,7 +157,7 @@ def test_the_caches_of_drawn_and_checked_results_hash_all_the_code_behind_them()
     catalogue reader); 2A's cross-check: course_check with the model, numerics and data code."""
     from lab.core.api import load_lab
     from lab.exercises.cifar.crosscheck import CHECKING_CODE
-    from lab.report.build import figure_code
+    from lab.report.numbering import figure_code
 
     drawing = fingerprint.module_code(tuple(figure_code(load_lab().loaded())))
     assert {"lab.report.plotting", "lab.report.messages", "lab.exercises.cifar.sweep_figures"} <= set(drawing)

@@ -12,7 +12,7 @@ from torch import nn
 
 from lab.core.errors import UserError
 from lab.core.store import LoadedRun, RunContext
-from lab.exercises.fit import comparison, expr, facts, sweep_facts, tables, training, tuning
+from lab.exercises.fit import comparison, expr, facts, lr_facts, tables, training, tuning
 from lab.exercises.fit import problem as fit_problem
 from lab.exercises.fit import train as fit
 from lab.exercises.fit.autograd_mlp import autograd_engine
@@ -603,6 +603,6 @@ def test_the_oscillation_verdict_takes_the_median_seed_of_every_epoch():
     rebound = pd.DataFrame(
         {"lr": [1.0] * 3 + [0.01] * 3, "seed": [1, 2, 3] * 2, "rebound": [3.0, 2.0, 1.0, 1.0, 1.0, 1.6]}
     )
-    assert sweep_facts.oscillating_by_rebound(rebound, 1.0) is True
-    assert sweep_facts.oscillating_by_rebound(rebound, 0.01) is False  # one seed of three bounced
-    assert sweep_facts.oscillating_by_rebound(None, 1.0) is None  # no table: loss.csv decides
+    assert lr_facts.oscillating_by_rebound(rebound, 1.0) is True
+    assert lr_facts.oscillating_by_rebound(rebound, 0.01) is False  # one seed of three bounced
+    assert lr_facts.oscillating_by_rebound(None, 1.0) is None  # no table: loss.csv decides

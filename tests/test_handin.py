@@ -18,7 +18,8 @@ import pytest
 
 from lab.core.api import load_lab
 from lab.core.declaration import read_toml
-from tests.conftest import TINY_LAB, labreport
+from tests.conftest import labreport
+from tests.helpers import squeeze, tiny_lab_in
 
 EXAMPLE = read_toml(load_lab().declaration)["student"]  # the packaged example's name and ID
 ROOT = Path(__file__).parents[1]
@@ -28,18 +29,10 @@ def pdf_text(path: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 @pytest.fixture(scope="module")
 def computed_lab(tmp_path_factory) -> Path:
     """The tiny lab with every run computed and reflections written: ready to hand in."""
-    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
-
-    folder = tmp_path_factory.mktemp("computed")
-    (folder / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
-    make_tiny_cifar(folder / "data", "pickle", n_per_class=6)
+    folder = tiny_lab_in(tmp_path_factory.mktemp("computed"))
     labreport(folder, "run", check=0)
     (folder / "reflections.md").write_text("I learnt that the learning rate matters most.\n", encoding="utf-8")
     return folder
@@ -291,7 +284,7 @@ def test_init_off_a_terminal_needs_the_options(tmp_path):
 
 def test_init_prompts_quote_the_students_measurements(computed_lab, tmp_path):
     from lab.core.session import gather, open_session, plan_for_render
-    from lab.report import analysis, starter
+    from lab.report import reading, starter
     from lab.report.wording import num, pct
 
     def tiny_session(_declaration):
@@ -299,23 +292,29 @@ def test_init_prompts_quote_the_students_measurements(computed_lab, tmp_path):
 
     session = tiny_session(None)
     runs, missing = gather(session, plan_for_render(session))
-    facts = analysis.analyse(runs, missing, session.decl.lab)
+    facts = reading.read(runs, session.decl.lab, missing).facts
     starter.start_folder(tmp_path, starter.Student("A", "1", "C"), "en", tiny_session)
     prompts = (tmp_path / "reflections.md").read_text(encoding="utf-8")
     assert (
-        f"the true error was lowest at {facts.epoch_facts.best_epochs} ({num(facts.epoch_facts.best_true_error)})"
-        in prompts
+        f"the true error was lowest at {facts['fit'].epoch_facts.best_epochs} "
+        f"({num(facts['fit'].epoch_facts.best_true_error)})" in prompts
     )
-    assert f"At learning rate {facts.lr_facts.largest:g}," in prompts
-    assert f"from {pct(facts.cifar.facts.drop.test_before)} to {pct(facts.cifar.facts.drop.test_after)}" in prompts
+    assert f"At learning rate {facts['fit'].lr_facts.largest:g}," in prompts
+    drop = facts["cifar"].cifar.facts.drop
+    assert f"from {pct(drop.test_before)} to {pct(drop.test_after)}" in prompts
 
 
 def test_the_reflection_prompt_names_a_stuck_rate_in_words():
+    from types import SimpleNamespace
+
     from lab.report import starter
 
-    lr = {"lr": "1", "status": "stuck", "diverged": 0, "seeds": 3, "train_loss": "9.40"}
-    zh = starter.render("reflections", "zh", lr=lr, epochs=None, drop=None)
-    en = starter.render("reflections", "en", lr=lr, epochs=None, drop=None)
+    stuck = SimpleNamespace(status="stuck", diverged_seeds=0, seeds=3, train_loss=9.4)
+    fit = SimpleNamespace(lr_facts=SimpleNamespace(largest=1.0, behaviour={1.0: stuck}), epoch_facts=None)
+    analysis = {"fit": fit, "cifar": SimpleNamespace(cifar=None)}
+    folders = [load_lab().folder]
+    zh = starter.render("reflections.md.j2", "zh", folders, analysis=analysis)
+    en = starter.render("reflections.md.j2", "en", folders, analysis=analysis)
     assert "（损失卡在平台上）" in zh and "stuck" not in zh
     assert "(it got stuck on a plateau)" in en
 

@@ -6,7 +6,6 @@ Each case drives the real `labreport` command in a subprocess on a tiny lab.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -23,20 +22,10 @@ from lab.core.errors import UserError
 from lab.core.store import Store
 from lab.exercises.fit.training import CHECKPOINT_EPOCHS_ENV
 from tests.conftest import labreport, start_labreport, wait_until_held
+from tests.helpers import pdf_pages, snapshot, tiny_lab_in
 
 LONG_FIT = ["--only", "fit.epochs", "--set", "fit.epochs.values=[5, 20, 40000]"]
 LONG_CIFAR = ["--only", "cifar", "--set", "cifar.phases=[{lr=0.1, epochs=2}, {lr=0.01, epochs=2}]"]
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under `folder` with a hash of its bytes (to prove nothing changed)."""
-    if not folder.exists():
-        return {}
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.name.startswith((".lock", ".access"))  # the store's locks
-    }
 
 
 def records(lab: Path, name: str) -> list[dict]:
@@ -422,12 +411,7 @@ BAD_INPUT = [
 
 @pytest.fixture(scope="module")
 def lab_with_a_result(tmp_path_factory) -> Path:
-    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
-    from tests.conftest import TINY_LAB
-
-    lab = tmp_path_factory.mktemp("prepared")
-    (lab / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
-    make_tiny_cifar(lab / "data", "pickle", n_per_class=6)
+    lab = tiny_lab_in(tmp_path_factory.mktemp("prepared"))
     labreport(lab, "run", "--only", "fit.lr", "--set", "fit.lr.values=[0.01]", check=0)
     return lab
 
@@ -457,18 +441,10 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(lab_with_a_result, tmp_
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, str]:
     """The tiny lab built end to end by the real command: (the lab, the PDF's text, spaces normalised)."""
-    from pypdf import PdfReader
-
-    from lab.exercises.cifar.data.synthetic import make_tiny_cifar
-    from tests.conftest import TINY_LAB
-
-    lab = tmp_path_factory.mktemp("built")
-    (lab / "lab13.toml").write_text(TINY_LAB, encoding="utf-8")
-    make_tiny_cifar(lab / "data", "pickle", n_per_class=6)
+    lab = tiny_lab_in(tmp_path_factory.mktemp("built"))
     result = labreport(lab, "build", "--out", "reports/lab13.pdf", check=0)
     assert "wrote" in result.stdout
-    pages = PdfReader(lab / "reports" / "lab13.pdf").pages
-    return lab, " ".join(" ".join(page.extract_text() for page in pages).split())
+    return lab, " ".join(pdf_pages(lab / "reports" / "lab13.pdf"))
 
 
 def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(built):
@@ -487,7 +463,7 @@ def test_a_diverging_learning_rate_is_recorded_and_the_build_succeeds(built):
 
 def test_the_report_quotes_the_numbers_its_runs_wrote(built):
     """Each table row checked here is worked out from the run's own CSV files."""
-    from lab.report.answers import pct, pm
+    from lab.report.wording import pct, pm
 
     lab, text = built
     assert "Name Test Student Student ID 20240001 Class CS 2401" in text

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,11 +15,15 @@ from pypdf import PdfReader
 
 from lab.core.api import load_lab
 from lab.core.errors import UserError
-from lab.exercises.fit import sweep_facts
-from lab.labs.lab13.fixtures import fixture_declaration, trim_to_quick, write_fixture_store
-from lab.report import analysis, build, fonts
+from lab.exercises.fit import lr_facts
+from lab.exercises.fit.result_tables import comparison_table
+from lab.report import build, fonts
 from lab.report.answers import build_answers
+from lab.report.reading import Reading, read
+from lab.report.render import lab_template_folders, template_environment
 from lab.report.wording import num, pct, signed
+from tests.fixtures import fixture_declaration, write_custom_run, write_fixture_store
+from tests.helpers import pdf_pages, squeeze
 
 HEADINGS = {
     "zh": ["1 实验概览", "2 实验环境", "3 实验过程", "4 实验体会", "附录 A", "附录 B"],
@@ -27,13 +32,10 @@ HEADINGS = {
 FORBIDDEN = ["normal distribution", "正态分布", "minimum step larger", "最小步长更大", "exponential", "指数"]
 
 
-def squeeze(text: str) -> str:
-    """pypdf breaks lines and sometimes words; compare without whitespace."""
-    return re.sub(r"\s+", "", text)
-
-
-def pdf_pages(path) -> list[str]:
-    return [page.extract_text() or "" for page in PdfReader(path).pages]
+def generated(reading: Reading, lang: str) -> dict:
+    """Every question's answer, figures and tables cited by their keys."""
+    lab = load_lab()
+    return build_answers(reading, lang, lambda key: key, None, lab, template_environment(lab_template_folders(lab)))
 
 
 def render(tmp_path, runs, lang, *, quick=False, missing=None, setup=None):
@@ -69,7 +71,7 @@ def en_report(tmp_path_factory, runs):
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    runs = trim_to_quick(write_fixture_store(tmp_path_factory.mktemp("quickstore"), quick=True))
+    runs = write_fixture_store(tmp_path_factory.mktemp("quickstore"), quick=True)
     runs["cifar"], runs["fit.custom"] = None, None  # fewer figures: this report checks marks, not plots
     return render(tmp_path_factory.mktemp("quick"), runs, "en", quick=True, missing={"cifar": "failed"})
 
@@ -78,23 +80,23 @@ def quick_report(tmp_path_factory):
 
 
 def test_fit_facts_follow_the_fixture(runs):
-    lab = analysis.analyse(runs)
-    epochs = lab.epoch_facts
+    lab = read(runs)
+    epochs = lab.facts["fit"].epoch_facts
     assert (epochs.shortest, epochs.best_epochs, epochs.longest) == (100, 10000, 50000)
     assert epochs.true_error_rose and epochs.train_loss_fell and epochs.train_below_noise
     assert epochs.seeds_rose == 3
-    behaviour = lab.lr_facts.behaviour
+    behaviour = lab.facts["fit"].lr_facts.behaviour
     assert behaviour[1.0].status == "diverged" and behaviour[1.0].diverged_seeds == 2
     assert behaviour[1.0].diverged_epoch == 37 and behaviour[1.0].oscillating_seeds == 1
     assert behaviour[0.001].status == "slow"
-    assert lab.lr_facts.best_lr == 0.01
-    table = lab.epochs.settings.set_index("epochs")
+    assert lab.facts["fit"].lr_facts.best_lr == 0.01
+    table = lab.facts["fit"].epochs.settings.set_index("epochs")
     snapshots = pd.read_csv(runs["fit.epochs"].dir / "snapshots.csv")
     assert table.loc[50000, "true_error_mean"] == pytest.approx(snapshots[snapshots.epochs == 50000].true_error.mean())
 
 
 def test_cifar_facts_follow_the_fixture(runs):
-    facts = analysis.analyse(runs).cifar.facts
+    facts = read(runs).facts["cifar"].cifar.facts
     epochs = pd.read_csv(runs["cifar"].dir / "epochs.csv")
     assert facts.drop.test_jump == pytest.approx(epochs.test_acc[5] - epochs.test_acc[4])
     assert facts.drop.train_jump == pytest.approx(epochs.train_acc[5] - epochs.train_acc[4])
@@ -104,28 +106,34 @@ def test_cifar_facts_follow_the_fixture(runs):
 
 
 def test_partial_data_gives_partial_facts(tmp_path):
-    lab = analysis.analyse(trim_to_quick(write_fixture_store(tmp_path)))
+    lab = read(write_fixture_store(tmp_path, quick=True, sets=["fit.seeds=[2019]"]))
     assert lab.quick
-    assert lab.epoch_facts.epochs == [100, 1000] and lab.epoch_facts.true_error_rose is False
-    assert lab.cifar.facts.drop.gain_after is None and lab.cifar.facts.drop.gain_before is None
-    settings = lab.lr.settings
+    assert (
+        lab.facts["fit"].epoch_facts.epochs == [10, 100, 1000, 5000]
+        and lab.facts["fit"].epoch_facts.true_error_rose is False
+    )
+    assert (
+        lab.facts["cifar"].cifar.facts.drop.gain_after is None
+        and lab.facts["cifar"].cifar.facts.drop.gain_before is None
+    )
+    settings = lab.facts["fit"].lr.settings
     assert settings["true_error_std"].isna().all()  # one seed: no spread to report
     for lang in ("zh", "en"):
-        texts = build_answers(lab, lang, lambda key: key, None)
+        texts = generated(lab, lang)
         assert all(a.source == "generated" for a in texts.values())
 
 
 def test_longest_run_wording_depends_on_the_measurement(runs):
-    lab = analysis.analyse(runs)
-    rose = build_answers(lab, "en", lambda key: key, None)["1A"].body
+    lab = read(runs)
+    rose = generated(lab, "en")["1A"].body
     assert "fitting the noise" in rose and "rose" in rose
-    lab.epoch_facts.true_error_rose = False  # the mean rose, but within the standard error
+    lab.facts["fit"].epoch_facts.true_error_rose = False  # the mean rose, but within the standard error
     unclear = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
     assert "this measurement cannot tell whether 50,000 epochs started to fit the noise" in unclear["en"]
     assert "本次测量无法判断 50,000 轮是否已开始拟合噪声" in unclear["zh"]
     assert "still fell" not in unclear["en"] and "fitting the noise.</b>" not in unclear["en"]
-    lab.epoch_facts.longest_true_error = lab.epoch_facts.previous_true_error / 2
-    kept_falling = build_answers(lab, "en", lambda key: key, None)["1A"].body
+    lab.facts["fit"].epoch_facts.longest_true_error = lab.facts["fit"].epoch_facts.previous_true_error / 2
+    kept_falling = generated(lab, "en")["1A"].body
     assert "still fell" in kept_falling and "fitting the noise.</b>" not in kept_falling
 
 
@@ -143,8 +151,8 @@ def test_1a_a_rise_within_the_noise_or_on_a_minority_of_seeds_is_not_a_rise(runs
 
 
 def test_1a_claims_under_fitting_only_when_measured(runs):
-    lab = analysis.analyse(runs)
-    facts = lab.epoch_facts
+    lab = read(runs)
+    facts = lab.facts["fit"].epoch_facts
     facts.underfit_ratio = 1.5  # the shortest run is within twice the best
     facts.shortest_train_loss = facts.noise_variance
     text = {lang: answer(lab, "1A", lang) for lang in ("en", "zh")}
@@ -161,35 +169,35 @@ def test_1a_claims_under_fitting_only_when_measured(runs):
 
 
 def test_no_under_fitting_claimed_when_the_shortest_run_fits_best(runs):
-    lab = analysis.analyse(runs)
-    lab.epoch_facts.true_error_rose = lab.epoch_facts.train_loss_fell = True
-    lab.epoch_facts.best_epochs = lab.epoch_facts.shortest
-    for setting in lab.epoch_facts.settings:  # no tie, no error left at the edges
+    lab = read(runs)
+    lab.facts["fit"].epoch_facts.true_error_rose = lab.facts["fit"].epoch_facts.train_loss_fell = True
+    lab.facts["fit"].epoch_facts.best_epochs = lab.facts["fit"].epoch_facts.shortest
+    for setting in lab.facts["fit"].epoch_facts.settings:  # no tie, no error left at the edges
         setting.true_error_se, setting.edge_error = 0.0, setting.centre_error
-    lab.epoch_facts.settings[0].true_error = 0.1  # the shortest is the best
-    text = build_answers(lab, "en", lambda key: key, None)["1A"].body
+    lab.facts["fit"].epoch_facts.settings[0].true_error = 0.1  # the shortest is the best
+    text = generated(lab, "en")["1A"].body
     assert "too few epochs under-fit" not in text
-    assert f"{lab.epoch_facts.shortest:,} epochs already fit f(x)" in text
+    assert f"{lab.facts['fit'].epoch_facts.shortest:,} epochs already fit f(x)" in text
 
 
 def test_smallest_rate_winning_is_explained_by_its_higher_training_loss(runs):
-    lab = analysis.analyse(runs)
-    facts = lab.lr_facts
+    lab = read(runs)
+    facts = lab.facts["fit"].lr_facts
     facts.best_lr = facts.smallest
     small = facts.behaviour[facts.smallest]
     small.status = "converged"
     small.train_loss = 1 + max(b.train_loss for b in facts.behaviour.values() if b.status != "diverged")
-    text = build_answers(lab, "en", lambda key: key, None)["1B"].body
+    text = generated(lab, "en")["1B"].body
     assert "not because it learns better" in text and "early stopping" in text
     assert "does not finish converging" not in text
     small.train_loss = 0.0  # the smallest rate also fits the points best: the plain conclusion
-    text = build_answers(lab, "en", lambda key: key, None)["1B"].body
+    text = generated(lab, "en")["1B"].body
     assert "not because it learns better" not in text
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_generated_answers_avoid_the_known_mistakes(runs, lang):
-    texts = build_answers(analysis.analyse(runs), lang, lambda key: key, None)
+    texts = generated(read(runs), lang)
     body = " ".join(str(a.body) for a in texts.values()).lower()
     for phrase in FORBIDDEN:
         assert phrase not in body
@@ -228,19 +236,20 @@ def test_report_has_every_section_question_and_the_student(request, name):
         ([0.05], "on CIFAR-10 at a learning rate of 0.05, and compares", "学习率为 0.05，"),
     ],
 )
-def test_the_overview_names_the_declared_schedule(phases, en, zh):
-    from lab.report.render import lab_template_folders, template_environment
-
+def test_the_overview_names_the_schedule_the_run_recorded(phases, en, zh):
     env = template_environment(lab_template_folders(load_lab()))
-    declared = {"fit": {"function": "x"}, "cifar": {"phases": [{"lr": lr, "epochs": 5} for lr in phases]}}
+    course = types.SimpleNamespace(facts=types.SimpleNamespace(phases=[(lr, 5) for lr in phases]))
+    analysis = {"cifar": types.SimpleNamespace(cifar=course)}
     for lang, words in (("en", en), ("zh", zh)):
-        html = env.get_template("lab13/overview.html.j2").render(zh=lang == "zh", declared=declared, formula=str)
+        html = env.get_template("lab13/overview.html.j2").render(
+            lang=lang, analysis=analysis, declared={"fit": {"function": "x"}}, formula=str, lr_text=lambda lr: f"{lr:g}"
+        )
         assert words in re.sub(r"\s+", " ", html) and "0.01" not in html
 
 
 def test_2a_states_the_run_schedule_without_calling_it_two_phase(runs):
-    lab = analysis.analyse(runs)
-    lab.cifar.facts.phases = [(0.1, 5), (0.005, 5)]
+    lab = read(runs)
+    lab.facts["cifar"].cifar.facts.phases = [(0.1, 5), (0.005, 5)]
     assert "this schedule: lr = 0.1 for 5 epochs, then lr = 0.005 for 5 epochs" in answer(lab, "2A")
     assert "按以下计划进行：lr = 0.1 训练 5 轮，然后lr = 0.005 训练 5 轮" in answer(lab, "2A", "zh")
     assert "two-phase" not in answer(lab, "2A") and "两阶段" not in answer(lab, "2A", "zh")
@@ -323,6 +332,18 @@ def test_template_errors_name_file_and_line(tmp_path, runs, monkeypatch, templat
     assert not (tmp_path / "o.pdf").exists()
 
 
+def test_a_restyled_page_that_misspells_an_item_stops_the_build(tmp_path, runs, monkeypatch):
+    page = (Path(__file__).resolve().parents[1] / "templates" / "report.html.j2").read_text(encoding="utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "report.html.j2").write_text(
+        page.replace("</body>", '{{ figure("fig:epochs_lose") }}</body>')
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="places 'fig:epochs_lose', which is none of the report's items"):
+        build.build_report(fixture_declaration(tmp_path / "d"), runs, tmp_path / "o.pdf", lang="en")
+    assert not (tmp_path / "o.pdf").exists()
+
+
 def test_missing_cjk_font_is_a_clear_error(tmp_path, runs, monkeypatch):
     monkeypatch.setattr(fonts, "cjk_font_families", lambda: ())
     with pytest.raises(UserError, match="apt-get install fonts-noto-cjk"):
@@ -337,28 +358,32 @@ def test_cjk_font_is_found_here():
     assert any("CJK" in family for family in fonts.cjk_font_families())
 
 
-def test_evaluation_source_comes_from_the_loaded_module(monkeypatch):
+def test_the_course_code_comes_from_the_loaded_module(monkeypatch):
+    from lab.exercises.cifar.report import course_source
+
     def fake_test(epoch):
         return "a monkeypatched test"
 
     fake = types.SimpleNamespace(test=fake_test, schedule=fake_test)
     monkeypatch.setitem(sys.modules, "lab.exercises.cifar.course", fake)
-    assert "a monkeypatched test" in build.evaluation_source()
+    assert "a monkeypatched test" in course_source()
 
 
-def test_evaluation_source_without_importing(monkeypatch):
+def test_the_course_code_is_read_without_importing(monkeypatch):
+    from lab.exercises.cifar.report import course_source
+
     monkeypatch.delitem(sys.modules, "lab.exercises.cifar.course", raising=False)
-    source = build.evaluation_source()
+    source = course_source()
     assert source.startswith("def test(epoch):") and "torch.no_grad()" in source and "model.eval()" in source
     assert "def schedule(" in source and "optim.SGD(model.parameters(), lr=lr, weight_decay=5e-4)" in source
 
 
 def test_largest_lr_wording_depends_on_the_measurement(runs):
-    lab = analysis.analyse(runs)
-    diverged = str(build_answers(lab, "en", lambda key: key, None)["1B"].body)
+    lab = read(runs)
+    diverged = str(generated(lab, "en")["1B"].body)
     assert "steps too large, divergence" in diverged and "at epoch 37" in diverged
-    lab.lr_facts.behaviour[1.0].status = "oscillating"
-    oscillating = str(build_answers(lab, "en", lambda key: key, None)["1B"].body)
+    lab.facts["fit"].lr_facts.behaviour[1.0].status = "oscillating"
+    oscillating = str(generated(lab, "en")["1B"].body)
     assert "steps too large, oscillation" in oscillating and "divergence" not in oscillating
     assert "small steps, slow convergence" in oscillating
 
@@ -371,10 +396,10 @@ def test_unknown_pdf_variant_is_a_clear_error(tmp_path, runs):
 
 
 def test_small_jump_is_not_called_a_jump(runs):
-    lab = analysis.analyse(runs)
-    drop = lab.cifar.facts.drop
+    lab = read(runs)
+    drop = lab.facts["cifar"].cifar.facts.drop
     drop.test_after, drop.train_after = drop.test_before + 0.2, drop.train_before + 0.1
-    text = str(build_answers(lab, "en", lambda key: key, None)["2B"].body)
+    text = str(generated(lab, "en")["2B"].body)
     assert "barely changed" in text and "the change was small (test +0.20, train +0.10 points)" in text
     assert "both the training and the test accuracy jump" not in text
 
@@ -382,7 +407,7 @@ def test_small_jump_is_not_called_a_jump(runs):
 def test_chinese_figure_text_is_set_in_the_cjk_font_and_stays_text(runs, zh_report):
     from lab.exercises.cifar import figures
 
-    svg = figures.cifar_curves(analysis.analyse(runs).cifar, "zh")
+    svg = figures.cifar_curves(read(runs).facts["cifar"].cifar, "zh")
     families = set(re.findall(r"font-family: '([^']+)'", svg))
     assert families and all(family.startswith("Noto Sans CJK") for family in families)
     assert "交叉熵损失" in svg  # the axis label, as text
@@ -398,46 +423,41 @@ def test_chinese_figure_text_is_set_in_the_cjk_font_and_stays_text(runs, zh_repo
     ],
 )
 def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
-    from lab.exercises.fit.report import comparison_table
-    from lab.labs.lab13.fixture_fit import CUSTOM_OUTCOMES, write_custom
+    from tests.fixtures.fit import CUSTOM_OUTCOMES
 
-    lab = analysis.analyse({"fit.custom": write_custom(tmp_path / "fit.custom" / "k", False, outcome)})
-    facts = lab.custom.facts
+    lab = read({"fit.custom": write_custom_run(tmp_path, outcome)})
+    facts = lab.facts["fit"].custom.facts
     wins = sum(c < b for c, b in zip(CUSTOM_OUTCOMES[outcome], [0.9 * 0.92, 0.9, 0.9 * 1.08]))
     assert facts.verdict == outcome and facts.wins == wins
-    assert comparison_table(lab, "en").rows[-1][-1] == f"{wins}/3"
+    assert comparison_table(lab.facts["fit"].custom, "en").rows[-1][-1] == f"{wins}/3"
     for lang, words in (("en", en), ("zh", zh)):
-        text = build_answers(lab, lang, lambda key: key, None)["1C"].body
+        text = generated(lab, lang)["1C"].body
         assert words in text
         others = {"en": ("beat the", "tied with", "lost to"), "zh": ("胜过了", "打平", "输给了")}[lang]
         assert sum(word in text for word in others) == 1
-    assert f"lower on {wins} of 3 seeds" in build_answers(lab, "en", lambda key: key, None)["1C"].body
+    assert f"lower on {wins} of 3 seeds" in generated(lab, "en")["1C"].body
 
 
 def test_the_1c_table_says_both_settings_were_trained_on_all_points(tmp_path):
-    from lab.exercises.fit.report import comparison_table
-    from lab.labs.lab13.fixture_fit import write_custom
 
-    lab = analysis.analyse({"fit.custom": write_custom(tmp_path / "fit.custom" / "k", False, "tie")})
-    assert "真实误差（在全部训练点上训练）" in comparison_table(lab, "zh").columns
-    assert "true error (trained on all points)" in comparison_table(lab, "en").columns
+    lab = read({"fit.custom": write_custom_run(tmp_path, "tie")})
+    assert "真实误差（在全部训练点上训练）" in comparison_table(lab.facts["fit"].custom, "zh").columns
+    assert "true error (trained on all points)" in comparison_table(lab.facts["fit"].custom, "en").columns
 
 
 def test_the_1c_comparison_leaves_out_a_seed_where_a_model_diverged(tmp_path):
-    from lab.exercises.fit.report import comparison_table
-    from lab.labs.lab13.fixture_fit import write_custom
 
-    run = write_custom(tmp_path / "fit.custom" / "k", False, "beat")
+    run = write_custom_run(tmp_path, "beat")
     snapshots = pd.read_csv(run.dir / "snapshots.csv")
     first_seed = snapshots["seed"].min()
     snapshots.loc[(snapshots["label"] == "chosen") & (snapshots["seed"] == first_seed), "true_error"] = float("nan")
     snapshots.to_csv(run.dir / "snapshots.csv", index=False)
-    lab = analysis.analyse({"fit.custom": run})
-    assert (lab.custom.facts.compared_seeds, lab.custom.facts.dropped_seeds) == (2, 1)
-    assert comparison_table(lab, "en").rows[-1][-1] == f"{lab.custom.facts.wins}/2"
-    en = build_answers(lab, "en", lambda key: key, None)["1C"].body
-    zh = build_answers(lab, "zh", lambda key: key, None)["1C"].body
-    assert f"lower on {lab.custom.facts.wins} of 2 seeds (I left out 1 seed where a model diverged" in en
+    lab = read({"fit.custom": run})
+    assert (lab.facts["fit"].custom.facts.compared_seeds, lab.facts["fit"].custom.facts.dropped_seeds) == (2, 1)
+    assert comparison_table(lab.facts["fit"].custom, "en").rows[-1][-1] == f"{lab.facts['fit'].custom.facts.wins}/2"
+    en = generated(lab, "en")["1C"].body
+    zh = generated(lab, "zh")["1C"].body
+    assert f"lower on {lab.facts['fit'].custom.facts.wins} of 2 seeds (I left out 1 seed where a model diverged" in en
     assert "有 1 个种子上某个模型发散" in zh
 
 
@@ -489,12 +509,12 @@ def test_the_appendix_shows_the_course_test_function(request, name):
 
 
 def answer(lab, qid: str, lang: str = "en") -> str:
-    return re.sub(r"\s+", " ", str(build_answers(lab, lang, lambda key: key, None)[qid].body))
+    return re.sub(r"\s+", " ", str(generated(lab, lang)[qid].body))
 
 
 def test_1a_calls_a_tie_a_tie_and_measures_the_edges(runs):
-    lab = analysis.analyse(runs)
-    facts = lab.epoch_facts
+    lab = read(runs)
+    facts = lab.facts["fit"].epoch_facts
     facts.true_error_rose = facts.train_loss_fell = True
     facts.best_epochs = facts.shortest
     best, other = facts.settings[0], facts.settings[1]
@@ -515,8 +535,8 @@ def test_1a_calls_a_tie_a_tie_and_measures_the_edges(runs):
 
 
 def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs):
-    lab = analysis.analyse(runs)
-    big = lab.lr_facts.behaviour[lab.lr_facts.largest]
+    lab = read(runs)
+    big = lab.facts["fit"].lr_facts.behaviour[lab.facts["fit"].lr_facts.largest]
     big.status, big.diverged_seeds, big.oscillating_until, big.plateau_from = "stuck", 0, 100, 200
     big.final_losses = [69.3, 33.6, 15.1]
     text = answer(lab, "1B")
@@ -529,8 +549,8 @@ def test_1b_a_rate_that_bounced_and_then_sat_flat_is_stuck_not_oscillating(runs)
 
 
 def test_1b_conclusion_matches_what_the_largest_and_smallest_rates_did(runs):
-    lab = analysis.analyse(runs)
-    facts = lab.lr_facts
+    lab = read(runs)
+    facts = lab.facts["fit"].lr_facts
     big, small = facts.behaviour[facts.largest], facts.behaviour[facts.smallest]
     big.status, big.diverged_seeds = "converged", 0
     small.status, small.true_error = "converged", 3 * facts.best_true_error
@@ -554,12 +574,12 @@ def test_1b_counts_come_from_the_measurement_that_set_the_status(tmp_path):
         {"lr": lr, "seed": s, "best_loss": 1.0, "rebound": r} for lr, rs in rebounds.items() for s, r in zip(seeds, rs)
     ]
     pd.DataFrame(table).to_csv(runs["fit.lr"].dir / "rebound.csv", index=False)
-    facts = analysis.analyse(runs).lr_facts
+    facts = read(runs).facts["fit"].lr_facts
     big = facts.behaviour[1.0]
     assert big.oscillating_seeds == 2 and big.max_rebound == pytest.approx(2.5)  # from rebound.csv, not loss.csv
     middle = facts.behaviour[0.1]
     middle.status, middle.final_losses = "stuck", [100.0, 100.0, facts.behaviour[0.01].train_loss]
-    sweep_facts.mark_stuck(facts.behaviour, facts.best_lr)
+    lr_facts.mark_stuck(facts.behaviour, facts.best_lr)
     assert middle.stuck_seeds == 2 and middle.troubled_seeds == 2
 
 
@@ -568,13 +588,13 @@ def test_1b_a_diverged_seed_is_not_counted_as_oscillating(tmp_path):
     path = runs["fit.lr"].dir / "loss.csv"
     loss = pd.read_csv(path)
     loss[np.isfinite(loss["train_loss"])].to_csv(path, index=False)  # as training writes it: finite values only
-    big = analysis.analyse(runs).lr_facts.behaviour[1.0]
+    big = read(runs).facts["fit"].lr_facts.behaviour[1.0]
     assert big.diverged_seeds == 2 and big.oscillating_seeds == 1  # the finite start of a diverged run is left out
 
 
 def test_1b_states_the_measured_rebound_and_the_seeds_that_did_not_diverge(runs):
-    lab = analysis.analyse(runs)
-    big = lab.lr_facts.behaviour[lab.lr_facts.largest]
+    lab = read(runs)
+    big = lab.facts["fit"].lr_facts.behaviour[lab.facts["fit"].lr_facts.largest]
     text = {lang: answer(lab, "1B", lang) for lang in ("en", "zh")}
     assert (
         "the other 1 seed did not diverge (their true error:" in text["en"] and "bounced or stalled" not in text["en"]
@@ -592,8 +612,8 @@ def test_1b_states_the_measured_rebound_and_the_seeds_that_did_not_diverge(runs)
 
 
 def test_1b_dead_units_are_named_as_the_cause_only_when_measured_to_be_many(runs):
-    lab = analysis.analyse(runs)
-    facts = lab.lr_facts
+    lab = read(runs)
+    facts = lab.facts["fit"].lr_facts
     rates = facts.behaviour
     big, best = rates[facts.largest], rates[facts.best_lr]
     big.status, big.diverged_seeds, big.oscillating_until, big.plateau_from = "stuck", 0, 100, 200
@@ -623,8 +643,8 @@ def test_1b_dead_units_are_named_as_the_cause_only_when_measured_to_be_many(runs
 
 
 def test_2b_a_jump_from_a_dip_is_also_measured_from_the_phase_best(runs):
-    lab = analysis.analyse(runs)
-    drop = lab.cifar.facts.drop
+    lab = read(runs)
+    drop = lab.facts["cifar"].cifar.facts.drop
     drop.best_before, drop.best_before_epoch = drop.test_before + 3, drop.epoch_before - 1
     text = answer(lab, "2B")
     assert "measured from a dip" in text and f"{signed(drop.jump_from_best)} points" in text
@@ -634,8 +654,8 @@ def test_2b_a_jump_from_a_dip_is_also_measured_from_the_phase_best(runs):
 
 
 def test_2c_says_how_far_the_gap_shrank_and_why(runs):
-    lab = analysis.analyse(runs)
-    facts = lab.cifar.facts
+    lab = read(runs)
+    facts = lab.facts["cifar"].cifar.facts
     facts.largest_gap, facts.largest_gap_epoch, facts.final_gap = 11.0, facts.drop.epoch_before, 0.6
     text = answer(lab, "2C")
     assert "The gap was largest, +11.00 points" in text and "shrank to +0.60" in text
@@ -645,8 +665,8 @@ def test_2c_says_how_far_the_gap_shrank_and_why(runs):
 
 
 def test_2c_states_the_jump_at_the_drop_and_the_widest_gap_only_as_measured(runs):
-    lab = analysis.analyse(runs)
-    facts, drop = lab.cifar.facts, lab.cifar.facts.drop
+    lab = read(runs)
+    facts, drop = lab.facts["cifar"].cifar.facts, lab.facts["cifar"].cifar.facts.drop
     facts.largest_gap, facts.largest_gap_epoch, facts.final_gap = 11.0, drop.epoch_before, 0.6
     text = {lang: answer(lab, "2C", lang) for lang in ("en", "zh")}
     assert "jump together at the learning-rate drop" in text["en"] and "学习率下降时也一起跳升" in text["zh"]
@@ -661,8 +681,8 @@ def test_2c_states_the_jump_at_the_drop_and_the_widest_gap_only_as_measured(runs
 
 
 def test_2b_says_the_curve_flattens_only_when_it_did(runs):
-    lab = analysis.analyse(runs)
-    drop = lab.cifar.facts.drop
+    lab = read(runs)
+    drop = lab.facts["cifar"].cifar.facts.drop
     drop.gain_before, drop.gain_after = 0.1, 0.5
     text = {lang: answer(lab, "2B", lang) for lang in ("en", "zh")}
     assert "flattens (final" not in text["en"] and "走平（最终" not in text["zh"]
@@ -681,9 +701,17 @@ def test_2b_says_the_curve_flattens_only_when_it_did(runs):
 
 def test_a_missing_run_is_computed_with_the_declarations_own_options(tiny_lab):
     from lab.core import declaration
+    from lab.report.answers import missing_note
 
     decl = declaration.load(tiny_lab / "lab13.toml", ["fit.lr.epochs=7"], quick=True)
-    options = "--set fit.lr.epochs=7 --quick"
-    assert build.missing_run_commands(decl, {"fit.lr": "failed"}) == {
-        "fit.lr": (f"labreport run --only fit.lr {options}", f"labreport build {options}")
-    }
+    assert decl.options() == ["--set", "fit.lr.epochs=7", "--quick"]
+    note = missing_note("fit.lr", "failed", "en", decl.options())
+    assert "compute it with <code>labreport run --only fit.lr --set fit.lr.epochs=7 --quick</code>" in note
+
+
+def test_every_word_the_page_template_asks_for_is_in_both_catalogues():
+    from lab.core.exercise_report import missing_words, names_in_templates
+
+    root = Path(__file__).resolve().parents[1]
+    keys = [key for kind, key, _ in names_in_templates(root / "templates") if kind == "text"]
+    assert len(keys) > 10 and missing_words(root / "lab" / "report", keys) == []

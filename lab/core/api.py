@@ -5,9 +5,13 @@ whose ``EXERCISE`` object subclasses `Exercise`: it declares its section of the
 lab declaration (schema, ``--quick`` scaling), the runs it produces and the
 function computing each, and how their parameters follow from its section.
 
+Its report side is declared the same way: ``REPORT`` in its report module, an
+`lab.core.exercise_report.ExerciseReport`, checked when the exercise loads.
+
 A *lab* is a package under ``lab/labs/`` (or any importable module) whose
 ``LAB`` object is a `Lab`: its title, the exercises it uses and its default
-declaration. The declaration names the lab (``lab = "lab13"``, the default).
+declaration. A declaration names its lab (``lab = "NAME"``); one that names none
+gets ``DEFAULT`` of ``lab/labs/__init__.py``.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lab.core.errors import UserError
+from lab.core.exercise_report import report_of
 
 if TYPE_CHECKING:
     from lab.core.store import LoadedRun, Store
 
-DEFAULT_LAB = "lab13"
+LABS, EXERCISES = "lab.labs", "lab.exercises"  # where a lab or an exercise is looked up by its short name
 
 
 class Progress(Protocol):
@@ -131,10 +136,11 @@ class Lab:
     template: str = "report.html.j2"  # the report's page template
     section_titles: dict[str, dict[str, str]] = field(default_factory=dict)  # exercise -> language -> title
     folder: Path | None = None  # the lab's own templates (overview.html.j2)
+    reflections: str = ""  # its template of the prompts `labreport init` writes in reflections.md
 
     @classmethod
     def from_manifest(cls, path: Path) -> Lab:
-        """A lab described by a TOML manifest (see lab/labs/lab13/manifest.toml)."""
+        """A lab described by a TOML manifest (see a lab's manifest.toml under lab/labs/)."""
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
@@ -151,6 +157,7 @@ class Lab:
             template=data.get("template", "report.html.j2"),
             section_titles=data.get("sections", {}),
             folder=path.parent,
+            reflections=data.get("reflections", ""),
         )
 
     def question_text(self, qid: str, lang: str) -> str:
@@ -158,9 +165,6 @@ class Lab:
 
     def loaded(self) -> list[Exercise]:
         return [load_exercise(name) for name in self.exercises]
-
-    def run_names(self) -> list[str]:
-        return [run for exercise in self.loaded() for run in exercise.runs]
 
 
 def _import(kind: str, name: str, home: str, attribute: str) -> Any:
@@ -184,8 +188,17 @@ def _import(kind: str, name: str, home: str, attribute: str) -> Any:
 
 
 def load_exercise(name: str) -> Exercise:
-    return _import("exercise", name, "lab.exercises", "EXERCISE")
+    """The exercise, its report checked (`report_of`): a misspelt name fails here, before any work."""
+    exercise = _import("exercise", name, EXERCISES, "EXERCISE")
+    if exercise.report:
+        report_of(exercise)
+    return exercise
 
 
-def load_lab(name: str = DEFAULT_LAB) -> Lab:
-    return _import("lab", name, "lab.labs", "LAB")
+def load_lab(name: str | None = None) -> Lab:
+    """The lab `name`; without one, the default (``DEFAULT`` of the labs' package)."""
+    return _import("lab", name or default_lab(), LABS, "LAB")
+
+
+def default_lab() -> str:
+    return importlib.import_module(LABS).DEFAULT

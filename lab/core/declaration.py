@@ -1,7 +1,8 @@
 """The lab declaration: TOML → validated values, with --set overrides and --quick scaling.
 
-The declaration names its lab (``lab = "lab13"``, the default); the lab's default
-declaration holds every default. A user's file is laid over it (tables merge,
+The declaration names its lab (``lab = "NAME"``; the default lab when it names none);
+the lab's default declaration holds every default, and its file name is the one a lab
+folder's declaration has. A user's file is laid over it (tables merge,
 everything else replaces), overrides are applied, and the result is checked
 against the schema assembled from the core's sections and the lab's exercises:
 every problem is one line naming the file, the key path and what to do.
@@ -12,11 +13,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.core.api import DEFAULT_LAB, Exercise, Lab, load_lab
+from lab.core.api import Exercise, Lab, default_lab, load_lab
 from lab.core.errors import UserError
 from lab.core.schema import text, validate
 
@@ -24,8 +26,6 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
-
-DEFAULT_NAME = "lab13.toml"
 
 # The sections every lab has; each exercise adds its own.
 CORE_SCHEMA: dict[str, Any] = {
@@ -53,17 +53,37 @@ class Declaration:
     values: dict
     path: Path  # the user's file, or the lab's default
     folder: Path  # where relative paths in it resolve
+    lab: Lab  # the lab it names
     quick: bool = False
     overrides: list[str] = field(default_factory=list)
-    lab: Lab | None = None
 
     @property
     def exercises(self) -> list[Exercise]:
-        return self.lab.loaded() if self.lab is not None else []
+        return self.lab.loaded()
 
     def runs_of(self, exercise: Exercise) -> dict[str, str]:
         """The exercise's runs as this declaration has them (a sweep adds some)."""
         return exercise.declared_runs(self.values[exercise.name])
+
+    @property
+    def run_names(self) -> list[str]:
+        """Every run this declaration asks for, exercise by exercise."""
+        return [run for exercise in self.exercises for run in self.runs_of(exercise)]
+
+    @property
+    def name(self) -> str:
+        """The declaration relative to its folder (the packaged example by its file name)."""
+        try:
+            return str(Path(self.path).relative_to(self.folder))
+        except ValueError:
+            return Path(self.path).name
+
+    def options(self) -> list[str]:
+        """The options that select these values in the lab folder: --config, each --set, --quick."""
+        options = [] if self.name == self.lab.declaration.name else ["--config", self.name]
+        for override in self.overrides:
+            options += ["--set", override]
+        return options + (["--quick"] if self.quick else [])
 
     @property
     def sha256(self) -> str:
@@ -75,6 +95,16 @@ class Declaration:
         return path if path.is_absolute() else self.folder / path
 
 
+def command_line(*words: str, options: list[str] | tuple[str, ...] = ()) -> str:
+    """A labreport command, quoted for a shell: ``labreport run --only NAME --set …``."""
+    return shlex.join(["labreport", *words, *options])
+
+
+def default_file_name() -> str:
+    """The declaration's file name in a lab folder: the default lab's."""
+    return load_lab().declaration.name
+
+
 def find_file(config: Path | None, cwd: Path | None = None) -> tuple[Path | None, Path]:
     """(file to read, folder paths resolve against)."""
     cwd = cwd or Path.cwd()
@@ -82,7 +112,7 @@ def find_file(config: Path | None, cwd: Path | None = None) -> tuple[Path | None
         if not config.exists():
             raise UserError(f"{config}: no such declaration file; check the --config path")
         return config, config.resolve().parent
-    local = cwd / DEFAULT_NAME
+    local = cwd / default_file_name()
     if local.exists():
         return local, cwd
     return None, cwd
@@ -120,14 +150,14 @@ def load(
     validate(values, schema_of(exercises), source)
     if quick:
         values = scale_down(values, exercises)
-    return Declaration(values, path or lab.declaration, folder, quick, list(overrides), lab)
+    return Declaration(values, path or lab.declaration, folder, lab, quick, list(overrides))
 
 
 def lab_of(user: dict, path: Path | None) -> Lab:
-    name = user.get("lab", DEFAULT_LAB)
+    name = user.get("lab", default_lab())
     if not isinstance(name, str) or not name.strip():
         raise UserError(
-            f'{display(path) if path else "declaration"}: lab: expected the name of a lab, e.g. lab = "{DEFAULT_LAB}"'
+            f'{display(path) if path else "declaration"}: lab: expected the name of a lab, e.g. lab = "{default_lab()}"'
         )
     return load_lab(name)
 

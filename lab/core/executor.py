@@ -1,29 +1,22 @@
-"""Carrying out runs: one in this process, or several side by side in workers.
+"""Carrying out one run in this process (`execute`), and the local executor.
 
 A run needs only (store folder, spec, device) and writes only into its own
-folder, so it can execute anywhere. Its record says "partial" until the very
-end. Side by side means worker processes, not threads: a run sets
-process-wide torch state (thread count, denormal flushing) that must not leak
-into a neighbour. Workers are spawned, not forked, so no OpenMP state is
-inherited; their progress is relayed to this process's display.
+folder, so it can execute anywhere (executors.py lists where). Its record
+says "partial" until the very end. The local executor runs here, one run
+after another, except short side-by-side runs on a CPU, which go to worker
+processes together (workers.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import multiprocessing
 import os
 import platform
-import queue
 import subprocess
 import time
 import traceback
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lab.core import devices
 from lab.core.api import Tasks, computation
@@ -33,8 +26,6 @@ from lab.core.faults import fail_if_asked, hold_if_asked
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
 from lab.core.store import RunContext, Store
-
-POLL_S = 0.1
 
 
 @dataclass
@@ -135,88 +126,31 @@ def base_record(spec: RunSpec, device: str, previous: dict) -> dict:
     }
 
 
-# --- worker processes --------------------------------------------------------------
+class Local:
+    """Here, one run after another; on a CPU, the side-by-side runs together in worker processes."""
 
-_events: Any = None  # set in each worker: the queue progress events go to
-_parent_pid = None  # the labreport process that started the worker
+    takes_address = False
 
+    def check(self, device: str, address: str | None) -> None:
+        """Nothing to import; the device is resolved when runs start (a build that trains nothing needs no torch)."""
 
-class RelayedTask:
-    """A progress task whose calls travel to the parent as (label, method, args)."""
+    def run(self, store: Store, specs: list[RunSpec], device: str, reporter: Reporter, address=None) -> list[Outcome]:
+        from lab.core.runner import resolve_device
+        from lab.core.workers import run_in_workers
 
-    def __init__(self, label: str):
-        self.label = label
-
-    def _send(self, method: str, *args) -> None:
-        if os.getppid() != _parent_pid:  # the parent died: stop, leaving the run partial
-            raise KeyboardInterrupt
-        _events.put((self.label, method, args))
-
-    def start(self, total: int, description: str = "") -> None:
-        self._send("start", total, description)
-
-    def advance(self, n: int = 1) -> None:
-        self._send("advance", n)
-
-    def update(self, completed: int) -> None:
-        self._send("update", completed)
-
-    def log(self, message: str) -> None:
-        self._send("log", message)
+        device = resolve_device(device)
+        together = [spec for spec in specs if spec.side_by_side] if device == "cpu" else []
+        workers = min(len(together), os.cpu_count() or 1)
+        outcomes: dict[tuple[str, str], Outcome] = {}
+        with reporter.session():
+            if workers >= 2:
+                outcomes.update(
+                    ((o.spec.name, o.spec.key), o) for o in run_in_workers(store, together, device, reporter, workers)
+                )
+            for spec in specs:
+                if (spec.name, spec.key) not in outcomes:
+                    outcomes[spec.name, spec.key] = execute(store, spec, device, reporter)
+        return [outcomes[spec.name, spec.key] for spec in specs]
 
 
-class RelayingReporter:
-    @contextlib.contextmanager
-    def task(self, label: str) -> Iterator[RelayedTask]:
-        yield RelayedTask(label)
-
-
-def _start_worker(events, parent_pid: int) -> None:
-    global _events, _parent_pid
-    _events, _parent_pid = events, parent_pid
-
-
-def _execute_in_worker(store_root: str, spec: RunSpec, device: str) -> Outcome:
-    return execute(Store(store_root), spec, device, RelayingReporter())
-
-
-def run_in_workers(store: Store, specs: list[RunSpec], device: str, reporter: Reporter, workers: int) -> list[Outcome]:
-    """Execute `specs` in `workers` processes; show their progress here."""
-    context = multiprocessing.get_context("spawn")
-    events = context.Queue()
-    with (
-        reporter.session(),
-        contextlib.ExitStack() as open_tasks,
-        ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker, initargs=(events, os.getpid())
-        ) as pool,
-    ):
-        tasks: dict[str, object] = {}
-        futures = [pool.submit(_execute_in_worker, str(store.root), spec, device) for spec in specs]
-        try:
-            while not all(future.done() for future in futures):
-                relay(events, tasks, open_tasks, reporter, timeout=POLL_S)
-        except KeyboardInterrupt:
-            # The workers got the same Ctrl-C; let them save their records first.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        relay(events, tasks, open_tasks, reporter, timeout=0)
-        return [future.result() for future in futures]
-
-
-def relay(events, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Reporter, timeout: float) -> None:
-    """Replay every waiting progress event on this process's tasks."""
-    while True:
-        try:
-            label, method, args = events.get(timeout=timeout)
-        except queue.Empty:
-            return
-        replay(label, method, args, tasks, open_tasks, reporter)
-        timeout = 0
-
-
-def replay(label: str, method: str, args, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Reporter) -> None:
-    """One relayed progress call on this process's task of that label (opened on first use)."""
-    if label not in tasks:
-        tasks[label] = open_tasks.enter_context(reporter.task(label))
-    getattr(tasks[label], method)(*args)
+LOCAL = Local()

@@ -25,11 +25,12 @@ from typing import Any
 
 from lab.core.atomic import write_atomic
 from lab.core.errors import UserError
-from lab.core.executor import Outcome, RelayedTask, execute, replay
+from lab.core.executor import Outcome, execute
 from lab.core.matrix import RunSpec
 from lab.core.node_inputs import on_this_node, pack_inputs
 from lab.core.progress import Reporter
 from lab.core.store import RECORD, Store
+from lab.core.workers import RelayedTask, replay
 
 INSTALL_HINT = (
     "--executor ray: Ray is not installed here; install it with: pip install -e '.[ray]' (or pip install ray)"
@@ -53,6 +54,21 @@ def import_ray() -> Any:
 
 
 # --- the driver's side ----------------------------------------------------------------
+
+
+class Ray:
+    """Each run a Ray task on the cluster at --address (or one started here for the command)."""
+
+    takes_address = True
+
+    def check(self, device: str, address: str | None) -> None:
+        import_ray()
+
+    def run(self, store: Store, specs: list[RunSpec], device: str, reporter: Reporter, address=None) -> list[Outcome]:
+        return run_on_ray(store, specs, device, reporter, address) if specs else []
+
+
+RAY = Ray()
 
 
 def run_on_ray(

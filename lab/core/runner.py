@@ -1,15 +1,14 @@
 """Which runs are missing, stale, partial or damaged → run them with progress, resume.
 
-The runner decides what to compute and in what order; `lab.core.executor` carries
-each run out, here or in worker processes.
+The runner decides what to compute and in what order; an executor (executors.py)
+carries the runs out: here, in worker processes or on a Ray cluster.
 """
 
 from __future__ import annotations
 
-import os
-
 from lab.core import devices
-from lab.core.executor import Outcome, execute, run_in_workers
+from lab.core.executor import Outcome
+from lab.core.executors import executor as executor_named
 from lab.core.matrix import RunSpec
 from lab.core.progress import Reporter
 from lab.core.store import FINISHED, Store
@@ -30,7 +29,7 @@ def run_all(
     executor: str = "local",
     address: str | None = None,
 ) -> list[Outcome]:
-    """Run what is not finished (all of it with `force`): here, or as Ray tasks with executor "ray"."""
+    """Run what is not finished (all of it with `force`) with the executor named (executors.py)."""
     reporter = reporter or Reporter()
     outcomes: dict[tuple[str, str], Outcome] = {}  # by (name, key)
     pending = []
@@ -46,20 +45,6 @@ def run_all(
                 f"previous result moved to {kept}; recomputing"
             )
         pending.append(spec)
-    if executor == "ray":
-        from lab.core.ray_executor import run_on_ray
-
-        done = run_on_ray(store, pending, device, reporter, address) if pending else []
-        outcomes.update(((o.spec.name, o.spec.key), o) for o in done)
-        return [outcomes[spec.name, spec.key] for spec in specs]
-    device = resolve_device(device)
-    together = [spec for spec in pending if spec.side_by_side] if device == "cpu" else []
-    workers = min(len(together), os.cpu_count() or 1)
-    with reporter.session():
-        if workers >= 2:
-            done = run_in_workers(store, together, device, reporter, workers)
-            outcomes.update(((o.spec.name, o.spec.key), o) for o in done)
-        for spec in pending:
-            if (spec.name, spec.key) not in outcomes:
-                outcomes[spec.name, spec.key] = execute(store, spec, device, reporter)
+    done = executor_named(executor).run(store, pending, device, reporter, address)
+    outcomes.update(((o.spec.name, o.spec.key), o) for o in done)
     return [outcomes[spec.name, spec.key] for spec in specs]

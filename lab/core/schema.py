@@ -27,6 +27,7 @@ class Rule:
     min_items: int = 0
     max_items: int | None = None
     optional: bool = False
+    help: str = ""  # what the value does, for `--set`'s help (where users look for a command-line option)
 
 
 def number(low=None, high=None, *, low_open=False, optional=False) -> Rule:
@@ -37,12 +38,23 @@ def integer(low=None, high=None, *, optional=False) -> Rule:
     return Rule(int, low, high, optional=optional)
 
 
-def text(*choices, optional=False) -> Rule:
-    return Rule(str, choices=choices, optional=optional)
+def text(*choices, optional=False, help="") -> Rule:
+    return Rule(str, choices=choices, optional=optional, help=help)
 
 
 def listof(item, low=1, high=None, *, optional=False) -> Rule:
     return Rule(list, items=item, min_items=low, max_items=high, optional=optional)
+
+
+def notes(schema: dict, prefix: str = "") -> list[str]:
+    """``KEY=CHOICES: help`` for every value of `schema` that has a help text."""
+    found = []
+    for key, rule in schema.items():
+        if isinstance(rule, dict):
+            found += notes(rule, f"{prefix}{key}.")
+        elif rule.help:
+            found.append(f"{prefix}{key}={'|'.join(map(str, rule.choices)) or 'VALUE'}: {rule.help}")
+    return found
 
 
 # --- validation ------------------------------------------------------------------

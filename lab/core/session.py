@@ -7,7 +7,6 @@ Knows no lab: exercises are reached through `lab.core.api.Exercise`.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from lab.core import declaration as declaration_module
 from lab.core.api import Inputs
-from lab.core.declaration import Declaration
+from lab.core.declaration import Declaration, command_line
 from lab.core.errors import UserError
 from lab.core.matrix import RunSpec, expand, run_spec
 from lab.core.store import LoadedRun, Store
@@ -33,17 +32,13 @@ class Session:
     options: tuple[str, ...] = ()  # the options that chose this lab, its values and its store
 
     @property
-    def run_names(self) -> list[str]:
-        return [run for exercise in self.decl.exercises for run in self.decl.runs_of(exercise)]
-
-    @property
     def packaged(self) -> bool:
         """No declaration of the student's own: the lab's packaged example is used."""
-        return self.decl.lab is not None and self.decl.path == self.decl.lab.declaration
+        return self.decl.path == self.decl.lab.declaration
 
     def command(self, *words: str) -> str:
         """A command line for the same lab, values and store, e.g. ``labreport run --only NAME --set …``."""
-        return shlex.join(["labreport", *words, *self.options])
+        return command_line(*words, options=self.options)
 
 
 def selecting_options(config, sets, quick, data, store) -> tuple[str, ...]:
@@ -84,7 +79,7 @@ def plan_for_render(session: Session) -> list[RunSpec]:
     seconds to compute; when nothing will train, such a run is the stored one with
     the declared settings (`Exercise.stand_in`), whatever data it saw.
     """
-    return expand(session.decl, session.run_names, {}, session.inputs) + stored_specs(session)
+    return expand(session.decl, session.decl.run_names, {}, session.inputs) + stored_specs(session)
 
 
 def stored_specs(session: Session) -> list[RunSpec]:
@@ -110,8 +105,8 @@ def unplanned_status(store: Store, name: str) -> str:
 
 def gather(session: Session, specs: list[RunSpec]) -> tuple[dict[str, LoadedRun | None], dict[str, str]]:
     """The finished run for each experiment, and why the others are missing."""
-    runs: dict[str, LoadedRun | None] = {name: None for name in session.run_names}
-    missing = {name: unplanned_status(session.store, name) for name in session.run_names}
+    runs: dict[str, LoadedRun | None] = {name: None for name in session.decl.run_names}
+    missing = {name: unplanned_status(session.store, name) for name in session.decl.run_names}
     for spec in specs:
         runs[spec.name] = session.store.load(spec.name, spec.key)
         missing[spec.name] = session.store.status(spec.name, spec.key)

@@ -44,7 +44,7 @@ CHECKPOINT = "checkpoints/last.pt"
 FINISHED = ("done", "diverged")
 WRITER_LOCK, WRITER_HOLDER, ACCESS_LOCK = ".lock", ".lock.holder", ".access.db"
 READ_WAIT_S = 60.0  # a writer holds the access lock for milliseconds (one record, one folder moved)
-WRITE_WAIT_S = 600.0  # a reader holds it for one render (seconds; the first 2A cross-check a minute)
+WRITE_WAIT_S = 600.0  # a reader holds it for one render (seconds; a first check of a course script, a minute)
 
 
 # --- the context an experiment runs in ---------------------------------------

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.core.api import Lab, load_lab
-from lab.core.declaration import display, read_toml
-from lab.report.answers import answer_files, is_placeholder, student_text
+from lab.core.declaration import Declaration, display, read_toml
+from lab.report.student import answer_files, is_placeholder, student_text
 
 INIT_HINT = "labreport init"
 
 
-def lab_of(decl) -> Lab:
-    """The declaration's lab; the packaged one for a declaration that names none."""
-    return getattr(decl, "lab", None) or load_lab()
-
-
-def declaration_problems(decl) -> list[str]:
+def declaration_problems(decl: Declaration) -> list[str]:
     """What the student still has to do, whatever the results: name, reflections, answers, --quick."""
     problems = default_student(decl) + reflections_missing(decl) + answer_problems(decl)
     if decl.quick:
@@ -41,7 +35,7 @@ def run_problems(runs: dict, missing: dict[str, str], quick: bool) -> list[str]:
 
 def default_student(decl) -> list[str]:
     """The packaged example's name or ID still in the declaration."""
-    example = read_toml(lab_of(decl).declaration).get("student", {})
+    example = read_toml(decl.lab.declaration).get("student", {})
     student = decl.values.get("student", {})
     same = [key for key in ("name", "id") if student.get(key) == example.get(key)]
     if not same:
@@ -54,8 +48,8 @@ def default_student(decl) -> list[str]:
 
 def where(decl) -> str:
     """The declaration as the student knows it."""
-    if decl.path == lab_of(decl).declaration:
-        return "no lab13.toml here (the packaged example is used)"
+    if decl.path == decl.lab.declaration:
+        return f"no {decl.lab.declaration.name} here (the packaged example is used)"
     return display(Path(decl.path))
 
 
@@ -72,7 +66,7 @@ def reflections_missing(decl) -> list[str]:
 def answer_problems(decl) -> list[str]:
     """Answers still a placeholder, and files in answers/ that answer no question."""
     folder = decl.resolve(decl.values.get("report", {}).get("answers", "answers"))
-    qids = list(lab_of(decl).questions)
+    qids = list(decl.lab.questions)
     found, misnamed = answer_files(folder, qids)
     problems = [
         f"{display(path)}: still a placeholder (empty or TODO); write your answer or delete the file"

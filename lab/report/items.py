@@ -1,4 +1,4 @@
-"""Numbered figures and tables: what an exercise contributes to the report, and the figure cache."""
+"""Numbered figures and tables as the page shows them, tables as HTML, and the figure cache."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import importlib.util
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -22,8 +21,8 @@ from lab.core.errors import UserError
 
 
 @dataclass
-class Item:
-    """A numbered figure or table."""
+class NumberedItem:
+    """A figure or table as the page shows it: caption, number, label and HTML."""
 
     key: str
     kind: str  # "figure" | "table"
@@ -32,36 +31,6 @@ class Item:
     html: Markup = Markup("")
     label: str = ""  # "Table 2", in the report's language
     css_class: str = ""
-
-
-@dataclass
-class FigureSpec:
-    key: str
-    run: str  # the run it draws
-    draw: Callable[[Any, str], str]  # (the exercise's analysis, lang) -> SVG
-    caption: Callable[[str], str] | tuple[str, str]  # by language, or (zh, en)
-    available: Callable[[Any], bool] = lambda analysis: True
-    inputs: Callable[[Any], str] = lambda analysis: ""  # what else it draws from than its run (other runs' keys)
-
-
-def figure_specs(module, msg, runs: dict[str, str], rows) -> list[FigureSpec]:
-    """FigureSpecs from one-line rows: (key, drawing, caption's message key[, available]).
-
-    `drawing` is (function of `module`, the attribute of the analysis it draws, any further
-    arguments); the language comes last, and `runs` names the run each attribute comes from.
-    The function is looked up only when a figure is drawn, so a lazy `module` is not executed
-    by a build that finds every figure in the cache.
-    """
-
-    def spec(key: str, drawing: tuple, caption: str, *available) -> FigureSpec:
-        function, part, *args = drawing
-
-        def draw(analysis, lang: str) -> str:
-            return getattr(module, function)(getattr(analysis, part), *args, lang)
-
-        return FigureSpec(key, runs[part], draw, msg.text(caption), *available)
-
-    return [spec(*row) for row in rows]
 
 
 def lazy_module(name: str):
@@ -100,8 +69,11 @@ class FigureCache:
         versions = [f"matplotlib {importlib.metadata.version('matplotlib')}"]
         self.code_hash = fingerprint.code_digest(modules, files=texts, extra=versions)  # with message catalogues
 
-    def key(self, spec: FigureSpec, lang: str, run, inputs: str = "") -> str:
-        parts = [spec.key, lang, self.code_hash, run.key, json.dumps(run.record.get("files", {}), sort_keys=True)]
+    def key(self, figure: str, lang: str, runs: list, inputs: str = "") -> str:
+        """The cache key of figure `figure` (its item key) in `lang`, drawn from `runs` and `inputs`."""
+        parts = [figure, lang, self.code_hash]
+        for run in runs:
+            parts += [run.key, json.dumps(run.record.get("files", {}), sort_keys=True)]
         parts += [inputs] if inputs else []
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 

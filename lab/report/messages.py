@@ -42,13 +42,6 @@ class Messages:
         """The message, or ``default`` when the catalogue has none (a word only some values have)."""
         return catalogue(self.folder, lang).get(key, default)
 
-    def text(self, key: str, **values) -> Callable[[str], str]:
-        """The message for a language given later (a caption, say)."""
-        return lambda lang: self(lang, key, **values)
-
-
-def in_language(text: Callable[[str], str] | tuple[str, str], lang: str) -> str:
-    """A caption or title: a catalogue entry, or a (zh, en) pair."""
-    if callable(text):
-        return text(lang)
-    return text[0] if lang == "zh" else text[1]
+    def bound(self, lang: str) -> Callable[..., str]:
+        """``text(key, **values)`` in one language: what templates call as text("…")."""
+        return lambda key, **values: self(lang, key, **values)

@@ -29,10 +29,6 @@ PALETTE = ["#1f5a96", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#3aa6b9", "#8
 TRUTH, POINTS, DIVERGED = "#222222", "#b9c0c8", "#c0392b"
 
 
-def tr(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
-
-
 def font_families(lang: str) -> list[str]:
     """The report's CJK sans first when one is installed (the family of its headings, captions
     and tables: lab.report.fonts; its Latin is clean too), DejaVu as fallback."""

@@ -121,7 +121,7 @@ def write_pdf(html: str, out: Path, pdf_variant: str | None) -> None:
 
 
 def lab_template_folders(manifest: Lab) -> list[Path]:
-    """Where the exercises' and the lab's own templates are found, as ``fit/section.html.j2``, ``lab13/overview.html.j2``…"""
+    """Where the exercises' and the lab's own templates are found, as ``EXERCISE/section.html.j2``, ``LAB/overview.html.j2``…"""
     folders = [exercise.folder.parent for exercise in manifest.loaded()]
     if manifest.folder is not None:
         folders.append(manifest.folder.parent)

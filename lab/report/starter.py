@@ -1,15 +1,17 @@
 """`labreport init`: a lab folder of the student's own.
 
 The declaration (the lab's default, with the student's name, ID, class and language),
-``reflections.md`` with prompts drawn from the student's measurements when the folder
-already holds results (generic ones otherwise), and ``answers/README.md``. The prompts
-are a Markdown comment: the reflections stay the student's own words.
+``reflections.md`` with the lab's prompts (its manifest's ``reflections`` template), which
+quote the student's measurements when the folder already holds results, and
+``answers/README.md``. The prompts are a Markdown comment: the reflections stay the
+student's own words.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +19,9 @@ import jinja2
 
 from lab.core.api import Lab, load_lab
 from lab.core.atomic import write_text_atomic
-from lab.core.declaration import DEFAULT_NAME, display, tomllib
+from lab.core.declaration import display, tomllib
 from lab.core.errors import UserError
-from lab.report.wording import num, pct, signed
+from lab.report.wording import FORMATS
 
 TEMPLATES = Path(__file__).with_name("starter")
 
@@ -36,12 +38,12 @@ class Student:
                 raise UserError(f"labreport init {option}: must not be empty")
 
 
-def planned_files(folder: Path) -> list[Path]:
-    return [folder / DEFAULT_NAME, folder / "reflections.md", folder / "answers" / "README.md"]
+def planned_files(folder: Path, lab: Lab) -> list[Path]:
+    return [folder / lab.declaration.name, folder / "reflections.md", folder / "answers" / "README.md"]
 
 
-def refuse_to_overwrite(folder: Path) -> None:
-    existing = [path for path in planned_files(folder) if path.exists()]
+def refuse_to_overwrite(folder: Path, lab: Lab) -> None:
+    existing = [path for path in planned_files(folder, lab) if path.exists()]
     if existing:
         raise UserError(
             f"{', '.join(display(path) for path in existing)}: already there; init never overwrites "
@@ -70,69 +72,31 @@ def replace_value(text: str, key: str, old: str, new: str) -> str:
     return pattern.sub(lambda m: f"{key}{m[1]}={m[2]}{json.dumps(new, ensure_ascii=False)}", text, count=1)
 
 
-def measurements(session) -> dict:
-    """What the prompts can quote from results already in the folder's run store."""
+def measurements(session) -> dict | None:
+    """Each exercise's facts from results already in the folder's run store (None: no results)."""
     from lab.core.session import gather, plan_for_render
-    from lab.report import analysis
+    from lab.report import reading
 
     if not session.store.root.is_dir():
-        return {}
+        return None
     runs, missing = gather(session, plan_for_render(session))
     if not any(runs.values()):
-        return {}
-    lab = analysis.analyse(runs, missing, session.decl.lab)
-    return {
-        "lr": lr_prompt(getattr(lab, "lr_facts", None)),
-        "epochs": epochs_prompt(getattr(lab, "epoch_facts", None)),
-        "drop": drop_prompt(getattr(lab, "cifar", None)),
-    }
-
-
-def lr_prompt(facts) -> dict | None:
-    if facts is None:
         return None
-    largest = facts.behaviour[facts.largest]
-    return {
-        "lr": f"{facts.largest:g}",
-        "status": largest.status,
-        "diverged": largest.diverged_seeds,
-        "seeds": largest.seeds,
-        "train_loss": num(largest.train_loss),
-    }
+    decl = session.decl
+    groups = {exercise.name: list(decl.runs_of(exercise)) for exercise in decl.exercises}
+    return reading.read(runs, decl.lab, missing, groups).facts
 
 
-def epochs_prompt(facts) -> dict | None:
-    if facts is None:
-        return None
-    return {
-        "all": [str(n) for n in facts.epochs],
-        "best": facts.best_epochs,
-        "error": num(facts.best_true_error),
-    }
-
-
-def drop_prompt(cifar) -> dict | None:
-    drop = cifar.facts.drop if cifar is not None else None
-    if drop is None:
-        return None
-    return {
-        "lr_before": f"{drop.lr_before:g}",
-        "lr_after": f"{drop.lr_after:g}",
-        "before": pct(drop.test_before),
-        "after": pct(drop.test_after),
-        "jump": signed(drop.test_jump),
-    }
-
-
-def render(name: str, lang: str, **values) -> str:
+def render(name: str, lang: str, folders: Sequence[Path] = (), **values) -> str:
+    """`name` from `folders` (a lab's own), else from the starter's templates."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader([*folders, TEMPLATES]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template(f"{name}.{lang}.md.j2").render(**values)
+    return env.get_template(name).render(lang=lang, **FORMATS, **values)
 
 
 def start_folder(folder: Path, student: Student, lang: str | None, session_for=None) -> list[Path]:
@@ -142,17 +106,18 @@ def start_folder(folder: Path, student: Student, lang: str | None, session_for=N
     already in the folder; without it the prompts are generic.
     """
     student.check()
-    refuse_to_overwrite(folder)
     lab = load_lab()
-    declaration, reflections, readme = planned_files(folder)
+    refuse_to_overwrite(folder, lab)
+    declaration, reflections, readme = planned_files(folder, lab)
     folder.mkdir(parents=True, exist_ok=True)
     text = declaration_text(lab, student, lang)
     lang = tomllib.loads(text)["report"]["lang"]
     write_text_atomic(declaration, text)
-    measured = measurements(session_for(declaration)) if session_for else {}
-    prompts = {key: measured.get(key) for key in ("lr", "epochs", "drop")}
+    analysis = measurements(session_for(declaration)) if session_for else None
     readme.parent.mkdir(exist_ok=True)
-    write_text_atomic(reflections, render("reflections", lang, **prompts))
+    prompts = lab.reflections or "reflections.md.j2"
+    write_text_atomic(reflections, render(prompts, lang, [lab.folder] if lab.folder else [], analysis=analysis))
     files = ", ".join(f"{qid}.md" for qid in lab.questions)
-    write_text_atomic(readme, render("answers-README", lang, files=files))
+    example = list(lab.questions)[-1] if lab.questions else "Q1"
+    write_text_atomic(readme, render("answers-README.md.j2", lang, files=files, example=example))
     return [declaration, reflections, readme]

@@ -57,7 +57,7 @@ def lr_text(lr: float) -> str:
     return f"{lr:g}"
 
 
-def seconds_text(seconds: float, lang: str) -> str:
+def seconds_text(seconds: float | None, lang: str) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "—"
     minutes, secs = divmod(round(seconds), 60)
@@ -79,7 +79,7 @@ def plural(count: int, noun: str) -> str:
 
 def join_values(values, lang: str) -> str:
     items = [lr_text(v) if isinstance(v, float) else f"{v:,}" for v in values]
-    return ("、" if lang == "zh" else ", ").join(items)
+    return msg(lang, "list_separator").join(items)
 
 
 # --- the answer object -----------------------------------------------------------
@@ -99,3 +99,18 @@ Ref = Callable[[str], str]  # figure/table key -> its numbered label, as a link
 
 def code(text) -> Markup:
     return Markup("<code>{}</code>").format(escape(str(text)))
+
+
+# The number formats every template (page, sections, answers) may call; an exercise adds its own.
+FORMATS: dict[str, Callable] = {
+    "num": num,
+    "pm": pm,
+    "pct": pct,
+    "signed": signed,
+    "lr_text": lr_text,
+    "seconds_text": seconds_text,
+    "count": count,
+    "plural": plural,
+    "join_values": join_values,
+    "code": code,
+}

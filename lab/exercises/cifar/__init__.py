@@ -7,6 +7,8 @@ another copy of CIFAR-10 makes another run.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lab.core.api import Exercise, Inputs, Progress
 from lab.core.schema import Rule, integer, listof, number, text
 from lab.exercises.cifar.variants import VARIANTS, variant_params
@@ -16,12 +18,38 @@ VARIANT_NAMES = tuple(VARIANTS)
 LEARNING_RATE = number(0, 1e6, low_open=True)
 HASHED = ("phases", "batch_size", "weight_decay", "momentum", "seed", "precision")
 QUICK_TRAIN, QUICK_TEST = 2000, 500
+COURSE_RUN = "cifar"  # the course schedule on the declared seed
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Which schedule on which seed a run of this exercise is; its name says it (`cell_of`)."""
+
+    seed: int | None = None  # cifar.seed<N>: the course schedule on another seed
+    variant: str | None = None  # cifar.<variant>: a named schedule on the declared seed
+
+    @property
+    def suffix(self) -> str:
+        """What follows "cifar." in its run's name ("" for the course run)."""
+        return f"seed{self.seed}" if self.seed is not None else self.variant or ""
+
+    @property
+    def run(self) -> str:
+        return f"{COURSE_RUN}.{self.suffix}" if self.suffix else COURSE_RUN
+
+
+def cell_of(run: str) -> Cell:
+    """The one reading of a run's name: cifar, cifar.seed<N>, cifar.<variant>."""
+    suffix = run.removeprefix(COURSE_RUN).removeprefix(".")
+    if suffix.startswith("seed") and suffix[4:].isdigit():
+        return Cell(seed=int(suffix[4:]))
+    return Cell(variant=suffix or None)
 
 
 class Cifar(Exercise):
     name = "cifar"
     report = "lab.exercises.cifar.report"
-    runs = {"cifar": "lab.exercises.cifar.train:run"}
+    runs = {COURSE_RUN: "lab.exercises.cifar.train:run"}
     needs_data = True
     data_label = "CIFAR-10 data"
     input_files = ("data",)  # the archive or folder: a Ray node without it gets the driver's copy
@@ -34,7 +62,12 @@ class Cifar(Exercise):
         "data": text(),
         "download": Rule(bool),
         "seed": integer(0, 2**32 - 1),
-        "precision": text("auto", "fp32", "bf16"),
+        "precision": text(
+            "auto",
+            "fp32",
+            "bf16",
+            help="Exercise 2's numerics; auto is bf16 where the hardware has it, fp16 on older GPUs.",
+        ),
         "train_subset": integer(10, 50_000, optional=True),
         "test_subset": integer(10, 10_000, optional=True),
         "seeds": listof(integer(0, 2**32 - 1), 1, 50, optional=True),
@@ -44,10 +77,9 @@ class Cifar(Exercise):
     def declared_runs(self, section: dict) -> dict[str, str]:
         """cifar (the course schedule, `seed`), cifar.seed<N> for each other seed in `seeds`,
         cifar.<variant> for each named variant (on `seed`)."""
-        entry = self.runs["cifar"]
-        names = ["cifar"] + [f"cifar.seed{seed}" for seed in extra_seeds(section)]
-        names += [f"cifar.{variant}" for variant in section.get("variants") or []]
-        return dict.fromkeys(names, entry)
+        cells = [Cell(), *(Cell(seed=seed) for seed in extra_seeds(section))]
+        cells += [Cell(variant=variant) for variant in section.get("variants") or []]
+        return dict.fromkeys((cell.run for cell in cells), self.runs[COURSE_RUN])
 
     def scale_down(self, section: dict) -> dict:
         return {
@@ -73,11 +105,11 @@ class Cifar(Exercise):
             "test_subset": section.get("test_subset"),
             "quick": quick,
         }
-        cell = run.removeprefix("cifar.")
-        if cell.startswith("seed") and cell[4:].isdigit():
-            return {**course, "seed": int(cell[4:])}
-        if cell in VARIANTS:
-            return {**course, **variant_params(cell, section), "variant": cell}
+        cell = cell_of(run)
+        if cell.seed is not None:
+            return {**course, "seed": cell.seed}
+        if cell.variant is not None:
+            return {**course, **variant_params(cell.variant, section), "variant": cell.variant}
         return course
 
     def options(self, section: dict, inputs: Inputs) -> dict:

@@ -1,6 +1,6 @@
-"""Exercise 2's training epoch: the learning-rate schedule, the per-epoch
-random generator, and one pass of shuffled, augmented minibatch SGD (the
-step itself, eager or a CUDA graph, is in steps.py)."""
+"""Exercise 2's training epoch: the per-epoch random generator, and one pass of
+shuffled, augmented minibatch SGD (the step itself, eager or a CUDA graph, is in
+steps.py; the learning rate of each step, in lr_schedule.py)."""
 
 import hashlib
 
@@ -8,14 +8,6 @@ import torch
 
 from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar.data.sources import PAD
-
-
-def epoch_schedule(phases: list[dict]) -> list[tuple[int, float]]:
-    """(phase number from 1, learning rate) for every epoch, in order."""
-    schedule = []
-    for number, phase in enumerate(phases, start=1):
-        schedule += [(number, float(phase["lr"]))] * int(phase["epochs"])
-    return schedule
 
 
 def epoch_generator(seed: int, epoch: int, device: str = "cpu") -> torch.Generator:

@@ -59,7 +59,7 @@ class DropFacts:
 @dataclass
 class CifarFacts:
     epochs: int
-    phases: list[tuple[float, int]]  # (lr, epochs run)
+    phases: list[tuple[float, int]]  # (lr, epochs) of each phase, as the run recorded its parameters
     final_test: float
     final_train: float
     best_test: float
@@ -157,13 +157,15 @@ def read_misclassified(folder: Path) -> dict | None:
         return {key: npz[key] for key in npz.files}
 
 
-def cifar_facts(epochs: pd.DataFrame, per_class: pd.DataFrame | None, matrix: pd.DataFrame | None) -> CifarFacts:
+def cifar_facts(
+    params: dict, epochs: pd.DataFrame, per_class: pd.DataFrame | None, matrix: pd.DataFrame | None
+) -> CifarFacts:
     last = epochs.iloc[-1]
     best = epochs.loc[epochs["test_acc"].idxmax()]
     widest = epochs.loc[epochs["gap"].idxmax()]
     facts = CifarFacts(
         epochs=len(epochs),
-        phases=[(float(p["lr"].iloc[0]), len(p)) for p in phases_of(epochs)],
+        phases=[(float(phase["lr"]), int(phase["epochs"])) for phase in params["phases"]],
         final_test=float(last["test_acc"]),
         final_train=float(last["train_acc"]),
         best_test=float(best["test_acc"]),
@@ -201,7 +203,7 @@ def read_cifar(run) -> Cifar:
         per_class=per_class,
         confusion=matrix,
         misclassified=misclassified,
-        facts=cifar_facts(epochs, per_class, matrix),
+        facts=cifar_facts(run.params, epochs, per_class, matrix),
         record=run.record,
     )
 
@@ -212,9 +214,6 @@ class CifarAnalysis:
 
     cifar: Cifar | None
     sweep: SweepFacts | None = None  # several seeds or named variants (lab.exercises.cifar.sweep)
-
-    def records(self) -> dict[str, dict]:
-        return {"cifar": self.cifar.record} if self.cifar is not None else {}
 
 
 def analyse(runs: dict) -> CifarAnalysis:

@@ -40,8 +40,8 @@ def mark_phases(ax, epochs, lang: str) -> None:
 
 # (split, marker, colour, legend) of the two curves on each panel of cifar_curves
 CURVES = [
-    ("train", "o", PALETTE[1], msg.text("train_augmented_epoch_mean")),
-    ("test", "s", PALETTE[0], msg.text("test_end_of_epoch_eval_mode")),
+    ("train", "o", PALETTE[1], "train_curve"),
+    ("test", "s", PALETTE[0], "test_curve"),
 ]
 
 
@@ -57,7 +57,12 @@ def cifar_curves(cifar: Cifar, lang: str) -> str:
             mark_phases(ax, epochs, lang)
             for split, marker, color, label in CURVES:
                 ax.plot(
-                    epochs["epoch"], epochs[f"{split}_{metric}"], marker=marker, ms=3, color=color, label=label(lang)
+                    epochs["epoch"],
+                    epochs[f"{split}_{metric}"],
+                    marker=marker,
+                    ms=3,
+                    color=color,
+                    label=msg(lang, label),
                 )
             ax.set_xlabel(msg(lang, "epoch_axis"))
             ax.set_ylabel(ylabel)

@@ -1,74 +1,69 @@
-"""Exercise 2 in the report: its figures, table, parameter rows and the code it shows.
+"""Exercise 2 in the report: its items (figures and tables, in the order they are numbered), its
+parameter rows, its run titles and Appendix A, declared as an `ExerciseReport`.
 
-Its answers (2A, 2B, 2C) are templates: answers/<QID>.<lang>.html.j2.
+Its answers (2A, 2B, 2C) are templates, answers/<QID>.<lang>.html.j2; its section is
+section.html.j2 (with beyond.html.j2 when a variant ran); its short words, messages/*.toml.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from lab.exercises.cifar.facts import CifarAnalysis, analyse, csv_tables  # noqa: F401
+from lab.core.errors import UserError
+from lab.core.exercise_report import Appendix, ExerciseReport, Item
+from lab.exercises.cifar import COURSE_RUN, cell_of
 from lab.exercises.cifar.names import class_name
-from lab.report.items import FigureSpec, Table, figure_specs, lazy_module
+from lab.report.code import function_source, highlighted
+from lab.report.items import Table, cache_folder, lazy_module
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, pct, pm, signed
 
 msg = Messages(Path(__file__).parent)
+facts = lazy_module("lab.exercises.cifar.facts")  # pandas and matplotlib load only when a report is built
 figures = lazy_module("lab.exercises.cifar.figures")
 sweep_figures = lazy_module("lab.exercises.cifar.sweep_figures")
-
-RUN_TITLES = {"cifar": msg.text("exercise_2_cifar_10")}
-# What its answer templates (answers/*.html.j2) may call besides the number formats.
-TEMPLATE_HELPERS = {"class_name": class_name}
-# The functions shown in the appendix (2A): the course's test(epoch) and schedule loop. The build
-# runs test(epoch) on the final checkpoint (cross_check) to prove it returns the reported accuracy.
-EVALUATION = ("lab.exercises.cifar.course", "test", "schedule")
+# Appendix A shows the course's test(epoch) and its phase-by-phase loop as the runs execute them; the
+# build runs that test(epoch) on the final checkpoint to prove it returns the reported accuracy.
+COURSE_CODE = ("lab.exercises.cifar.course", ("test", "schedule"))
 
 
-def cross_check(runs: dict, cache_dir: Path, data: str | None, folder: Path | None):
-    """The course's test(epoch) on the cifar run's final checkpoint (None without the run)."""
-    from lab.exercises.cifar.crosscheck import remembered_cross_check
-
-    run = runs.get("cifar")
-    return remembered_cross_check(run, cache_dir, data, folder) if run is not None else None
+def draw(figure: str):
+    """An item's drawing: `figure` of figures.py over the course run."""
+    return lambda f, lang: getattr(figures, figure)(f.cifar, lang)
 
 
-def has(table: str) -> Callable[[CifarAnalysis], bool]:
-    return lambda a: getattr(a.cifar, table) is not None
+def has(table: str):
+    return lambda f: getattr(f.cifar, table) is not None
 
 
-def has_images(a: CifarAnalysis) -> bool:
-    images = a.cifar.misclassified if a.cifar is not None else None
-    return images is not None and len(images.get("images", [])) > 0
+def has_images(f) -> bool:
+    return f.cifar.misclassified is not None and len(f.cifar.misclassified.get("images", [])) > 0
 
 
-FIGURES = figure_specs(
-    figures,
-    msg,
-    {"cifar": "cifar"},
-    [
-        ("fig:cifar_curves", ("cifar_curves", "cifar"), "resnet_20_on_cifar_10_loss_and_accuracy"),
-        ("fig:per_class", ("per_class_bars", "cifar"), "test_accuracy_per_class_after_the_last_e", has("per_class")),
-        ("fig:confusion", ("confusion_matrix", "cifar"), "confusion_matrix_on_the_test_set_rows_tr", has("confusion")),
-        ("fig:misclassified", ("misclassified_grid", "cifar"), "misclassified_test_images_top_true_class", has_images),
-    ],
-)
+def has_sweep(f) -> bool:
+    return f.sweep is not None
 
 
-def has_sweep(a: CifarAnalysis) -> bool:
-    return a.sweep is not None
+def sweep_fingerprint(f) -> str:
+    return f.sweep.fingerprint if f.sweep else ""
 
 
-FIGURES.append(
-    FigureSpec(
+COURSE = (COURSE_RUN,)
+ITEMS = (
+    Item("fig:cifar_curves", "curves_caption", COURSE, draw("cifar_curves")),
+    Item("tab:cifar_epochs", "epochs_table_caption", COURSE, lambda f, lang: cifar_table(f.cifar, lang)),
+    Item("fig:per_class", "per_class_caption", COURSE, draw("per_class_bars"), shown=has("per_class")),
+    Item("fig:confusion", "confusion_caption", COURSE, draw("confusion_matrix"), shown=has("confusion")),
+    Item("fig:misclassified", "misclassified_caption", COURSE, draw("misclassified_grid"), shown=has_images),
+    Item(
         "fig:cifar_sweep",
-        "cifar",
-        lambda a, lang: sweep_figures.sweep_curves(a.sweep, lang),
-        msg.text("test_accuracy_by_epoch_of_every_schedule"),
-        has_sweep,
-        inputs=lambda a: a.sweep.fingerprint if a.sweep else "",
-    )
+        "sweep_figure_caption",
+        COURSE,
+        lambda f, lang: sweep_figures.sweep_curves(f.sweep, lang),
+        shown=has_sweep,
+        inputs=sweep_fingerprint,
+    ),
+    Item("tab:cifar_sweep", "sweep_table_caption", COURSE, lambda f, lang: sweep_table(f.sweep, lang), shown=has_sweep),
 )
 
 
@@ -77,11 +72,8 @@ def course_cell(sweep, epoch: int) -> str:
     return pm(accuracy.mean(), accuracy.std(ddof=1)) if sweep.several_seeds else pct(accuracy.iloc[0])
 
 
-def sweep_table(lab: CifarAnalysis, lang: str) -> Table:
+def sweep_table(sweep, lang: str) -> Table:
     """Rows: each epoch, then the final accuracy and the seconds per epoch; a column per schedule."""
-    sweep = lab.sweep
-    if sweep is None:
-        return Table([], [], [])
     by_seed = sweep.test_by_seed
     columns = [{e: course_cell(sweep, e) for e in by_seed.index}]
     columns += [dict(zip(v.epochs["epoch"], (pct(a) for a in v.epochs["test_acc"]))) for v in sweep.variants[1:]]
@@ -97,96 +89,114 @@ def sweep_table(lab: CifarAnalysis, lang: str) -> Table:
     return Table([msg(lang, "sweep_epoch"), *names], rows, [False] + [True] * len(names))
 
 
-def cifar_table(lab: CifarAnalysis, lang: str) -> Table:
-    cifar = lab.cifar
-    assert cifar is not None  # a table of the cifar run, made only with it
-    rows = []
-    for _, r in cifar.epochs.iterrows():
-        rows.append(
-            [
-                str(int(r["epoch"])),
-                lr_text(r["lr"]),
-                f"{r['train_loss']:.3f}",
-                pct(r["train_acc"]),
-                f"{r['test_loss']:.3f}",
-                pct(r["test_acc"]),
-                signed(r["gap"]),
-                f"{r['train_seconds'] + r['test_seconds']:.1f}",
-            ]
-        )
-    columns = [
-        msg(lang, "epoch"),
-        msg(lang, "lr"),
-        msg(lang, "train_loss"),
-        msg(lang, "train_acc"),
-        msg(lang, "test_loss"),
-        msg(lang, "test_acc"),
-        msg(lang, "gap_pp"),
-        msg(lang, "time_s"),
+def cifar_table(cifar, lang: str) -> Table:
+    """A row per epoch; the first epoch after the learning-rate drop emphasised."""
+    rows = [
+        [
+            str(int(r["epoch"])),
+            lr_text(r["lr"]),
+            f"{r['train_loss']:.3f}",
+            pct(r["train_acc"]),
+            f"{r['test_loss']:.3f}",
+            pct(r["test_acc"]),
+            signed(r["gap"]),
+            f"{r['train_seconds'] + r['test_seconds']:.1f}",
+        ]
+        for _, r in cifar.epochs.iterrows()
     ]
+    keys = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "gap_pp", "time_s"]
     drop = cifar.facts.drop
     highlight = {drop.epoch_after - int(cifar.epochs["epoch"].iloc[0])} if drop else set()
-    return Table(columns, rows, [True] * 8, highlight)
+    return Table([msg(lang, key) for key in keys], rows, [True] * 8, highlight)
 
 
-TABLES = {
-    "tab:cifar_epochs": (
-        lambda lab, runs, lang: cifar_table(lab, lang),
-        "cifar",
-        msg.text("per_epoch_training_and_test_results_gap"),
-    ),
-    "tab:cifar_sweep": (
-        lambda lab, runs, lang: sweep_table(lab, lang),
-        "cifar",
-        msg.text("test_accuracy_per_epoch_of_each_schedule"),
-    ),
-}
-
-ORDER = [
-    "fig:cifar_curves",
-    "tab:cifar_epochs",
-    "fig:per_class",
-    "fig:confusion",
-    "fig:misclassified",
-    "fig:cifar_sweep",
-    "tab:cifar_sweep",
-]
+def schedule_text(phases: list[tuple[float, int]], lang: str) -> str:
+    return msg(lang, "then").join(msg(lang, "phase", lr=lr_text(lr), epochs=epochs) for lr, epochs in phases)
 
 
-def parameters(lab: CifarAnalysis, lang: str) -> list[tuple[str, str]] | None:
-    """The parameters Exercise 2 actually ran with, as (label, value) rows."""
-    params = {}
-    if lab.cifar is not None:
-        p, summary = lab.cifar.params, lab.cifar.record.get("summary") or {}
-        count = summary.get("parameters")
-        size = f"{count / 1e6:.2f} M" if isinstance(count, (int, float)) else msg(lang, "about_0_27_m")
-        precision = summary.get("precision") or p.get("precision")  # what ran, not "auto"
-        schedule = msg(lang, "then").join(
-            msg(lang, "phase", lr=lr_text(ph["lr"]), epochs=ph["epochs"]) for ph in p.get("phases", [])
+def course_source() -> str:
+    """The source of the course's functions Appendix A shows, as the runs execute them."""
+    module, functions = COURSE_CODE
+    return "\n\n".join(function_source(module, name) for name in functions)
+
+
+def code_appendix(analysis, runs: dict, inputs) -> dict:
+    """Appendix A: the course's code as the runs execute it, its learning rates as the run
+    recorded them, and the check that its test(epoch) returns the accuracy the run reported."""
+    try:
+        source, error = course_source(), None
+    except (ImportError, AttributeError, OSError, TypeError) as problem:
+        source, error = None, f"{type(problem).__name__}: {problem}"
+    phases = analysis.cifar.facts.phases if analysis.cifar is not None else []
+    return {
+        "code": highlighted(source) if source else None,
+        "error": error,
+        "rates": " → ".join(f"{lr:g}" for lr, _ in phases),
+        "check": cross_check(runs, inputs),
+    }
+
+
+def cross_check(runs: dict, inputs):
+    """The course's test(epoch) on the course run's final checkpoint (None without the run);
+    a result other than the reported one, in the same numerics, stops the build."""
+    from lab.exercises.cifar.crosscheck import remembered_cross_check
+
+    run = runs.get(COURSE_RUN)
+    store = cache_folder(runs)
+    cache_dir = inputs.cache_dir if inputs is not None else (store.parent.parent / "cache" if store else None)
+    if run is None or cache_dir is None:
+        return None
+    result = remembered_cross_check(run, cache_dir, getattr(inputs, "data", None), store)
+    if result.checked and result.same_numerics and not result.matches:
+        raise UserError(
+            f"the course's test(epoch) returned {result.course:.2f}% on the final checkpoint of "
+            f"{COURSE_RUN}, but the run reported {result.reported:.2f}%: the code in the report is "
+            f"not the code that ran; run it again with: labreport run --force --only {COURSE_RUN}"
         )
-        subset = p.get("train_subset") or p.get("test_subset")
-        params["cifar"] = [
+    return result
+
+
+class CifarReport(ExerciseReport):
+    items = ITEMS
+    appendices = (
+        Appendix("appendix:code", "appendix_code_title", "appendix_code_contents", "appendix.html.j2", code_appendix),
+    )
+    run_titles = {COURSE_RUN: "run_title_course"}
+    helpers = {"class_name": class_name}  # its answers name the classes in the report's language
+
+    def analyse(self, runs: dict):
+        return facts.analyse(runs)
+
+    def csv_tables(self, analysis) -> dict:
+        return facts.csv_tables(analysis)
+
+    def run_title(self, run: str, text) -> str:
+        """The course run's title; a sweep's runs under it with their cell (… · seed1, … · tuned)."""
+        title = text("run_title_course")
+        cell = cell_of(run)
+        return text("sweep_run_title", title=title, cell=cell.suffix) if cell.suffix else title
+
+    def parameters(self, analysis, lang: str) -> list[tuple[str, str]] | None:
+        """The parameters the course run actually ran with (its record), as (label, value) rows."""
+        if analysis.cifar is None:
+            return None
+        p, summary = analysis.cifar.params, analysis.cifar.record.get("summary") or {}
+        count = summary.get("parameters")
+        size = f"{count / 1e6:.2f} M" if isinstance(count, (int, float)) else msg(lang, "parameter_count_unknown")
+        data = msg(lang, "data_value")
+        if p.get("train_subset") or p.get("test_subset"):
+            every = msg(lang, "all")
+            data += msg(lang, "subset", train=p.get("train_subset") or every, test=p.get("test_subset") or every)
+        optimiser = f"SGD, momentum {p['momentum']}, weight decay {p['weight_decay']}, batch {p['batch_size']}"
+        precision = summary.get("precision") or p["precision"]  # what ran, not "auto"
+        return [
             (msg(lang, "model"), msg(lang, "model_value", size=size)),
-            (
-                msg(lang, "data"),
-                msg(lang, "cifar_10_50_000_training_and_10_000_test")
-                + (
-                    msg(
-                        lang,
-                        "subset",
-                        train=p.get("train_subset") or msg(lang, "all"),
-                        test=p.get("test_subset") or msg(lang, "all"),
-                    )
-                    if subset
-                    else ""
-                ),
-            ),
-            (msg(lang, "augmentation"), msg(lang, "random_crop_32_padding_4_random_horizont")),
-            (
-                msg(lang, "optimiser"),
-                f"SGD, momentum {p.get('momentum')}, weight decay {p.get('weight_decay')}, batch {p.get('batch_size')}",
-            ),
-            (msg(lang, "schedule"), schedule),
-            (msg(lang, "precision_seed"), f"{precision} / {p.get('seed')}"),
+            (msg(lang, "data"), data),
+            (msg(lang, "augmentation"), msg(lang, "augmentation_value")),
+            (msg(lang, "optimiser"), optimiser),
+            (msg(lang, "schedule"), schedule_text(analysis.cifar.facts.phases, lang)),
+            (msg(lang, "precision_seed"), f"{precision} / {p['seed']}"),
         ]
-    return params.get("cifar")
+
+
+REPORT = CifarReport()

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lab.exercises.cifar import COURSE_RUN, cell_of
 from lab.exercises.cifar.lr_schedule import WARMUP_START
 
-COURSE = "cifar"
 UNDER_FIT_GAP = 3.0  # percentage points
 
 
@@ -45,6 +45,7 @@ class VariantFacts:
     device_name: str  # where it ran: times compare only on the same
     crop_padding: int | None  # the border random crops were taken from (None: not recorded)
     params: dict
+    phases: list[tuple[float, int]]  # (lr, epochs) of each phase, as its facts read them from its record
 
     @property
     def final_train(self) -> float:
@@ -56,8 +57,12 @@ class VariantFacts:
         return abs(self.final_train - self.final_test) < UNDER_FIT_GAP
 
     @property
+    def peak_lr(self) -> float:
+        return self.phases[0][0]
+
+    @property
     def warmup_from(self) -> float:
-        return float(self.params["phases"][0]["lr"]) * WARMUP_START
+        return self.peak_lr * WARMUP_START
 
 
 @dataclass
@@ -83,12 +88,13 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
     """From the runs by name (cifar, cifar.seed<N>, cifar.<variant>) and the course run's facts."""
     from lab.exercises.cifar.facts import read_cifar
 
-    seeds = {name: read_cifar(run) for name, run in runs.items() if run is not None and is_seed_run(name)}
-    variants = {name: read_cifar(run) for name, run in runs.items() if run is not None and is_variant_run(name)}
+    cells = {name: cell_of(name) for name, run in runs.items() if run is not None and name.startswith(COURSE_RUN)}
+    seeds = [read_cifar(runs[name]) for name, cell in cells.items() if cell.seed is not None]
+    variants = [read_cifar(runs[name]) for name, cell in cells.items() if cell.variant is not None]
     if course is None or (not seeds and not variants):
         return None
-    course_runs = [course, *seeds.values()]
-    drawn_from = [run for run in runs.values() if run is not None and run.name.startswith(COURSE)]
+    course_runs = [course, *seeds]
+    drawn_from = [runs[name] for name in cells]
     by_seed = pd.DataFrame({run.params["seed"]: run.epochs.set_index("epoch")["test_acc"] for run in course_runs})
     jumps = [run.facts.drop.test_jump for run in course_runs if run.facts.drop is not None]
     return SweepFacts(
@@ -97,8 +103,7 @@ def sweep_facts(runs: dict, course) -> SweepFacts | None:
         jump=Spread.of(jumps) if len(jumps) == len(course_runs) else None,
         final_gap=Spread.of([run.facts.final_gap for run in course_runs]),
         final_test=Spread.of([run.facts.final_test for run in course_runs]),
-        variants=[variant_facts("course", course)]
-        + [variant_facts(run.params["variant"], run) for run in variants.values()],
+        variants=[variant_facts("course", course)] + [variant_facts(run.params["variant"], run) for run in variants],
         fingerprint=json.dumps({run.key: run.record.get("files") for run in drawn_from}, sort_keys=True),
     )
 
@@ -117,15 +122,8 @@ def variant_facts(name: str, run) -> VariantFacts:
         str(run.record.get("device_name", "")),
         summary.get("crop_padding"),
         run.params,
+        run.facts.phases,
     )
-
-
-def is_seed_run(name: str) -> bool:
-    return name.startswith(f"{COURSE}.seed") and name.removeprefix(f"{COURSE}.seed").isdigit()
-
-
-def is_variant_run(name: str) -> bool:
-    return name.startswith(f"{COURSE}.") and not is_seed_run(name)
 
 
 def sweep_csv(sweep: SweepFacts) -> pd.DataFrame:

@@ -14,18 +14,17 @@ the GPU is read once per epoch and once per test pass.
 import os
 import time
 from dataclasses import replace
+from functools import partial
 
 import pandas as pd
 import torch
 
 from lab.core.errors import UserError
-from lab.core.schema import validate
-from lab.exercises.cifar import Cifar
 from lab.exercises.cifar import data as cifar_data
 from lab.exercises.cifar.allocator import retain_freed_memory
 from lab.exercises.cifar.checkpoint import checkpoint_state, resume
 from lab.exercises.cifar.data.sources import PAD
-from lab.exercises.cifar.epochs import epoch_generator, epoch_schedule, train_one_epoch
+from lab.exercises.cifar.epochs import epoch_generator, train_one_epoch
 from lab.exercises.cifar.evaluation import (
     confusion_table,
     evaluate,
@@ -36,8 +35,6 @@ from lab.exercises.cifar.lr_schedule import StepLr
 from lab.exercises.cifar.model import parameter_count, resnet20
 from lab.exercises.cifar.numerics import Numerics, choose_numerics
 from lab.exercises.cifar.steps import STEP_ENV, choose_step, make_step
-
-TRAINING_PARAMS = ("phases", "batch_size", "weight_decay", "momentum")
 
 EPOCH_COLUMNS = [
     "epoch",
@@ -50,13 +47,6 @@ EPOCH_COLUMNS = [
     "train_seconds",
     "test_seconds",
 ]
-
-
-def validate_params(params: dict) -> None:
-    """The training parameters against the exercise's schema, the one place their rules are
-    written: a run started without a declaration (a test, a benchmark) gets the same checks."""
-    rules = {key: Cifar.schema[key] for key in TRAINING_PARAMS}
-    validate({key: params[key] for key in TRAINING_PARAMS if key in params}, rules, "cifar params")
 
 
 def load_data(ctx):
@@ -80,7 +70,7 @@ def load_data(ctx):
 
 
 def run(ctx) -> dict:
-    validate_params(ctx.params)
+    """The run of `ctx.params`, as the exercise's `params` made them from the validated declaration."""
     numerics = choose_numerics(ctx.params.get("precision", "auto"), ctx.device)
     step_kind = choose_step(ctx.device, os.environ.get(STEP_ENV) or None, numerics.grad_scaler)
     data = load_data(ctx)
@@ -99,16 +89,15 @@ def on_device(data, device: str):
     )
 
 
-def build_training(params: dict, numerics: Numerics, device: str, num_classes: int = 10):
-    """The model (in the numerics' memory format), its SGD optimizer at the
-    first epoch's learning rate (fused into one kernel on CUDA, which also
-    takes the learning rate as a device tensor), and the gradient scaler."""
+def build_training(params: dict, numerics: Numerics, device: str, lr: float, num_classes: int = 10):
+    """The model (in the numerics' memory format), its SGD optimizer at learning rate `lr`
+    (fused into one kernel on CUDA, which also takes the learning rate as a device tensor),
+    and the gradient scaler."""
     retain_freed_memory()
     model = resnet20(num_classes, seed=params["seed"]).to(device).to(memory_format=numerics.memory_format())
-    first_lr = epoch_schedule(params["phases"])[0][1]
     optimizer = torch.optim.SGD(
         model.parameters(),
-        lr=first_lr,
+        lr=lr,
         momentum=params["momentum"],
         weight_decay=params["weight_decay"],
         fused=True if device == "cuda" else None,
@@ -118,83 +107,70 @@ def build_training(params: dict, numerics: Numerics, device: str, num_classes: i
 
 
 def train(ctx, data, numerics: Numerics, step_kind: str = "eager") -> dict:
+    """Every epoch of the schedule not yet in the checkpoint, then the run's summary."""
     params, device = ctx.params, ctx.device
-    schedule = epoch_schedule(params["phases"])
-    batch_size, seed = params["batch_size"], params["seed"]
-    test_batch = evaluation_batch_size(device, batch_size)
-    model, optimizer, scaler = build_training(params, numerics, device, len(data.classes))
+    batch_size = params["batch_size"]
+    step_lr = StepLr(params, -(-len(data.train_images) // batch_size))
+    model, optimizer, scaler = build_training(params, numerics, device, step_lr.first_lr, len(data.classes))
     resident = on_device(data, device)
-
-    def prepare(images_uint8):
-        return numerics.prepare(images_uint8, device)
-
-    def autocast():
-        return numerics.autocast(device)
+    test_batch = evaluation_batch_size(device, batch_size)
 
     def test_pass(mirrored=False):
+        prepare, autocast = partial(numerics.prepare, device=device), partial(numerics.autocast, device)
         return evaluate(model, resident.test_images, resident.test_labels, test_batch, prepare, autocast, mirrored)
 
     rows = resume(ctx, model, optimizer, scaler, numerics)
-    step = make_step(
-        step_kind,
-        model,
-        optimizer,
-        scaler,
-        numerics,
-        device,
-        batch_size,
-        label_smoothing=params.get("label_smoothing", 0.0),
-    )  # after resume: see steps
-    batches_per_epoch = -(-len(data.train_images) // batch_size)
-    step_lr = StepLr(params, batches_per_epoch, step.set_lr)
-    ctx.progress.start(
-        batches_per_epoch * len(schedule),
-        f"ResNet-20 on CIFAR-10, {len(schedule)} epochs, {numerics.label}, {step_kind} step",
-    )
-    ctx.progress.update(batches_per_epoch * len(rows))
-
+    smoothing = params.get("label_smoothing", 0.0)
+    step = make_step(step_kind, model, optimizer, scaler, numerics, device, batch_size, label_smoothing=smoothing)
+    step_lr.set_lr = step.set_lr  # after resume: see steps
+    total = len(step_lr.epochs)
+    ctx.progress.start(step_lr.total, f"ResNet-20 on CIFAR-10, {total} epochs, {numerics.label}, {step_kind} step")
+    ctx.progress.update(step_lr.per_epoch * len(rows))
     predictions = None
-    for epoch in range(len(rows) + 1, len(schedule) + 1):
-        phase, lr = schedule[epoch - 1]
-        lr = step_lr.start_epoch(epoch, lr)
-        started = time.perf_counter()
-        train_loss, train_acc = train_one_epoch(
-            step,
-            resident.train_images,
-            resident.train_labels,
-            batch_size,
-            epoch_generator(seed, epoch, device),
-            step_lr.after_batch(ctx.progress.advance),
-            crop_padding=params.get("crop_padding", PAD),
-        )
-        trained = time.perf_counter()
-        test_loss, test_acc, predictions = test_pass()
-        row = {
-            "epoch": epoch,
-            "phase": phase,
-            "lr": lr,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "test_loss": test_loss,
-            "test_acc": test_acc,
-            "train_seconds": trained - started,
-            "test_seconds": time.perf_counter() - trained,
-        }
+    for epoch in range(len(rows) + 1, total + 1):
+        row, predictions = train_epoch(ctx, epoch, step, step_lr, resident, test_pass)
         rows.append(row)
         ctx.write_table("epochs.csv", pd.DataFrame(rows, columns=EPOCH_COLUMNS))
         ctx.save_checkpoint(checkpoint_state(epoch, rows, numerics, model, optimizer, scaler))
-        ctx.progress.log(epoch_line(row, len(schedule)))
-
+        ctx.progress.log(epoch_line(row, total))
     if predictions is None:  # resumed after the last epoch's checkpoint
         _, _, predictions = test_pass()
-    summary = {
-        **finish(ctx, data, rows, predictions, model, numerics),
-        "training_step": step_kind,
-        "crop_padding": params.get("crop_padding", PAD),
-    }
+    crop_padding = params.get("crop_padding", PAD)
+    summary = {**finish(ctx, data, rows, predictions, model, numerics), "training_step": step_kind}
+    summary["crop_padding"] = crop_padding
     if params.get("test_flip"):
         summary |= mirrored_test(lambda: test_pass(mirrored=True))
     return summary
+
+
+def train_epoch(ctx, epoch: int, step, step_lr: StepLr, resident, test_pass) -> tuple[dict, object]:
+    """One epoch of training at the schedule's learning rate, then a test pass: its row of epochs.csv."""
+    params = ctx.params
+    lr = step_lr.start_epoch(epoch)
+    started = time.perf_counter()
+    train_loss, train_acc = train_one_epoch(
+        step,
+        resident.train_images,
+        resident.train_labels,
+        params["batch_size"],
+        epoch_generator(params["seed"], epoch, ctx.device),
+        step_lr.after_batch(ctx.progress.advance),
+        crop_padding=params.get("crop_padding", PAD),
+    )
+    trained = time.perf_counter()
+    test_loss, test_acc, predictions = test_pass()
+    row = {
+        "epoch": epoch,
+        "phase": step_lr.epochs[epoch - 1][0],
+        "lr": lr,
+        "train_loss": train_loss,
+        "train_acc": train_acc,
+        "test_loss": test_loss,
+        "test_acc": test_acc,
+        "train_seconds": trained - started,
+        "test_seconds": time.perf_counter() - trained,
+    }
+    return row, predictions
 
 
 def mirrored_test(test_pass) -> dict:

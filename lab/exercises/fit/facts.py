@@ -1,7 +1,7 @@
 """Exercise 1's facts: its runs on disk -> pandas tables and the named facts the answers cite.
 
-Every number in the report's prose and tables comes from here (sweep_facts.py for 1A and
-1B, custom_facts.py for 1C), computed from the stored files, so the two never disagree
+Every number in the report's prose and tables comes from here (sweep_facts.py for 1A,
+lr_facts.py for 1B, custom_facts.py for 1C), computed from the stored files, so the two never disagree
 and a re-render never retrains. A run's summary keeps only what the runner shows.
 """
 
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lab.exercises.fit.custom_facts import Custom, read_custom
-from lab.exercises.fit.sweep_facts import EpochFacts, LrFacts, Sweep, epoch_facts, lr_facts, read_sweep
+from lab.exercises.fit.lr_facts import LrFacts, lr_facts
+from lab.exercises.fit.sweep_facts import EpochFacts, Sweep, epoch_facts, read_sweep
 
 
 @dataclass
@@ -24,10 +25,6 @@ class FitAnalysis:
     lr: Sweep | None
     lr_facts: LrFacts | None
     custom: Custom | None
-
-    def records(self) -> dict[str, dict]:
-        found = {"fit.epochs": self.epochs, "fit.lr": self.lr, "fit.custom": self.custom}
-        return {name: part.record for name, part in found.items() if part is not None}
 
 
 def analyse(runs: dict) -> FitAnalysis:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from lab.exercises.fit.custom_facts import Custom, layers_text
-from lab.exercises.fit.sweep_facts import Sweep, diverged_seeds
+from lab.exercises.fit.lr_facts import diverged_seeds
+from lab.exercises.fit.sweep_facts import Sweep
 from lab.report.messages import Messages
 from lab.report.plotting import (
     DIVERGED,
@@ -45,7 +46,7 @@ def draw_fit(ax, grid, data, curves, seed, lang: str, color=PALETTE[0]) -> None:
     x, y = first_seed_points(data, seed)
     ax.scatter(x, y, s=4, color=POINTS, lw=0, rasterized=True, label=msg(lang, "training_points_one_seed"))
     grid = thinned(grid)
-    ax.plot(grid["x"], grid["y_true"], color=TRUTH, lw=1.1, ls="--", label=msg(lang, "true_f_x"))
+    ax.plot(grid["x"], grid["y_true"], color=TRUTH, lw=1.1, ls="--", label=msg(lang, "true_function"))
     if curves is None or curves.empty:
         return
     wide = thinned(curves.pivot_table(index="x", columns="seed", values="y_pred", aggfunc="first"))
@@ -174,7 +175,7 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
     """True error, held-out error and training loss per setting, mean ± std over seeds."""
     table = sweep.settings.sort_values(column)
     series = [
-        ("true_error", msg(lang, "true_error_mse_vs_noise_free_f"), PALETTE[0], "o"),
+        ("true_error", msg(lang, "true_error_axis"), PALETTE[0], "o"),
         ("heldout_error", msg(lang, "held_out_error"), PALETTE[3], "s"),
         ("train_loss", msg(lang, "training_loss"), PALETTE[1], "^"),
     ]
@@ -203,7 +204,7 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
             ax.text(
                 value,
                 0.97,
-                msg(lang, "diverged_2"),
+                msg(lang, "diverged_suffix"),
                 color=DIVERGED,
                 transform=ax.get_xaxis_transform(),
                 va="top",

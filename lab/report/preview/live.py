@@ -33,7 +33,8 @@ class Sources:
 
     Each folder is watched on its own (not recursively): the lab folder holds the run store and
     perhaps a data set or a virtual environment, thousands of folders nobody restyles. A folder
-    added to a watched one (./templates, answers/, templates/fit/) makes the preview watch again.
+    added to a watched one (./templates, answers/, a section folder in ./templates) makes the preview
+    watch again.
     """
 
     def __init__(self, renderer: WarmRenderer):
@@ -131,5 +132,5 @@ def publish(state: PreviewState, rendered: Rendered, what: str, console: Console
 
 def print_missing(renderer: WarmRenderer, errors: Console) -> None:
     """The notes `build --no-run` prints for runs that are not there."""
-    for note in missing_notes(renderer.session, renderer.missing):
+    for note in missing_notes(renderer.session, renderer.reading.missing):
         errors.print(f"[yellow]missing:[/] {escape(note)}")

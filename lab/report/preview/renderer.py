@@ -20,23 +20,12 @@ import jinja2
 
 from lab.core.errors import UserError
 from lab.core.session import Session, gather, plan_for_render
-from lab.report import analysis
-from lab.report.answers import build_answers
-from lab.report.build import (
-    build_context,
-    code_cross_check,
-    document_order,
-    figure_code,
-    make_figures,
-    make_tables,
-    missing_run_commands,
-    number_items,
-    reference,
-)
-from lab.report.handin import lab_of
-from lab.report.items import FigureCache, cache_folder
-from lab.report.render import lab_template_folders, render_html, template_environment
-from lab.report.spacing import space_cjk_html
+from lab.report import numbering
+from lab.report import reading as reading_module
+from lab.report.build import page_html
+from lab.report.items import cache_folder
+from lab.report.page_tables import environment_table, run_titles, runs_table
+from lab.report.render import lab_template_folders, template_environment
 
 
 @dataclass(frozen=True)
@@ -65,23 +54,19 @@ class WarmRenderer:
         if lang not in ("zh", "en"):
             raise UserError(f"--lang {lang!r}: choose zh or en")
         runs, missing = gather(session, plan_for_render(session))
-        manifest = lab_of(decl)
-        exercises = manifest.loaded()
-        lab = analysis.analyse(runs, missing, manifest)
-        catalogues = sorted(path for exercise in exercises for path in (exercise.folder / "messages").glob("*.toml"))
-        cache = FigureCache(cache_folder(runs), figure_code(exercises), catalogues)
-        items = {**make_figures(lab, runs, lang, cache, exercises), **make_tables(lab, runs, lang, exercises)}
-        number_items(items, lang, document_order(exercises))
-        commands = missing_run_commands(decl, lab.missing)
-        code_check = code_cross_check(runs, exercises, session.inputs)
-        self.session, self.lang, self.runs, self.missing, self.manifest = session, lang, runs, missing, manifest
-        self.analysis, self.items, self.commands, self.code_check = lab, items, commands, code_check
+        groups = {exercise.name: list(decl.runs_of(exercise)) for exercise in decl.exercises}
+        reading = reading_module.read(runs, decl.lab, missing, groups)
+        titles = run_titles(reading, lang)
+        cache = numbering.figure_cache(cache_folder(runs), reading.exercises)
+        page_tables = {"tab:environment": environment_table(lang), "tab:runs": runs_table(reading, titles, lang)}
+        items = numbering.numbered_items(reading, lang, cache, page_tables)
+        self.session, self.lang, self.reading, self.titles, self.items = session, lang, reading, titles, items
         self.files: frozenset[Path] = frozenset()  # the next render starts a fresh template environment
 
     @property
     def template_folders(self) -> list[Path]:
         """Where the templates come from, first match wins: ./templates, the packaged ones, the lab's."""
-        loader = template_environment(lab_template_folders(self.manifest)).loader
+        loader = template_environment(lab_template_folders(self.session.decl.lab)).loader
         assert isinstance(loader, jinja2.FileSystemLoader)
         return [Path(folder) for folder in loader.searchpath]
 
@@ -92,21 +77,15 @@ class WarmRenderer:
         section copied into ./templates, which shadows the packaged one) starts a fresh one."""
         files = template_files(self.template_folders)
         if files != self.files:
-            self.env, self.files = template_environment(lab_template_folders(self.manifest)), files
+            self.env, self.files = template_environment(lab_template_folders(self.session.decl.lab)), files
         return self.env
 
     def render(self) -> str:
-        """The template step of a build: answers, context, the page."""
-        decl, lang = self.session.decl, self.lang
-        env = self.environment()
-        answers_dir = decl.resolve(decl.values.get("report", {}).get("answers", "answers"))
-        ref = reference(self.items, lang)
-        answers = build_answers(self.analysis, lang, ref, answers_dir, self.manifest, env, self.commands)
-        context = build_context(
-            decl, self.analysis, self.runs, lang, "", self.items, answers, self.commands, self.code_check
+        """The template step of a build: appendices, answers, the page."""
+        session = self.session
+        return page_html(
+            session.decl, self.reading, self.lang, self.items, self.titles, "", session.inputs, self.environment()
         )
-        html = render_html(context, env, self.manifest.template)
-        return space_cjk_html(html) if lang == "zh" else html
 
     def attempt(self, reload: bool = False) -> Rendered:
         """``render()`` (after ``load()`` when asked) with any error caught and named by file and line."""

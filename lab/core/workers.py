@@ -1,0 +1,137 @@
+"""Carrying out runs in worker processes: side by side, relaying their progress here.
+
+Side by side means processes, not threads: a run sets process-wide torch state
+(thread count, denormal flushing) that must not leak into a neighbour. Workers
+are spawned, not forked, so no OpenMP state is inherited; their progress calls
+travel to this process's display. The `workers` executor runs every run so:
+the side-by-side ones together (a worker per core), the others one at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from lab.core.executor import Outcome, execute
+from lab.core.matrix import RunSpec
+from lab.core.progress import Reporter
+from lab.core.store import Store
+
+POLL_S = 0.1
+
+_events: Any = None  # set in each worker: the queue progress events go to
+_parent_pid = None  # the labreport process that started the worker
+
+
+class RelayedTask:
+    """A progress task whose calls travel to the parent as (label, method, args)."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def _send(self, method: str, *args) -> None:
+        if os.getppid() != _parent_pid:  # the parent died: stop, leaving the run partial
+            raise KeyboardInterrupt
+        _events.put((self.label, method, args))
+
+    def start(self, total: int, description: str = "") -> None:
+        self._send("start", total, description)
+
+    def advance(self, n: int = 1) -> None:
+        self._send("advance", n)
+
+    def update(self, completed: int) -> None:
+        self._send("update", completed)
+
+    def log(self, message: str) -> None:
+        self._send("log", message)
+
+
+class RelayingReporter:
+    @contextlib.contextmanager
+    def task(self, label: str) -> Iterator[RelayedTask]:
+        yield RelayedTask(label)
+
+
+def _start_worker(events, parent_pid: int) -> None:
+    global _events, _parent_pid
+    _events, _parent_pid = events, parent_pid
+
+
+def _execute_in_worker(store_root: str, spec: RunSpec, device: str) -> Outcome:
+    return execute(Store(store_root), spec, device, RelayingReporter())
+
+
+def run_in_workers(store: Store, specs: list[RunSpec], device: str, reporter: Reporter, workers: int) -> list[Outcome]:
+    """Execute `specs` in `workers` processes; show their progress here."""
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+    with (
+        reporter.session(),
+        contextlib.ExitStack() as open_tasks,
+        ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(events, os.getpid())
+        ) as pool,
+    ):
+        tasks: dict[str, object] = {}
+        futures = [pool.submit(_execute_in_worker, str(store.root), spec, device) for spec in specs]
+        try:
+            while not all(future.done() for future in futures):
+                relay(events, tasks, open_tasks, reporter, timeout=POLL_S)
+        except KeyboardInterrupt:
+            # The workers got the same Ctrl-C; let them save their records first.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        relay(events, tasks, open_tasks, reporter, timeout=0)
+        return [future.result() for future in futures]
+
+
+def relay(events, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Reporter, timeout: float) -> None:
+    """Replay every waiting progress event on this process's tasks."""
+    while True:
+        try:
+            label, method, args = events.get(timeout=timeout)
+        except queue.Empty:
+            return
+        replay(label, method, args, tasks, open_tasks, reporter)
+        timeout = 0
+
+
+def replay(label: str, method: str, args, tasks: dict, open_tasks: contextlib.ExitStack, reporter: Reporter) -> None:
+    """One relayed progress call on this process's task of that label (opened on first use)."""
+    if label not in tasks:
+        tasks[label] = open_tasks.enter_context(reporter.task(label))
+    getattr(tasks[label], method)(*args)
+
+
+class WorkerProcesses:
+    """Every run in a worker process: the side-by-side ones together, a worker per core; the others one at a time."""
+
+    takes_address = False
+
+    def check(self, device: str, address: str | None) -> None:
+        """Nothing to import; the device is resolved when runs start (a build that trains nothing needs no torch)."""
+
+    def run(self, store: Store, specs: list[RunSpec], device: str, reporter: Reporter, address=None) -> list[Outcome]:
+        from lab.core.runner import resolve_device
+
+        device = resolve_device(device)
+        together = [spec for spec in specs if spec.side_by_side]
+        alone = [spec for spec in specs if not spec.side_by_side]
+        done = (
+            run_in_workers(store, together, device, reporter, min(len(together), os.cpu_count() or 1))
+            if together
+            else []
+        )
+        for spec in alone:
+            done += run_in_workers(store, [spec], device, reporter, 1)
+        outcomes = {(o.spec.name, o.spec.key): o for o in done}
+        return [outcomes[spec.name, spec.key] for spec in specs]
+
+
+WORKERS = WorkerProcesses()
