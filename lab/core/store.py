@@ -45,6 +45,11 @@ FINISHED = ("done", "diverged")
 WRITER_LOCK, WRITER_HOLDER, ACCESS_LOCK = ".lock", ".lock.holder", ".access.db"
 READ_WAIT_S = 60.0  # a writer holds the access lock for milliseconds (one record, one folder moved)
 WRITE_WAIT_S = 600.0  # a reader holds it for one render (seconds; a first check of a course script, a minute)
+ACCESS_BUSY = {  # mode -> what holds the access lock when it stays taken for {wait} seconds
+    "read": "another labreport process has been changing the run store for {wait:.0f} s; run again when it is done",
+    "write": "a labreport process has been reading the run store for {wait:.0f} s (labreport list or build); "
+    "stop it, then run again: finished runs are kept",
+}
 
 
 # --- the context an experiment runs in ---------------------------------------
@@ -298,39 +303,28 @@ class Store:
         except (OSError, sqlite3.Error):
             return None
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
+    def reading(self) -> contextlib.AbstractContextManager[None]:
         """Read a consistent store: no record is replaced and no run set aside while this block reads."""
-        access = self.access_lock()
-        if access is None:
-            yield
-            return
-        try:
-            access.acquire_read(timeout=READ_WAIT_S)
-        except Timeout:
-            raise UserError(
-                f"{self.root}: another labreport process has been changing the run store for "
-                f"{READ_WAIT_S:.0f} s; run again when it is done"
-            ) from None
-        try:
-            yield
-        finally:
-            access.release()
+        return self.holding_access("read")
+
+    def changing(self) -> contextlib.AbstractContextManager[None]:
+        """Change what a reader may be reading, once no reader is (see `reading`)."""
+        return self.holding_access("write")
 
     @contextlib.contextmanager
-    def changing(self) -> Iterator[None]:
-        """Change what a reader may be reading, once no reader is (see `reading`)."""
+    def holding_access(self, mode: str) -> Iterator[None]:
+        """The access lock for `mode` (read: shared, write: alone) for the block; a UserError
+        saying who holds it when it stays taken (ACCESS_BUSY)."""
+        wait = READ_WAIT_S if mode == "read" else WRITE_WAIT_S
         access = self.access_lock()
         if access is None:
             yield
             return
+        acquire = access.acquire_read if mode == "read" else access.acquire_write
         try:
-            access.acquire_write(timeout=WRITE_WAIT_S)
+            acquire(timeout=wait)
         except Timeout:
-            raise UserError(
-                f"{self.root}: a labreport process has been reading the run store for {WRITE_WAIT_S:.0f} s "
-                "(labreport list or build); stop it, then run again: finished runs are kept"
-            ) from None
+            raise UserError(f"{self.root}: {ACCESS_BUSY[mode].format(wait=wait)}") from None
         try:
             yield
         finally:
