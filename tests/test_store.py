@@ -226,3 +226,21 @@ def test_a_store_without_a_folder_is_read_without_creating_one(tmp_path):
     with Store(tmp_path / "none").reading():
         pass
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("command", [["list"], ["build", "--no-run", "--lang", "en"]])
+def test_list_and_a_render_take_the_readers_lock(tiny_lab, monkeypatch, command):
+    """While another process changes the store (replacing a record, setting a run aside), the
+    commands that read it wait for it, and say so when it takes too long."""
+    from typer.testing import CliRunner
+
+    from lab.cli import app
+
+    root = tiny_lab / "reports" / "runs"
+    root.mkdir(parents=True)
+    monkeypatch.setattr(store_module, "READ_WAIT_S", 0.2)
+    monkeypatch.chdir(tiny_lab)
+    with held_by_another_process(root, "changing"):
+        result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "changing the run store" in result.output
