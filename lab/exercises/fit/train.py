@@ -71,7 +71,7 @@ def run_custom(ctx) -> dict:
     params = ctx.params
     problem = load_problem(params, "fit.custom.function", "fit.custom.x_range")
     seeds = ints(params["seeds"])
-    space, baseline = params["search"], params["baseline"]
+    space = params["search"]
     ctx.progress.start(custom_total_epochs(params), "cross-validation, then chosen and defaults on all points")
     stages = Stages(ctx)  # every training checkpointed; a restart redoes none that finished
     curves, search_runs = cross_validate(problem, space, seeds, ctx.progress, stages)
@@ -81,27 +81,7 @@ def run_custom(ctx) -> dict:
         f"chose lr={chosen['lr']:g}, weight decay={chosen['weight_decay']:g}, epochs={chosen['epochs']}, "
         f"hidden={chosen['hidden']} (CV MSE {chosen['cv_error']:.4g})"
     )
-    trainings = {
-        "chosen": functools.partial(
-            sweep,
-            problem,
-            chosen["hidden"],
-            [chosen["lr"]],
-            seeds,
-            [chosen["epochs"]],
-            ctx.progress,
-            weight_decay=chosen["weight_decay"],
-        ),
-        "baseline": functools.partial(
-            sweep,
-            problem,
-            ints(baseline["hidden"]),
-            [float(baseline["lr"])],
-            seeds,
-            [int(baseline["epochs"])],
-            ctx.progress,
-        ),
-    }
+    trainings = final_trainings(problem, chosen, params["baseline"], seeds, ctx.progress)
     final_runs = {label: stages.train(label, training) for label, training in trainings.items()}
     ctx.write_table("cv_curves.csv", curves)
     ctx.write_table("search.csv", search_table)
@@ -121,6 +101,31 @@ def run_custom(ctx) -> dict:
     }
     ctx.progress.update(custom_total_epochs(params))  # the chosen run may be shorter than planned
     return _json_safe(summary)
+
+
+def final_trainings(problem, chosen: dict, baseline: dict, seeds: list[int], progress) -> dict:
+    """1C's two trainings on all training points, by label: the chosen setting and the course defaults."""
+    return {
+        "chosen": functools.partial(
+            sweep,
+            problem,
+            chosen["hidden"],
+            [chosen["lr"]],
+            seeds,
+            [chosen["epochs"]],
+            progress,
+            weight_decay=chosen["weight_decay"],
+        ),
+        "baseline": functools.partial(
+            sweep,
+            problem,
+            ints(baseline["hidden"]),
+            [float(baseline["lr"])],
+            seeds,
+            [int(baseline["epochs"])],
+            progress,
+        ),
+    }
 
 
 # --- small helpers -----------------------------------------------------------------
