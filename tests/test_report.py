@@ -84,7 +84,7 @@ def test_fit_facts_follow_the_fixture(runs):
     lab = read(runs)
     epochs = lab.facts["fit"].epoch_facts
     assert (epochs.shortest, epochs.best_epochs, epochs.longest) == (100, 10000, 50000)
-    assert epochs.true_error_rose and epochs.train_loss_fell and epochs.train_below_noise
+    assert epochs.true_error_rose and epochs.train_loss_fell and (epochs.rise_from, epochs.rise_to) == (10000, 50000)
     assert epochs.seeds_rose == 3
     behaviour = lab.facts["fit"].lr_facts.behaviour
     assert behaviour[1.0].status == "diverged" and behaviour[1.0].diverged_seeds == 2
