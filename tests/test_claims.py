@@ -84,6 +84,10 @@ def check_plateau(text: str, curves: dict[int, pd.DataFrame], lang: str) -> None
         "en": rf"seed (\d+) still (fell|rose) from ({NUMBER}) at epoch ({NUMBER}) to ({NUMBER}) at epoch ({NUMBER})",
         "zh": rf"种子 (\d+) 仍从第 ({NUMBER}) 轮的 ({NUMBER}) (降|升)到第 ({NUMBER}) 轮的 ({NUMBER})",
     }[lang]
+    wobbled = {
+        "en": rf"seed (\d+) went up and down by up to ({NUMBER}) % of its final value",
+        "zh": rf"种子 (\d+) 有升有降，偏离最终值最多 ({NUMBER})%",
+    }[lang]
     for match in re.finditer(per_seed, text):
         start = integer(match.group(1))
         flat = [int(s) for s in re.findall(r"\d+", match.group(3) or "")]
@@ -99,6 +103,12 @@ def check_plateau(text: str, curves: dict[int, pd.DataFrame], lang: str) -> None
             assert num(loss_at(curve, integer(at))) == first and num(loss_at(curve, integer(end))) == last
             assert (way in ("fell", "降")) == (loss_at(curve, integer(end)) < loss_at(curve, integer(at)))
             named.add(int(seed))
+        for m in re.finditer(wobbled, text):
+            curve = curves[int(m.group(1))]
+            last = curve[curve["epoch"] >= start]["train_loss"].to_numpy()
+            assert not flat_from(curve, start) and abs(last[-1] / last[0] - 1) < TOLERANCE
+            assert num(100 * float(np.max(np.abs(last / last[-1] - 1))), 2) == m.group(2)
+            named.add(int(m.group(1)))
         assert named == set(curves), "every seed is either named flat or named with what it did"
     stuck = {"en": "not oscillating at the end but stuck", "zh": "最后不是在振荡，而是卡住了"}[lang]
     if stuck in text:
@@ -224,6 +234,9 @@ def test_each_shape_reaches_the_sentence_it_is_about(shaped):
     if name == "late_drop_on_one_seed":
         assert "seed 2021 still fell from" in en["1B"] and "to 15.1 at epoch 1,000" in en["1B"]
         assert "种子 2021 仍从第" in zh["1B"] and "降到第 1,000 轮的 15.1" in zh["1B"]
+    if name == "bump_in_last_third":
+        assert "seed 2023 went up and down by up to 12 % of its final value" in en["1B"]
+        assert "种子 2023 有升有降，偏离最终值最多 12%" in zh["1B"]
     if name == "single_spike":
         assert "On 5 of 5 seeds the loss spiked" in en["1B"] and "5/5 个种子的损失出现尖峰" in zh["1B"]
         assert "every seed's loss stays within 5 %" in en["1B"]

@@ -25,10 +25,17 @@ class SeedTail:
     end_epoch: int
     end_loss: float
     flat_from: int | None  # first logged epoch from which every later loss is within FLAT_TOLERANCE of the final
+    departure: float = 0.0  # the largest |loss / final - 1| over the last third
 
     @property
     def flat(self) -> bool:
         return self.flat_from is not None and self.flat_from <= self.start_epoch
+
+    @property
+    def drifted(self) -> bool:
+        """Not flat, and its last-third start and end differ by FLAT_TOLERANCE or more (else it went
+        up and down and came back)."""
+        return abs(self.end_loss / self.start_loss - 1) >= FLAT_TOLERANCE
 
     @property
     def fell(self) -> bool:
@@ -70,6 +77,7 @@ def seed_tail(seed: int, epochs: np.ndarray, losses: np.ndarray) -> SeedTail | N
         end_epoch=int(epochs[-1]),
         end_loss=float(losses[-1]),
         flat_from=int(epochs[flat_index]) if flat_index < losses.size else None,
+        departure=float(np.max(np.abs(losses[start:] / losses[-1] - 1))),
     )
 
 
