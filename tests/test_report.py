@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from lab.core.api import load_lab
 from lab.core.errors import UserError
 from lab.exercises.fit import lr_facts
-from lab.exercises.fit.result_tables import comparison_table
+from lab.exercises.fit.result_tables import comparison_table, search_table
 from lab.exercises.fit.seed_curves import SeedTail, Spike
 from lab.report import build, fonts
 from lab.report.answers import build_answers
@@ -437,6 +437,11 @@ def test_the_1c_verdict_follows_the_paired_numbers(tmp_path, outcome, en, zh):
         others = {"en": ("beat the", "tied with", "lost to"), "zh": ("胜过了", "打平", "输给了")}[lang]
         assert sum(word in text for word in others) == 1
     assert f"lower on {wins} of 3 seeds" in generated(lab, "en")["1C"].body
+    difference = comparison_table(lab.facts["fit"].custom, "en").rows[-1][-2]  # one precision in table and text
+    search = search_table(lab.facts["fit"].custom, "en", 12)
+    [chosen_cv] = [search.rows[i][5] for i in search.highlight]
+    for lang in ("en", "zh"):
+        assert difference in generated(lab, lang)["1C"].body and chosen_cv in generated(lab, lang)["1C"].body
 
 
 def test_the_1c_table_says_both_settings_were_trained_on_all_points(tmp_path):
