@@ -709,8 +709,14 @@ def test_2b_says_the_curve_flattens_only_when_it_did(runs):
     )
     drop.gain_before = None
     assert "flattens (final" not in answer(lab, "2B") and "changed by 0.50 points per epoch (final" in answer(lab, "2B")
+    assert "the test accuracy curve flattened" not in answer(lab, "2B") and "曲线随之变平" not in answer(
+        lab, "2B", "zh"
+    )
     drop.gain_before, drop.gain_after = 2.0, 0.1
     assert "changed by only 0.10 points per epoch: the curve flattens" in answer(lab, "2B")
+    assert "the test accuracy curve flattened" in answer(lab, "2B") and "测试准确率曲线随之变平" in answer(
+        lab, "2B", "zh"
+    )
     assert "曲线很快走平" in answer(lab, "2B", "zh")
     assert "训练准确率也从" in answer(lab, "2B", "zh")
     drop.train_after = drop.train_before - 2  # training fell while the test accuracy rose
