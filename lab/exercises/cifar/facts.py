@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,9 @@ class DropFacts:
     best_before: float = float("nan")  # the first phase's best test accuracy
     best_before_epoch: int = 0
     lowest_test_loss_before: float = float("nan")  # the first phase's lowest test loss
+    steps_before: int = 0  # epoch-to-epoch steps in the first phase
+    test_rises_before: int = 0  # ... in which the test accuracy rose
+    test_loss_rises_before: list[int] = field(default_factory=list)  # epochs whose test loss rose over the one before
 
     @property
     def test_jump(self) -> float:
@@ -127,6 +130,9 @@ def drop_facts(epochs: pd.DataFrame) -> DropFacts | None:
         best_before=float(phases[0]["test_acc"].max()),
         best_before_epoch=int(phases[0].loc[phases[0]["test_acc"].idxmax(), "epoch"]),
         lowest_test_loss_before=float(phases[0]["test_loss"].min()),
+        steps_before=len(phases[0]) - 1,
+        test_rises_before=int((phases[0]["test_acc"].diff() > 0).sum()),
+        test_loss_rises_before=[int(e) for e in phases[0].loc[phases[0]["test_loss"].diff() > 0, "epoch"]],
     )
 
 

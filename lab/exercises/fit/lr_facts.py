@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lab.exercises.fit.seed_curves import FLAT_TOLERANCE, SeedTail, Spike, largest_spike, seed_tail
 from lab.exercises.fit.sweep_facts import Sweep
 from lab.report.frames import finite, mean_std
 
@@ -55,6 +56,36 @@ class LrBehaviour:
     # per seed, at the last epoch: % of hidden ReLU units that output 0 for every training x
     # (snapshots.csv's dead_units; empty for runs that did not write it)
     dead_units: list[float] = field(default_factory=list)
+    tails: list[SeedTail] = field(default_factory=list)  # per seed that did not diverge (loss.csv)
+    spikes: list[Spike] = field(default_factory=list)  # per seed whose loss rebounded (loss.csv)
+
+    @property
+    def flat_tolerance(self) -> float:
+        return FLAT_TOLERANCE
+
+    @property
+    def flat_tails(self) -> list[SeedTail]:
+        """The seeds whose loss stayed within FLAT_TOLERANCE of its final value over the last third."""
+        return [t for t in self.tails if t.flat]
+
+    @property
+    def moving_tails(self) -> list[SeedTail]:
+        return [t for t in self.tails if not t.flat]
+
+    @property
+    def all_flat(self) -> bool:
+        return bool(self.tails) and not self.moving_tails
+
+    @property
+    def flat_from_all(self) -> int | None:
+        """The epoch from which every seed's loss stays within FLAT_TOLERANCE (the latest seed's)."""
+        return max(t.flat_from or 0 for t in self.tails) if self.all_flat else None
+
+    @property
+    def typical_spike(self) -> Spike | None:
+        """The spike of the median seed by size, quoted as an example."""
+        ranked = sorted(self.spikes, key=lambda s: s.ratio)
+        return ranked[(len(ranked) - 1) // 2] if ranked else None
 
     @property
     def dead_share(self) -> float | None:
@@ -109,6 +140,10 @@ class LrFacts:
         if rival is not None and share < (rival.dead_share or 0.0) + DEAD_MARGIN_POINTS:
             return "also_converged"
         return "many"
+
+    @property
+    def stuck_factor(self) -> float:
+        return STUCK_FACTOR
 
     @property
     def rebound_threshold(self) -> float:
@@ -210,6 +245,18 @@ def curve_timeline(
     return until, median_epoch(plateaus), finals
 
 
+def seed_readings(loss: pd.DataFrame, lr: float, diverged: AbstractSet[int]) -> tuple[list[SeedTail], list[Spike]]:
+    """Per seed: its loss over the last third, and its largest spike (if any)."""
+    tails, spikes = [], []
+    for seed, group in curves_of(loss, lr, diverged):
+        group = group.sort_values("epoch")
+        epochs, losses = group["epoch"].to_numpy(), group["train_loss"].to_numpy(dtype=float)
+        tail, spike = seed_tail(seed, epochs, losses), largest_spike(seed, epochs, losses, OSCILLATION_REBOUND)
+        tails += [tail] if tail else []
+        spikes += [spike] if spike else []
+    return tails, spikes
+
+
 def curve_shapes(loss: pd.DataFrame, lr: float, diverged: AbstractSet[int] = frozenset()) -> list[str]:
     shapes = []
     for _, group in curves_of(loss, lr, diverged):
@@ -276,6 +323,7 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
     true_error, _ = mean_std(rows["true_error"])
     train_loss, _ = mean_std(rows["train_loss"])
     rebounds = rebounds_of(sweep.rebound, lr)
+    tails, spikes = seed_readings(sweep.loss, lr, gone) if sweep.loss is not None else ([], [])
     return LrBehaviour(
         lr=lr,
         status=status,
@@ -294,6 +342,8 @@ def lr_behaviour(sweep: Sweep, lr: float, best_lr: float | None) -> LrBehaviour:
         final_losses=finals,
         dead_units=dead_units_at_end(rows),
         max_rebound=float(rebounds.median()) if rebounds is not None and len(rebounds) else None,
+        tails=tails,
+        spikes=spikes,
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lab.core.exercise_report import ExerciseReport, Item
 from lab.exercises.fit.formula import formula
+from lab.exercises.fit.numbers import fixed
 from lab.report.items import lazy_module
 from lab.report.messages import Messages
 
@@ -66,7 +67,7 @@ ITEMS = (
 class FitReport(ExerciseReport):
     items = ITEMS
     run_titles = {"fit.epochs": "run_title_epochs", "fit.lr": "run_title_lr", "fit.custom": "run_title_custom"}
-    helpers = {"formula": formula}  # its templates and the lab's overview typeset f(x)
+    helpers = {"formula": formula, "fixed": fixed}  # f(x) typeset (templates, overview); 1C numbers as in its tables
 
     def analyse(self, runs: dict):
         return facts.analyse(runs)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from lab.exercises.fit.custom_facts import Custom, layers_text
+from lab.exercises.fit.numbers import fixed
 from lab.report.items import Table
 from lab.report.messages import Messages
 from lab.report.wording import lr_text, num, pm
 
 msg = Messages(Path(__file__).parent)
-DECIMALS = 3  # every error in the 1C tables, so a column reads alike
 
 
 def metric_columns(lang: str, timed: bool = False) -> list[str]:
@@ -42,15 +42,6 @@ def sweep_table(settings: pd.DataFrame, column: str, lang: str) -> Table:
         for _, r in order.iterrows()
     ]
     return Table([first] + metric_columns(lang, timed), rows, [True] * len(rows[0]) if rows else [])
-
-
-def fixed(value, se=None) -> str:
-    """value (± se) with DECIMALS decimals; '—' when missing."""
-    if value is None or pd.isna(value):
-        return "—"
-    if se is None or pd.isna(se):
-        return f"{value:.{DECIMALS}f}"
-    return f"{value:.{DECIMALS}f} ± {se:.{DECIMALS}f}"
 
 
 def search_table(custom: Custom, lang: str, shown: int) -> Table:

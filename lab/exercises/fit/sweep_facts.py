@@ -106,13 +106,15 @@ class EpochFacts:
     previous: int | None = None  # the setting before the longest
     previous_true_error: float | None = None
     previous_train_loss: float | None = None
-    # longest vs previous: rose by more than the combined standard error, on most seeds;
-    # None with one setting
-    true_error_rose: bool | None = None
-    train_loss_fell: bool | None = None
-    seeds_rose: int = 0  # seeds whose own true error rose
+    # The pair of consecutive settings the rise is judged on: the first where the true error rose
+    # by more than the combined standard error on most seeds (the onset of over-fitting), else
+    # previous -> longest. None with one setting.
+    rise_from: int | None = None
+    rise_to: int | None = None
+    true_error_rose: bool | None = None  # across rise_from -> rise_to
+    train_loss_fell: bool | None = None  # across rise_from -> rise_to
+    seeds_rose: int = 0  # seeds whose own true error rose across rise_from -> rise_to
     seeds: int = 0
-    train_below_noise: bool = False  # longest training loss < noise variance: fitting the noise
     diverged_settings: list[int] = field(default_factory=list)
     settings: list[EpochSetting] = field(default_factory=list)  # by epochs, ascending
 
@@ -145,8 +147,14 @@ class EpochFacts:
         return self.best_epochs not in (self.shortest, self.longest)
 
     @property
+    def rise_noise(self) -> float:
+        """The combined standard error of the two settings the rise is judged on."""
+        before, after = self.setting(self.rise_from), self.setting(self.rise_to)  # type: ignore[arg-type]
+        return float(np.hypot(before.true_error_se, after.true_error_se))
+
+    @property
     def fitting_noise(self) -> bool:
-        """The longest run fitted the points better and the true function worse than the one before."""
+        """At the onset the points were fitted better and the true function worse than the setting before."""
         return bool(self.true_error_rose and self.train_loss_fell)
 
 
@@ -177,18 +185,28 @@ def epoch_facts(sweep: Sweep) -> EpochFacts:
         seeds=len(sweep.seeds),
         diverged_settings=[int(e) for e in settings.loc[settings["diverged"] > 0, "epochs"]],
     )
-    facts.train_below_noise = bool(facts.longest_train_loss < facts.noise_variance)
     facts.settings = [epoch_setting(sweep, e) for e in epochs]
     if len(epochs) > 1:
         facts.previous = epochs[-2]
         facts.previous_true_error = at(facts.previous, "true_error")
         facts.previous_train_loss = at(facts.previous, "train_loss")
-        facts.train_loss_fell = bool(facts.longest_train_loss < facts.previous_train_loss)
-        facts.seeds_rose = seeds_where_error_rose(sweep.snapshots, facts.previous, facts.longest)
-        facts.true_error_rose = clearly_rose(facts.setting(facts.previous), facts.setting(facts.longest)) and (
-            facts.seeds_rose * 2 > facts.seeds
-        )
+        judge_rise(facts, sweep.snapshots)
     return facts
+
+
+def rose_on_most_seeds(facts: EpochFacts, snapshots: pd.DataFrame, before: int, after: int) -> tuple[bool, int]:
+    """(the mean true error rose beyond the combined standard error and on most seeds, seeds that rose)"""
+    seeds_rose = seeds_where_error_rose(snapshots, before, after)
+    return clearly_rose(facts.setting(before), facts.setting(after)) and seeds_rose * 2 > facts.seeds, seeds_rose
+
+
+def judge_rise(facts: EpochFacts, snapshots: pd.DataFrame) -> None:
+    """The onset of over-fitting: the first step up in epochs where the true error clearly rose."""
+    pairs = list(zip(facts.epochs, facts.epochs[1:]))
+    judged = [(before, after, *rose_on_most_seeds(facts, snapshots, before, after)) for before, after in pairs]
+    onset = next((pair for pair in judged if pair[2]), judged[-1])
+    facts.rise_from, facts.rise_to, facts.true_error_rose, facts.seeds_rose = onset
+    facts.train_loss_fell = bool(facts.setting(facts.rise_to).train_loss < facts.setting(facts.rise_from).train_loss)
 
 
 def clearly_rose(before: EpochSetting, after: EpochSetting) -> bool:
