@@ -158,3 +158,27 @@ def test_a_draft_and_a_stale_run_are_named(built, tmp_path):
     labreport(built, "build", "--no-run", "--quick", "--out", "reports/quick.pdf", check=0)
     result = verify(tmp_path, built / "reports" / "quick.pdf", check=0).stdout
     assert "built with --quick" in result
+
+
+def test_rerun_executes_exercise_1_again_and_agrees(built, tmp_path):
+    out = labreport(tmp_path, "verify", str(built / "reports" / "lab13.pdf"), "--rerun", "fit", "--json", check=0)
+    result = json.loads(out.stdout)
+    reruns = {name: check for name, check in checks(result).items() if name.startswith("rerun")}
+    assert set(reruns) == {"rerun fit.epochs", "rerun fit.lr", "rerun fit.custom"}
+    assert all(check["ok"] is True and "exactly" in check["detail"] for check in reruns.values())
+
+    refused = labreport(tmp_path, "verify", str(built / "reports" / "lab13.pdf"), "--rerun", "cifar", check=2)
+    assert "--rerun cifar" in refused.stderr and "need the data set" in refused.stderr
+
+
+def test_rerun_compares_numbers_exactly_or_within_the_stated_tolerance():
+    from lab.report.rerun import RELATIVE_TOLERANCE, compare_csv
+
+    attached = b"epoch,loss,seconds\n1,0.5,0.01\n2,0.25,0.02\n"
+    slower = b"epoch,loss,seconds\n1,0.5,0.09\n2,0.25,0.07\n"
+    assert compare_csv("loss.csv", attached, slower, exact=True) == ""  # timings aside
+    nearby = f"epoch,loss,seconds\n1,0.5,0.01\n2,{0.25 * (1 + RELATIVE_TOLERANCE / 10)!r},0.02\n".encode()
+    assert "row 2, loss" in compare_csv("loss.csv", attached, nearby, exact=True)
+    assert compare_csv("loss.csv", attached, nearby, exact=False) == ""
+    far = b"epoch,loss,seconds\n1,0.5,0.01\n2,0.26,0.02\n"
+    assert "row 2, loss: 0.25 attached, 0.26 here" in compare_csv("loss.csv", attached, far, exact=False)

@@ -87,7 +87,8 @@ def page_texts(reader) -> list[str]:
 # --- the checks ---------------------------------------------------------------------
 
 
-def verify(path: Path) -> Verdict:
+def verify(path: Path, rerun: str | None = None) -> Verdict:
+    """The checks; with `rerun` (an exercise or run name) also its runs executed again (lab.report.rerun)."""
     verdict = Verdict(path)
     reader = read_pdf(path)
     files = attachments(reader)
@@ -109,6 +110,10 @@ def verify(path: Path) -> Verdict:
     verdict.notes += notes(manifest)
     verdict.checks.append(intact(manifest, files))
     consistent(manifest, files, page_texts(reader), verdict)
+    if rerun:
+        from lab.report.rerun import rerun_checks
+
+        verdict.checks += rerun_checks(manifest, files, rerun)
     return verdict
 
 
@@ -185,13 +190,7 @@ def render_again(manifest: dict, files: dict[str, bytes], scratch: Path) -> list
     from lab.report.build import build_report
 
     folder = scratch / "lab"
-    store = Store(folder / "reports" / "runs")
-    folder.mkdir(parents=True)
-    restore(manifest, files, folder, store)
-    declared = manifest["declaration"]
-    values = json.loads(files[DECLARATION])
-    lab = load_lab(values.get("lab", default_lab()))
-    decl = Declaration(values, folder / declared["file"], folder, lab, declared["quick"], declared["overrides"])
+    decl, store = open_evidence(manifest, files, folder)
     runs = {name: (store.load(name, key) if key else None) for name, key in manifest["runs"].items()}
     missing = dict(manifest.get("missing") or {})
     missing.update({name: "damaged" for name, run in runs.items() if run is None and name not in missing})
@@ -210,6 +209,18 @@ def render_again(manifest: dict, files: dict[str, bytes], scratch: Path) -> list
             attach=False,
         )
     return page_texts(read_pdf(out))
+
+
+def open_evidence(manifest: dict, files: dict[str, bytes], folder: Path) -> tuple[Declaration, Store]:
+    """The attached lab in `folder`: its declaration as the build resolved it, and its run store."""
+    store = Store(folder / "reports" / "runs")
+    folder.mkdir(parents=True)
+    restore(manifest, files, folder, store)
+    declared = manifest["declaration"]
+    values = json.loads(files[DECLARATION])
+    lab = load_lab(values.get("lab", default_lab()))
+    decl = Declaration(values, folder / declared["file"], folder, lab, declared["quick"], declared["overrides"])
+    return decl, store
 
 
 def restore(manifest: dict, files: dict[str, bytes], folder: Path, store: Store) -> None:
