@@ -182,3 +182,13 @@ def test_rerun_compares_numbers_exactly_or_within_the_stated_tolerance():
     assert compare_csv("loss.csv", attached, nearby, exact=False) == ""
     far = b"epoch,loss,seconds\n1,0.5,0.01\n2,0.26,0.02\n"
     assert "row 2, loss: 0.25 attached, 0.26 here" in compare_csv("loss.csv", attached, far, exact=False)
+
+
+def test_the_page_is_rendered_with_the_build_machine_the_manifest_names(built, tmp_path):
+    """Not the grader's: a manifest naming another CPU renders another Environment table."""
+    pdf = built / "reports" / "lab13.pdf"
+    manifest = json.loads(attachments(pdf)[MANIFEST])
+    manifest["environment"]["cpu"] = "Imaginary CPU 9000"
+    result = verify_json(tmp_path, rewritten(pdf, tmp_path / "cpu.pdf", {MANIFEST: json.dumps(manifest).encode()}), 1)
+    assert checks(result)["intact"]["ok"] is True
+    assert any("Imaginary" in difference["evidence"] for difference in result["differences"])
