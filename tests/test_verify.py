@@ -192,3 +192,27 @@ def test_the_page_is_rendered_with_the_build_machine_the_manifest_names(built, t
     result = verify_json(tmp_path, rewritten(pdf, tmp_path / "cpu.pdf", {MANIFEST: json.dumps(manifest).encode()}), 1)
     assert checks(result)["intact"]["ok"] is True
     assert any("Imaginary" in difference["evidence"] for difference in result["differences"])
+
+
+def test_rerun_catches_a_result_forged_with_its_checksums(built, tmp_path):
+    """A changed loss.csv whose record and manifest checksums were changed too: intact, but not what the code gives."""
+    import hashlib
+
+    pdf = built / "reports" / "lab13.pdf"
+    files = attachments(pdf)
+    name, record_name = "fit.lr--loss.csv", "fit.lr--record.json"
+    lines = files[name].decode().splitlines()
+    lines[1] = re.sub(r"[\d.]+$", "1.5", lines[1])
+    forged = ("\n".join(lines) + "\n").encode()
+    record = json.loads(files[record_name])
+    record["files"]["loss.csv"] = hashlib.sha256(forged).hexdigest()
+    record_bytes = json.dumps(record, indent=2).encode()
+    manifest = json.loads(files[MANIFEST])
+    for changed, data in ((name, forged), (record_name, record_bytes)):
+        manifest["attachments"][changed]["sha256"] = hashlib.sha256(data).hexdigest()
+    change = {name: forged, record_name: record_bytes, MANIFEST: json.dumps(manifest).encode()}
+    out = rewritten(pdf, tmp_path / "forged.pdf", change)
+    result = json.loads(labreport(tmp_path, "verify", str(out), "--rerun", "fit.lr", "--json", check=1).stdout)
+    assert checks(result)["intact"]["ok"] is True
+    assert checks(result)["rerun fit.lr"]["ok"] is False
+    assert "loss.csv: row 1, train_loss: 1.5 attached" in checks(result)["rerun fit.lr"]["detail"]

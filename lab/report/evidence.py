@@ -33,7 +33,9 @@ from lab.report.student import answer_files
 MANIFEST = "labreport-evidence.json"
 DECLARATION = "declaration.json"
 FORMAT = 1
-MAX_FILE_BYTES = 4 * 2**20  # a result file above this stays out (the manifest names it; verify then cannot load its run)
+MAX_FILE_BYTES = (
+    4 * 2**20
+)  # a result file above this stays out (the manifest names it; verify then cannot load its run)
 SEPARATOR = "--"  # attachment names are flat: RUN--FILE, a folder's slashes as SEPARATOR
 
 
