@@ -216,3 +216,11 @@ def test_rerun_catches_a_result_forged_with_its_checksums(built, tmp_path):
     assert checks(result)["intact"]["ok"] is True
     assert checks(result)["rerun fit.lr"]["ok"] is False
     assert "loss.csv: row 1, train_loss: 1.5 attached" in checks(result)["rerun fit.lr"]["detail"]
+
+
+def test_a_missing_or_unreadable_pdf_is_one_line_and_exit_2(tmp_path):
+    missing = labreport(tmp_path, "verify", "nothere.pdf", check=2)
+    assert missing.stderr.strip() == "error: nothere.pdf: no such file; give the path of the report's PDF"
+    (tmp_path / "bad.pdf").write_text("not a pdf")
+    bad = labreport(tmp_path, "verify", "bad.pdf", check=2)
+    assert len(bad.stderr.strip().splitlines()) == 1 and "bad.pdf: not a readable PDF" in bad.stderr

@@ -33,7 +33,10 @@ def rerun_checks(manifest: dict, files: dict[str, bytes], only: str, device: str
     """One check per run re-executed (`only`: an exercise or run name, as `labreport run --only`)."""
     with tempfile.TemporaryDirectory(prefix="labreport-rerun-") as scratch:
         decl, _ = open_evidence(manifest, files, Path(scratch) / "lab")
-        names = select(decl, [only])
+        try:
+            names = select(decl, [only])
+        except UserError as error:  # it names --only, the option of `labreport run`
+            raise UserError(str(error).replace("--only", "--rerun", 1)) from None
         needs_data = [e.name for e in decl.exercises if e.needs_data and set(names) & set(decl.runs_of(e))]
         if needs_data:
             raise UserError(

@@ -65,8 +65,12 @@ class Verdict:
 
 
 def read_pdf(path: Path):
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings on a damaged file: our one line says it
 
     if not path.is_file():
         raise UserError(f"{path}: no such file; give the path of the report's PDF")
