@@ -359,12 +359,13 @@ def list_runs(
 def verify(
     report: Annotated[Path, typer.Argument(metavar="REPORT.pdf", help="The report's PDF.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
-    rerun: Annotated[Optional[str], typer.Option(help="Also execute these runs again and compare (e.g. fit).")] = None,
+    rerun: Annotated[
+        Optional[str], typer.Option(metavar="NAME", help="Also execute these runs again and compare (e.g. fit).")
+    ] = None,
 ) -> None:
-    """Check a report PDF against the evidence attached to it: the attachments match their
-    manifest (intact), and the report rendered again from them alone, without training, has the
-    PDF's text (consistent); --rerun NAME executes those runs again (Exercise 1's: about 30 s) and
-    compares their results. Exit 0 when all agree, 1 otherwise."""
+    """Check a report PDF against its attached evidence: the attachments match their manifest (intact);
+    rendered again from them alone, without training, the report has the PDF's text (consistent);
+    --rerun NAME executes those runs again and compares their results. Exit 0 when all agree, 1 otherwise."""
     from lab.report.verify import verify as verify_report
 
     verdict = verify_report(report, rerun)
