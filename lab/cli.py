@@ -1,4 +1,4 @@
-"""The `labreport` command: run, build, preview, init, list, doctor.
+"""The `labreport` command: run, build, preview, init, list, doctor, verify.
 
 Parses options, checks everything that can be checked before the long work,
 then hands over to the runner and the report. Exit codes: 0 ok, 1 a run
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lab import cli_options as option
-from lab.cli_tables import runs_table, summary_table
+from lab.cli_tables import runs_table, show_verdict, summary_table
 from lab.core import declaration as declaration_module
 from lab.core.api import Exercise, load_lab
 from lab.core.errors import UserError
@@ -353,6 +353,24 @@ def list_runs(
     session = start_session(replace(chosen, no_download=True))
     with session.store.reading():  # each record as a whole, and none replaced while the table is made
         console.print(runs_table(session))
+
+
+@command("Check a report PDF against the evidence it carries (no store needed).")
+def verify(
+    report: Annotated[Path, typer.Argument(metavar="REPORT.pdf", help="The report's PDF.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    rerun: Annotated[
+        Optional[str], typer.Option(metavar="NAME", help="Also execute these runs again and compare (e.g. fit).")
+    ] = None,
+) -> None:
+    """Check a report PDF against its attached evidence: the attachments match their manifest (intact);
+    rendered again from them alone, without training, the report has the PDF's text (consistent);
+    --rerun NAME executes those runs again and compares their results. Exit 0 when all agree, 1 otherwise."""
+    from lab.report.verify import verify as verify_report
+
+    verdict = verify_report(report, rerun)
+    show_verdict(console, verdict, as_json)
+    raise typer.Exit(0 if verdict.ok else EXIT_RUN_FAILED)
 
 
 @command("Check everything long work needs, before it starts.", option.selecting())

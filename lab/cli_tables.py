@@ -1,7 +1,11 @@
-"""The tables the commands print: what a run did (run, build) and the matrix of runs (list)."""
+"""The tables the commands print: what a run did (run, build), the matrix of runs (list), a report's checks (verify)."""
 
 from __future__ import annotations
 
+import json
+
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lab.core.progress import format_seconds
@@ -45,3 +49,32 @@ def runs_table(session: Session) -> Table:
         if name not in listed:
             table.add_row(name, "-", unplanned_status(session.store, name), "-", "-")
     return table
+
+
+SHOWN_DIFFERENCES = 5
+
+
+def verify_table(verdict) -> Table:
+    """`labreport verify`: one line per check."""
+    table = Table(title=f"verify {verdict.report}", title_justify="left")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    for check in verdict.checks:
+        result = {True: "[green]agrees[/]", False: "[red]differs[/]", None: "-"}[check.ok]
+        table.add_row(check.name, result, escape(check.detail))
+    return table
+
+
+def show_verdict(console: Console, verdict, as_json: bool) -> None:
+    """verify's table, its notes and the first differences; or all of it as JSON."""
+    if as_json:
+        print(json.dumps(verdict.as_json(), indent=2, ensure_ascii=False))
+        return
+    console.print(verify_table(verdict))
+    for note in verdict.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    for difference in verdict.differences[:SHOWN_DIFFERENCES]:
+        console.print(
+            f"page {difference['page']}: PDF {escape(repr(difference['pdf']))}, "
+            f"evidence {escape(repr(difference['evidence']))} (in: {escape(difference['context'])})"
+        )

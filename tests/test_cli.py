@@ -18,7 +18,7 @@ README = Path(__file__).parents[1] / "README.md"
 
 
 @pytest.mark.parametrize("columns", ["80", "200"])
-@pytest.mark.parametrize("command", [[], ["run"], ["build"], ["preview"], ["list"], ["doctor"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["build"], ["preview"], ["list"], ["doctor"], ["verify"]])
 def test_help_everywhere_without_type_noise(tmp_path, command, columns):
     result = labreport(tmp_path, *command, "--help", env={"COLUMNS": columns}, check=0)
     assert "Usage: labreport" in result.stdout

@@ -20,7 +20,7 @@ from typing import Any
 
 from lab.core.api import Exercise, Lab, default_lab, load_lab
 from lab.core.errors import UserError
-from lab.core.schema import text, validate
+from lab.core.schema import Rule, text, validate
 
 try:
     import tomllib
@@ -37,6 +37,7 @@ CORE_SCHEMA: dict[str, Any] = {
         "reflections": text(),
         "answers": text(),
         "title": text(optional=True),
+        "attach_evidence": Rule(bool, optional=True),  # the PDF carries its runs for `labreport verify`
     },
 }
 
@@ -87,12 +88,17 @@ class Declaration:
 
     @property
     def sha256(self) -> str:
-        canonical = json.dumps(self.values, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return values_sha256(self.values)
 
     def resolve(self, relative: str) -> Path:
         path = Path(relative).expanduser()
         return path if path.is_absolute() else self.folder / path
+
+
+def values_sha256(values: dict) -> str:
+    """The declaration's hash, as Appendix B gives it: of its resolved values."""
+    canonical = json.dumps(values, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def command_line(*words: str, options: list[str] | tuple[str, ...] = ()) -> str:

@@ -9,12 +9,14 @@ which exercises, in which order; each exercise's `ExerciseReport` gives its part
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 
 import jinja2
 
 from lab.core.atomic import write_text_atomic
 from lab.core.declaration import Declaration
+from lab.report import evidence as evidence_module
 from lab.report import numbering
 from lab.report import reading as reading_module
 from lab.report.answers import build_answers, helpers
@@ -39,28 +41,36 @@ def build_report(
     timings: dict | None = None,
     figure_cache: Path | None = None,
     inputs=None,
+    stamp: evidence_module.Stamp | None = None,
+    attach: bool | None = None,
 ) -> list[Path]:
     """Write the PDF at ``out``, the HTML beside it and the tables as CSV; return the paths written.
 
     ``timings`` (if given) receives the seconds spent on figures, HTML and PDF;
     ``figure_cache`` overrides where drawn figures are kept (default: beside the runs);
-    ``command`` overrides the provenance's command that recomputes the report.
+    ``command`` overrides the provenance's command that recomputes the report;
+    ``stamp``: the date and machine the page names (today and here); ``attach``: whether the PDF
+    carries its evidence (lab.report.evidence; default: the declaration's report.attach_evidence).
     """
     check_fonts(lang)
     check_pdf_variant(pdf_variant)
     timings = timings if timings is not None else {}
+    stamp = stamp or evidence_module.Stamp.now()
     out = Path(out)
     started = time.perf_counter()
     groups = {exercise.name: list(decl.runs_of(exercise)) for exercise in decl.exercises}
     reading = reading_module.read(runs, decl.lab, missing, groups)
     titles = run_titles(reading, lang)
     cache = numbering.figure_cache(figure_cache or cache_folder(runs), reading.exercises)
-    page_tables = {"tab:environment": environment_table(lang), "tab:runs": runs_table(reading, titles, lang)}
+    page_tables = {
+        "tab:environment": environment_table(lang, stamp.environment),
+        "tab:runs": runs_table(reading, titles, lang),
+    }
     items = numbering.numbered_items(reading, lang, cache, page_tables)
     timings["figures"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    html = page_html(decl, reading, lang, items, titles, command, inputs)
+    html = page_html(decl, reading, lang, items, titles, command, inputs, built=stamp.built)
     out.parent.mkdir(parents=True, exist_ok=True)
     html_path = out.with_suffix(".html")
     write_text_atomic(html_path, html)
@@ -68,7 +78,10 @@ def build_report(
     timings["html"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    write_pdf(html, out, pdf_variant)
+    attach = evidence_module.wants_evidence(decl) if attach is None else attach
+    build = {"lang": lang, "pdf_variant": pdf_variant, "command": command, "version": labreport_version()}
+    evidence = evidence_module.collect(decl, runs, reading.missing, build, stamp) if attach else None
+    write_pdf(html, out, pdf_variant, evidence_module.pdf_attachments(evidence) if evidence else ())
     timings["pdf"] = time.perf_counter() - started
     return [out, html_path, *tables]
 
@@ -82,6 +95,7 @@ def page_html(
     command: str,
     inputs,
     env: jinja2.Environment | None = None,
+    built: date | None = None,
 ) -> str:
     """The page: appendices first (answers cite them), then the answers, then the template
     (from `env`, the preview's warm one, else a fresh one)."""
@@ -99,7 +113,7 @@ def page_html(
         "appendices": extra,
         "provenance": provenance(decl, reading, titles, command),
     }
-    html = render_html(page_context(decl, reading, lang, parts, helpers(reading)), env, decl.lab.template)
+    html = render_html(page_context(decl, reading, lang, parts, helpers(reading), built), env, decl.lab.template)
     return space_cjk_html(html) if lang == "zh" else html
 
 
@@ -112,3 +126,13 @@ def write_tables(reading: Reading, out: Path) -> list[Path]:
         write_text_atomic(path, frame.to_csv(index=False))
         paths.append(path)
     return paths
+
+
+def labreport_version() -> str:
+    """The installed version (the evidence names it: a verifier with another may render other words)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("labreport")
+    except metadata.PackageNotFoundError:
+        return "not installed"

@@ -120,8 +120,8 @@ def page_footer(lang: str) -> Markup:
     return Markup(" ".join(css))
 
 
-def today(lang: str) -> str:
-    d = date.today()
+def today(lang: str, built: date | None = None) -> str:
+    d = built or date.today()
     return msg(lang, "date", year=d.year, month=d.month, day=d.day, month_name=d.strftime("%B"))
 
 
@@ -131,9 +131,11 @@ def reflections(decl: Declaration) -> tuple[Markup | None, Path]:
     return (student_markdown(text, REFLECTION_HEADINGS_FROM) if text else None), path
 
 
-def page_context(decl: Declaration, reading: Reading, lang: str, parts: dict, formats: dict) -> dict:
+def page_context(
+    decl: Declaration, reading: Reading, lang: str, parts: dict, formats: dict, built: date | None = None
+) -> dict:
     """Everything the page template reads. `parts`: items, answers, parameters, sections,
-    appendices, run titles and provenance, made by the build."""
+    appendices, run titles and provenance, made by the build; `built`: the date it gives (today)."""
     lab, report, student = decl.lab, decl.values["report"], decl.values["student"]
     written, path = reflections(decl)
     return {
@@ -143,7 +145,7 @@ def page_context(decl: Declaration, reading: Reading, lang: str, parts: dict, fo
         "text": msg.bound(lang),
         "title": report.get("title") or lab.title.get(lang, lab.name),
         "student": {key: student.get(key, "") for key in ("name", "id", "class")},
-        "date": today(lang),
+        "date": today(lang, built),
         "quick": bool(decl.quick) or reading.quick,
         "page_footer": page_footer(lang),
         "known_item": known_items(reading),

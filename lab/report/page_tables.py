@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.core.environment import current_environment
+from lab.core.environment import Environment, current_environment
 from lab.report.answers import status_word
 from lab.report.items import Table
 from lab.report.messages import Messages
@@ -24,8 +24,9 @@ def run_titles(reading: Reading, lang: str) -> dict[str, str]:
     return titles
 
 
-def environment_table(lang: str) -> Table:
-    env = current_environment()
+def environment_table(lang: str, env: Environment | None = None) -> Table:
+    """The machine that built the report (`env`: the one a verified report names)."""
+    env = env or current_environment()
     memory = f"{env.memory_gb:.0f} GB" if env.memory_gb else "—"
     rows = [
         [msg(lang, "operating_system"), env.os],

@@ -112,10 +112,13 @@ def check_pdf_variant(pdf_variant: str | None) -> None:
         )
 
 
-def write_pdf(html: str, out: Path, pdf_variant: str | None) -> None:
-    """The PDF at `out`; PdfEngineMissing (after the HTML is written) where WeasyPrint cannot load."""
+def write_pdf(html: str, out: Path, pdf_variant: str | None, attachments: Sequence = ()) -> None:
+    """The PDF at `out` (with `attachments`, WeasyPrint's); PdfEngineMissing (after the HTML is
+    written) where WeasyPrint cannot load."""
     weasyprint = load_weasyprint()
-    options = {"pdf_variant": pdf_variant} if pdf_variant else {}
+    options: dict = {"pdf_variant": pdf_variant} if pdf_variant else {}
+    if attachments:
+        options["attachments"] = list(attachments)
     # Atomic, like every result: a killed render never leaves half a PDF to hand in.
     write_atomic(out, weasyprint.HTML(string=html, base_url=str(out.parent)).write_pdf(**options))
 

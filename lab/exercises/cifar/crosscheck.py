@@ -50,20 +50,26 @@ def last_epoch_accuracy(run) -> tuple[float, int]:
 
 def remembered_cross_check(run, cache_dir: Path, data: str | None, folder: Path | None) -> CrossCheck:
     """`cross_check`, kept in `folder` under the hash of the checkpoint and of this code:
-    rendering again (the other language, a template edit) does not evaluate again."""
+    rendering again (the other language, a template edit) does not evaluate again. It is also
+    kept under the run's key, for a render without the checkpoint (a report's attached evidence)."""
     checkpoint = Path(run.dir) / CHECKPOINT
+    by_run = Path(folder) / f"crosscheck-run-{run.key}.json" if folder is not None else None
     if not checkpoint.is_file():
+        if by_run is not None and by_run.is_file():  # a report's evidence carries this, not the checkpoint
+            return CrossCheck(**json.loads(by_run.read_text(encoding="utf-8")))
         return CrossCheck(*last_epoch_accuracy(run), course=None, why="no checkpoint")
-    if folder is None:
+    if folder is None or by_run is None:
         return run_cross_check(run, cache_dir, data)
     digest = fingerprint.code_digest([CHECKING_CODE], files=[checkpoint])
     path = Path(folder) / f"crosscheck-{digest[:16]}.json"
     if path.is_file():
-        return CrossCheck(**json.loads(path.read_text(encoding="utf-8")))
-    result = run_cross_check(run, cache_dir, data)
+        result = CrossCheck(**json.loads(path.read_text(encoding="utf-8")))
+    else:
+        result = run_cross_check(run, cache_dir, data)
     if result.checked:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(asdict(result)))
+        for remembered in (path, by_run):
+            write_text_atomic(remembered, json.dumps(asdict(result)))
     return result
 
 
