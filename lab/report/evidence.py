@@ -169,8 +169,9 @@ def add_remembered(evidence: Evidence, runs: dict) -> None:
 
 def pdf_attachments(evidence: Evidence) -> list:
     """WeasyPrint's attachments, the manifest first."""
-    from weasyprint import Attachment
+    from lab.report.pdf_engine import load_weasyprint
 
+    Attachment = load_weasyprint().Attachment  # PdfEngineMissing, with the fix, where WeasyPrint cannot load
     names = [MANIFEST, *sorted(name for name in evidence.files if name != MANIFEST)]
     return [Attachment(string=evidence.files[name], name=name, description=describe(evidence, name)) for name in names]
 
