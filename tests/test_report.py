@@ -223,7 +223,9 @@ def test_report_has_every_section_question_and_the_student(request, name):
         and squeeze("for batch_idx, (inputs, targets) in enumerate(testloader):") in text
     )
     assert squeeze("def schedule(") in text  # 2A: the course's test(epoch) and the two-phase loop
-    built_here = {"en": "the machine and software that built this report", "zh": "生成本报告的机器和软件"}[lang]
+    built_here = {"en": "the machine and software I built this report on", "zh": "我整理这份报告时所用的机器和软件"}[
+        lang
+    ]
     assert squeeze(built_here) in text and squeeze("I ran the experiments on the machine") not in text
     assert squeeze({"en": "my run's learning rates: 0.1 → 0.01", "zh": "我这次运行的学习率为 0.1 → 0.01"}[lang]) in text
     meta = PdfReader(report["pdf"]).metadata
@@ -489,15 +491,24 @@ def test_the_body_speaks_as_the_student_with_typeset_functions(request, name):
     assert "x2 + 2 sin(x) + cos(x − 1) − 5" in body  # superscript, upright sin, real minus signs
 
 
-def test_every_figure_and_table_is_cited_in_the_text(en_report):
-    body = squeeze(body_text(en_report, "en"))
-    for kind in ("Figure", "Table"):
+LABELS = {"en": ("Figure", "Table"), "zh": ("图", "表")}
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_every_figure_and_table_is_numbered_captioned_and_cited(request, name):
+    report, lang = request.getfixturevalue(name), name[:2]
+    body = squeeze(body_text(report, lang))
+    for kind in LABELS[lang]:
         numbers = {int(n) for n in re.findall(rf"{kind}(\d+)", body)}
         assert numbers == set(range(1, max(numbers) + 1))
         for number in sorted(numbers):
             cited = len(re.findall(rf"{kind}{number}(?!\d)", body))
-            if kind == "Figure" or number > 2:  # Tables 1 and 2 (the environment) are named in words
-                assert cited >= 2, f"{kind} {number} has a caption but is never cited"
+            assert cited >= 2, f"{kind} {number} has a caption but is never cited"
+    page = report["html"][report["html"].index('id="environment"') : report["html"].index('id="reflections"')]
+    labelled = re.findall(
+        rf'<figure class="table[^>]*>\s*<figcaption><span class="label">{LABELS[lang][1]} \d+</span>', page
+    )
+    assert page.count("<table") == len(labelled), "a table in the body without a number and a caption"
 
 
 @pytest.mark.parametrize("name", ["zh_report", "en_report"])

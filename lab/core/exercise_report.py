@@ -1,9 +1,9 @@
 """What an exercise shows in the report, declared as `Exercise` declares its runs.
 
 An exercise's report module (``Exercise.report``) defines ``REPORT``, an `ExerciseReport`:
-how its stored files become facts (`analyse`), its parameter rows, its CSV tables, its
-appendices, and one ordered list of `Item`s, figures and tables alike, whose order is their
-numbering. Its templates (its folder's ``*.j2``) place each item with ``figure("fig:…")`` or
+how its stored files become facts (`analyse`), its CSV tables, its appendices, and one
+ordered list of `Item`s, figures and tables alike (its parameter table too), whose order is
+their numbering. Its templates (its folder's ``*.j2``) place each item with ``figure("fig:…")`` or
 ``table("tab:…")``, cite one with ``ref("…")`` and take short words from its catalogues
 (``messages/<lang>.toml``) with ``text("…")``.
 
@@ -89,10 +89,6 @@ class ExerciseReport:
     def csv_tables(self, facts: Any) -> dict:
         """The tables written beside the report as CSV, by file name (without .csv)."""
         return {}
-
-    def parameters(self, facts: Any, lang: str) -> list[tuple[str, str]] | None:
-        """The parameters its runs actually ran with, as (label, value) rows (None: no table)."""
-        return None
 
     def run_title(self, run: str, text: Callable[..., str]) -> str:
         """A run's title, in the language of `text` (its catalogue, as the templates' text())."""

@@ -132,7 +132,7 @@ def reflections(decl: Declaration) -> tuple[Markup | None, Path]:
 
 
 def page_context(decl: Declaration, reading: Reading, lang: str, parts: dict, formats: dict) -> dict:
-    """Everything the page template reads. `parts`: items, answers, parameters, sections,
+    """Everything the page template reads. `parts`: items, ref, answers, sections,
     appendices, run titles and provenance, made by the build."""
     lab, report, student = decl.lab, decl.values["report"], decl.values["student"]
     written, path = reflections(decl)
