@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from lab.exercises.fit.seed_curves import SeedTail, Spike
 from lab.report import build, fonts
 from lab.report.answers import build_answers
 from lab.report.reading import Reading, read
-from lab.report.render import lab_template_folders, template_environment
+from lab.report.render import PACKAGED_TEMPLATES, lab_template_folders, template_environment
 from lab.report.wording import num, pct, signed
 from tests.fixtures import fixture_declaration, write_custom_run, write_fixture_store
 from tests.helpers import pdf_pages, squeeze
@@ -415,6 +416,32 @@ def test_chinese_figure_text_is_set_in_the_cjk_font_and_stays_text(runs, zh_repo
     assert families and all(family.startswith("Noto Sans CJK") for family in families)
     assert "交叉熵损失" in svg  # the axis label, as text
     assert "交叉熵损失" in squeeze("".join(zh_report["pages"]))  # and so searchable in the PDF
+
+
+def text_width_pt() -> float:
+    """The page's text width: A4 less the side margins of the packaged stylesheet's @page."""
+    css = (PACKAGED_TEMPLATES / "report.css").read_text(encoding="utf-8")
+    margin = re.search(r"@page \{[^}]*?margin: ([\d.]+)mm ([\d.]+)mm ([\d.]+)mm ([\d.]+)mm;", css)
+    assert margin and "size: A4;" in css
+    return (210 - float(margin[2]) - float(margin[4])) / 25.4 * 72
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_every_text_of_every_figure_prints_at_8_pt_or_more(request, name):
+    """Each figure's SVG: its font sizes (in its own units) times the scale it prints at (its width
+    on the page, at most the text width, over its drawn width)."""
+    html = request.getfixturevalue(name)["html"]
+    figures = re.findall(
+        r'<img class="figure-image" alt="" src="data:image/svg\+xml;base64,([^"]+)"(?: style="width: ([\d.]+)pt")?',
+        html,
+    )
+    assert len(figures) >= 10
+    for data, width in figures:
+        svg = base64.b64decode(data).decode("utf-8")
+        drawn = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg)[1])
+        scale = min(float(width or drawn), text_width_pt()) / drawn
+        sizes = [float(size) * scale for size in re.findall(r"font-size: ([\d.]+)px", svg)]
+        assert sizes and min(sizes) >= 8, f"a figure prints text at {min(sizes):.1f} pt: {svg[:300]}"
 
 
 @pytest.mark.parametrize(

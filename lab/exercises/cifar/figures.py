@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from lab.exercises.cifar.facts import Cifar, phases_of
 from lab.exercises.cifar.names import class_name
 from lab.report.messages import Messages
-from lab.report.plotting import PALETTE, TEXT_WIDTH_IN, new_figure, styled, to_svg
+from lab.report.plotting import PALETTE, SMALLEST_PT, TEXT_WIDTH_IN, new_figure, styled, to_svg
 
 msg = Messages(Path(__file__).parent)
 
@@ -33,7 +33,7 @@ def mark_phases(ax, epochs, lang: str) -> None:
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="bottom",
-            fontsize=7.5,
+            fontsize=SMALLEST_PT,
             color="#333333",
         )
 
@@ -90,7 +90,7 @@ def confusion_matrix(cifar: Cifar, lang: str) -> str:
                 f"{count}",
                 ha="center",
                 va="center",
-                fontsize=6.5,
+                fontsize=SMALLEST_PT,
                 color="white" if rates[i, j] > 0.5 else "#222222",
             )
         ax.set_xticks(
@@ -112,7 +112,7 @@ def per_class_bars(cifar: Cifar, lang: str) -> str:
         fig = new_figure(2.3, TEXT_WIDTH_IN * 0.85)
         ax = fig.subplots()
         bars = ax.bar(names, table["accuracy"], color=PALETTE[0], width=0.65)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1.5)
+        ax.bar_label(bars, fmt="%.1f", fontsize=SMALLEST_PT, padding=1.5)
         ax.axhline(overall, color=PALETTE[1], lw=1, ls="--", label=msg(lang, "overall", overall=overall))
         ax.set_ylim(0, 105)
         ax.set_ylabel(msg(lang, "test_accuracy"))
@@ -139,7 +139,7 @@ def misclassified_grid(cifar: Cifar, lang: str, limit: int = 16) -> str:
             ax.imshow(image, interpolation="nearest")
             ax.set_title(
                 f"{class_name(classes[int(true)], lang)}\n→ {class_name(classes[int(pred)], lang)}",
-                fontsize=7,
+                fontsize=SMALLEST_PT,
                 color="#222222",
                 pad=2,
                 linespacing=1.1,

@@ -14,6 +14,7 @@ from lab.report.plotting import (
     DIVERGED,
     PALETTE,
     POINTS,
+    SMALLEST_PT,
     TEXT_WIDTH_IN,
     TRUTH,
     new_figure,
@@ -111,7 +112,7 @@ def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
                     ha="center",
                     va="top",
                     color=DIVERGED,
-                    fontsize=7.5,
+                    fontsize=SMALLEST_PT,
                     fontweight="bold",
                     linespacing=1.2,
                     bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
@@ -208,7 +209,7 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
                 color=DIVERGED,
                 transform=ax.get_xaxis_transform(),
                 va="top",
-                fontsize=7.5,
+                fontsize=SMALLEST_PT,
             )
         noise = float(sweep.params.get("noise_std", 0)) ** 2
         if noise > 0:
