@@ -777,3 +777,33 @@ def test_every_word_the_page_template_asks_for_is_in_both_catalogues():
     root = Path(__file__).resolve().parents[1]
     keys = [key for kind, key, _ in names_in_templates(root / "templates") if kind == "text"]
     assert len(keys) > 10 and missing_words(root / "lab" / "report", keys) == []
+
+
+def test_a_rate_whose_loss_dwarfs_the_others_gets_its_own_panel(runs):
+    from lab.exercises.fit import figures
+
+    sweep = read(runs).facts["fit"].lr
+    largest = sweep.loss["lr"] == sweep.loss["lr"].max()
+    calm = sweep.loss.assign(
+        train_loss=np.where(largest, sweep.loss["train_loss"].clip(upper=50), sweep.loss["train_loss"])
+    )
+    wild = sweep.loss.assign(train_loss=np.where(largest, sweep.loss["train_loss"] * 1e4, sweep.loss["train_loss"]))
+    assert 'id="axes_2"' not in figures.loss_curves(types.SimpleNamespace(**{**vars(sweep), "loss": calm}), "en")
+    assert 'id="axes_2"' in figures.loss_curves(types.SimpleNamespace(**{**vars(sweep), "loss": wild}), "en")
+
+
+@pytest.mark.parametrize(
+    ("value", "line", "where"), [(26, 30.6, "inside"), (50, 30.6, "above"), (5, 8, "over the line")]
+)
+def test_a_bar_label_stays_clear_of_the_reference_line(value, line, where):
+    from matplotlib.figure import Figure
+
+    from lab.exercises.cifar.figures import LABEL_HEIGHT, label_clear_of
+
+    ax = Figure().subplots()
+    label_clear_of(ax, 0, value, line)
+    text = ax.texts[0]
+    y, va = text.get_position()[1], text.get_va()
+    bottom, top = (y - LABEL_HEIGHT, y) if va == "top" else (y, y + LABEL_HEIGHT)
+    assert not bottom <= line <= top
+    assert {"inside": va == "top" and y < value, "above": y > value, "over the line": y > line}[where]
