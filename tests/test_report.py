@@ -807,3 +807,32 @@ def test_a_bar_label_stays_clear_of_the_reference_line(value, line, where):
     bottom, top = (y - LABEL_HEIGHT, y) if va == "top" else (y, y + LABEL_HEIGHT)
     assert not bottom <= line <= top
     assert {"inside": va == "top" and y < value, "above": y > value, "over the line": y > line}[where]
+
+
+UNFINISHED = {
+    "zh": ["生成本报告", "快照轮数", "不会夸大", "最多列出", "f(x)=f(x)", "[-", "SGD,momentum"],
+    "en": [
+        "built this report;",
+        "snapshot epochs",
+        "does not inflate",
+        "(up to",
+        "f(x)=f(x)",
+        "[-",
+        "1epochs",
+        "Res-Net",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_the_body_has_none_of_the_unfinished_words(request, name):
+    """Words that were not the student's or not finished (issue 24), and the number styles: a real
+    minus sign in an interval, the optimiser in the report's language, 'Table 6' says how many rows."""
+    lang = name[:2]
+    body = squeeze(body_text(request.getfixturevalue(name), lang))
+    for words in UNFINISHED[lang]:
+        assert squeeze(words) not in body, words
+    assert squeeze({"zh": "SGD，动量", "en": "SGD, momentum"}[lang]) in body
+    assert re.search(
+        {"zh": r"我试过的(\d+)个设置中交叉验证误差最低的\1个", "en": r"The(\d+)settings.*?ofthe\d+Itried"}[lang], body
+    )

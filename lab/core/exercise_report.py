@@ -55,7 +55,8 @@ class Item:
     make: Callable[[Any, str], Any]  # (facts, lang) -> a figure's SVG text, or a table (lab.report.items.Table)
     shown: Callable[[Any], bool] = always  # left out unless this holds for the facts
     inputs: Callable[[Any], str] = nothing_else  # what else a figure draws from (part of its cache key)
-    caption_values: Mapping[str, Any] = field(default_factory=dict)  # the caption's {placeholders}
+    # the caption's {placeholders}, or (facts) -> them when they depend on the run (how many rows it shows)
+    caption_values: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:

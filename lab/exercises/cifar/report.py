@@ -60,7 +60,9 @@ def parameter_table(analysis, lang: str) -> Parameters:
     if p.get("train_subset") or p.get("test_subset"):
         every = msg(lang, "all")
         data += msg(lang, "subset", train=p.get("train_subset") or every, test=p.get("test_subset") or every)
-    optimiser = f"SGD, momentum {p['momentum']}, weight decay {p['weight_decay']}, batch {p['batch_size']}"
+    optimiser = msg(
+        lang, "optimiser_value", momentum=p["momentum"], weight_decay=p["weight_decay"], batch=p["batch_size"]
+    )
     precision = summary.get("precision") or p["precision"]  # what ran, not "auto"
     rows = [
         (msg(lang, "model"), msg(lang, "model_value", size=size)),
@@ -136,7 +138,10 @@ def cifar_table(cifar, lang: str) -> Table:
 
 
 def schedule_text(phases: list[tuple[float, int]], lang: str) -> str:
-    return msg(lang, "then").join(msg(lang, "phase", lr=lr_text(lr), epochs=epochs) for lr, epochs in phases)
+    phase = {1: "phase_one_epoch"}  # "for 1 epoch", not "for 1 epochs"
+    return msg(lang, "then").join(
+        msg(lang, phase.get(epochs, "phase"), lr=lr_text(lr), epochs=epochs) for lr, epochs in phases
+    )
 
 
 def course_source() -> str:

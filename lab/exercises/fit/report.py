@@ -14,6 +14,7 @@ from lab.exercises.fit.formula import formula
 from lab.exercises.fit.numbers import fixed
 from lab.report.items import Parameters, lazy_module
 from lab.report.messages import Messages
+from lab.report.wording import plain
 
 msg = Messages(Path(__file__).parent)
 facts = lazy_module("lab.exercises.fit.facts")  # pandas and matplotlib load only when a report is built
@@ -27,7 +28,7 @@ EPOCHS, LR, CUSTOM = ("fit.epochs",), ("fit.lr",), ("fit.custom",)
 def parameter_table(fit, lang: str) -> Parameters:
     """The parameters the sweeps (1A, else 1B) actually ran with."""
     p = (fit.epochs or fit.lr).params
-    lo, hi = p["x_range"]
+    lo, hi = (plain(v) for v in p["x_range"])
     points = msg(lang, "training_points_value", samples=p["samples"], lo=lo, hi=hi, noise=p["noise_std"])
     evaluation = msg(lang, "evaluation_value", grid=p["grid_points"], heldout=p["heldout_samples"])
     rows = [
@@ -76,7 +77,7 @@ ITEMS = (
         "custom_search_table_caption",
         CUSTOM,
         lambda f, lang: tables.search_table(f.custom, lang, SEARCH_ROWS_SHOWN),
-        caption_values={"shown": SEARCH_ROWS_SHOWN},
+        caption_values=lambda f: {"shown": min(len(f.custom.search), SEARCH_ROWS_SHOWN), "tried": len(f.custom.search)},
     ),
     Item("fig:custom_curves", "custom_curves_caption", CUSTOM, lambda f, lang: figures.custom_curves(f.custom, lang)),
     Item(
