@@ -810,7 +810,17 @@ def test_a_bar_label_stays_clear_of_the_reference_line(value, line, where):
 
 
 UNFINISHED = {
-    "zh": ["生成本报告", "快照轮数", "不会夸大", "最多列出", "f(x)=f(x)", "[-", "SGD,momentum"],
+    "zh": [
+        "生成本报告",
+        "快照轮数",
+        "不会夸大",
+        "最多列出",
+        "f(x)=f(x)",
+        "[-",
+        "SGD,momentum",
+        "50000张",
+        "1000个网格点",
+    ],
     "en": [
         "built this report;",
         "snapshot epochs",
@@ -820,6 +830,7 @@ UNFINISHED = {
         "[-",
         "1epochs",
         "Res-Net",
+        "1000grid",
     ],
 }
 
@@ -836,3 +847,15 @@ def test_the_body_has_none_of_the_unfinished_words(request, name):
     assert re.search(
         {"zh": r"我试过的(\d+)个设置中交叉验证误差最低的\1个", "en": r"The(\d+)settings.*?ofthe\d+Itried"}[lang], body
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "grid", "points"),
+    [("zh", "1,000 个网格点", "20,000 个，x ~ U[−5, 5]"), ("en", "1,000 grid", "20,000, x ~ U[−5, 5]")],
+)
+def test_the_parameter_table_groups_thousands_and_writes_a_real_minus(runs, lang, grid, points):
+    from lab.exercises.fit.report import parameter_table
+
+    params = {**read(runs).facts["fit"].epochs.params, "grid_points": 1000, "samples": 20000, "x_range": [-5, 5]}
+    html = parameter_table(types.SimpleNamespace(epochs=types.SimpleNamespace(params=params), lr=None), lang).html()
+    assert grid in html and points in html

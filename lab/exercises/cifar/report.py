@@ -16,7 +16,7 @@ from lab.exercises.cifar.names import class_name
 from lab.report.code import function_source, highlighted
 from lab.report.items import Parameters, Table, cache_folder, lazy_module
 from lab.report.messages import Messages
-from lab.report.wording import lr_text, pct, pm, signed
+from lab.report.wording import count, lr_text, pct, pm, signed
 
 msg = Messages(Path(__file__).parent)
 facts = lazy_module("lab.exercises.cifar.facts")  # pandas and matplotlib load only when a report is built
@@ -54,12 +54,13 @@ COURSE = (COURSE_RUN,)
 def parameter_table(analysis, lang: str) -> Parameters:
     """The parameters the course run actually ran with (its record), as (label, value) rows."""
     p, summary = analysis.cifar.params, analysis.cifar.record.get("summary") or {}
-    count = summary.get("parameters")
-    size = f"{count / 1e6:.2f} M" if isinstance(count, (int, float)) else msg(lang, "parameter_count_unknown")
+    weights = summary.get("parameters")
+    size = f"{weights / 1e6:.2f} M" if isinstance(weights, (int, float)) else msg(lang, "parameter_count_unknown")
     data = msg(lang, "data_value")
     if p.get("train_subset") or p.get("test_subset"):
         every = msg(lang, "all")
-        data += msg(lang, "subset", train=p.get("train_subset") or every, test=p.get("test_subset") or every)
+        train, test = (count(p[key]) if p.get(key) else every for key in ("train_subset", "test_subset"))
+        data += msg(lang, "subset", train=train, test=test)
     optimiser = msg(
         lang, "optimiser_value", momentum=p["momentum"], weight_decay=p["weight_decay"], batch=p["batch_size"]
     )

@@ -14,7 +14,7 @@ from lab.exercises.fit.formula import formula
 from lab.exercises.fit.numbers import fixed
 from lab.report.items import Parameters, lazy_module
 from lab.report.messages import Messages
-from lab.report.wording import plain
+from lab.report.wording import count, plain
 
 msg = Messages(Path(__file__).parent)
 facts = lazy_module("lab.exercises.fit.facts")  # pandas and matplotlib load only when a report is built
@@ -29,8 +29,8 @@ def parameter_table(fit, lang: str) -> Parameters:
     """The parameters the sweeps (1A, else 1B) actually ran with."""
     p = (fit.epochs or fit.lr).params
     lo, hi = (plain(v) for v in p["x_range"])
-    points = msg(lang, "training_points_value", samples=p["samples"], lo=lo, hi=hi, noise=p["noise_std"])
-    evaluation = msg(lang, "evaluation_value", grid=p["grid_points"], heldout=p["heldout_samples"])
+    points = msg(lang, "training_points_value", samples=count(p["samples"]), lo=lo, hi=hi, noise=p["noise_std"])
+    evaluation = msg(lang, "evaluation_value", grid=count(p["grid_points"]), heldout=count(p["heldout_samples"]))
     rows = [
         (msg(lang, "function"), formula(str(p["function"]))),
         (msg(lang, "training_points"), points),
