@@ -8,6 +8,7 @@ raw CSV files, read and computed here, never against the facts object the answer
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,11 @@ from tests.fixtures.claims import SHAPES, store
 TOLERANCE = 0.05  # the plateau the answers state: within 5 % of the final loss
 REBOUND = 1.5  # a rise to 1.5 times the lowest loss so far
 NUMBER = r"[\d,]+(?:\.\d+)?"
+# A seed's loss at two epochs, as the answers quote it: named, since the languages order them differently.
+SEED, AT, FIRST, END, LAST = (
+    rf"(?P<{name}>{pattern})"
+    for name, pattern in [("seed", r"\d+"), ("at", NUMBER), ("first", NUMBER), ("end", NUMBER), ("last", NUMBER)]
+)
 
 
 def answers(runs: dict, lang: str) -> dict[str, str]:
@@ -36,6 +42,40 @@ def shaped(request, tmp_path_factory):
     runs = store(tmp_path_factory.mktemp(request.param))
     SHAPES[request.param](runs)
     return request.param, runs, {lang: answers(runs, lang) for lang in ("en", "zh")}
+
+
+# How the answers word each claim the checks below test: one regular expression per language.
+CLAIMS = {
+    "every seed flat": {
+        "en": rf"[Ff]rom (?:about )?epoch ({NUMBER}) on,? (?:every seed's loss stays within|it sits flat)",
+        "zh": rf"从第 ({NUMBER}) 轮起，(?:每个种子的损失都保持在|损失停在平台上)",
+    },
+    "flat on the seeds named": {
+        "en": rf"epochs ({NUMBER})–({NUMBER})\) the loss stayed within 5 % of its final value on (?:seeds? ([\d, ]+)|no seed);",
+        "zh": rf"第 ({NUMBER})–({NUMBER}) 轮），(?:种子 ([\d、]+) 的损失保持在|没有一个种子)",
+    },
+    "a seed still moving": {
+        "en": rf"seed {SEED} still (?P<way>fell|rose) from {FIRST} at epoch {AT} to {LAST} at epoch {END}",
+        "zh": rf"种子 {SEED} 仍从第 {AT} 轮的 {FIRST} (?P<way>降|升)到第 {END} 轮的 {LAST}",
+    },
+    "a seed up and down": {
+        "en": rf"seed (\d+) went up and down by up to ({NUMBER}) % of its final value",
+        "zh": rf"种子 (\d+) 有升有降，偏离最终值最多 ({NUMBER})%",
+    },
+    "seeds that spiked": {
+        "en": rf"On (\d+) of (\d+) seeds the loss spiked to ({NUMBER})(?:–({NUMBER}))? times its lowest value before \(peak at epoch ({NUMBER})(?:–({NUMBER}))?\)",
+        "zh": rf"(\d+)/(\d+) 个种子的损失出现尖峰，升到此前最低值的 ({NUMBER})(?:–({NUMBER}))? 倍（峰值在第 ({NUMBER})(?:–({NUMBER}))? 轮）",
+    },
+    "one spike": {
+        "en": rf"\(seed {SEED}: from {FIRST} at epoch {AT} to {LAST} at epoch {END}(?:, back below {NUMBER} at epoch (?P<back>{NUMBER}))?",
+        "zh": rf"（种子 {SEED}：从第 {AT} 轮的 {FIRST} 升到第 {END} 轮的 {LAST}(?:，第 (?P<back>{NUMBER}) 轮回落)?",
+    },
+}
+
+
+def stated(text: str, lang: str, claim: str) -> Iterator[re.Match[str]]:
+    """Every place ``text`` makes ``claim``."""
+    return re.finditer(CLAIMS[claim][lang], text)
 
 
 def integer(text: str) -> int:
@@ -69,41 +109,21 @@ def loss_at(curve: pd.DataFrame, epoch: int) -> float:
 def check_plateau(text: str, curves: dict[int, pd.DataFrame], lang: str) -> None:
     """A plateau stated for every seed holds on every seed; one stated per seed holds on the
     seeds named, and each other seed is named with what it did."""
-    everyone = {
-        "en": rf"[Ff]rom (?:about )?epoch ({NUMBER}) on,? (?:every seed's loss stays within|it sits flat)",
-        "zh": rf"从第 ({NUMBER}) 轮起，(?:每个种子的损失都保持在|损失停在平台上)",
-    }[lang]
-    for match in re.finditer(everyone, text):
+    for match in stated(text, lang, "every seed flat"):
         start = integer(match.group(1))
         assert all(flat_from(c, start) for c in curves.values()), f"not every seed is flat from {start}: {match[0]}"
-    per_seed = {
-        "en": rf"epochs ({NUMBER})–({NUMBER})\) the loss stayed within 5 % of its final value on (?:seeds? ([\d, ]+)|no seed);",
-        "zh": rf"第 ({NUMBER})–({NUMBER}) 轮），(?:种子 ([\d、]+) 的损失保持在|没有一个种子)",
-    }[lang]
-    moving = {
-        "en": rf"seed (\d+) still (fell|rose) from ({NUMBER}) at epoch ({NUMBER}) to ({NUMBER}) at epoch ({NUMBER})",
-        "zh": rf"种子 (\d+) 仍从第 ({NUMBER}) 轮的 ({NUMBER}) (降|升)到第 ({NUMBER}) 轮的 ({NUMBER})",
-    }[lang]
-    wobbled = {
-        "en": rf"seed (\d+) went up and down by up to ({NUMBER}) % of its final value",
-        "zh": rf"种子 (\d+) 有升有降，偏离最终值最多 ({NUMBER})%",
-    }[lang]
-    for match in re.finditer(per_seed, text):
+    for match in stated(text, lang, "flat on the seeds named"):
         start = integer(match.group(1))
         flat = [int(s) for s in re.findall(r"\d+", match.group(3) or "")]
         assert all(flat_from(curves[s], start) for s in flat)
         named = set(flat)
-        for m in re.finditer(moving, text):
-            if lang == "en":
-                seed, way, first, at, last, end = m.groups()
-            else:
-                seed, at, first, way, end, last = m.groups()
-            curve = curves[int(seed)]
+        for m in stated(text, lang, "a seed still moving"):
+            curve, at, end = curves[int(m["seed"])], integer(m["at"]), integer(m["end"])
             assert not flat_from(curve, start)
-            assert num(loss_at(curve, integer(at))) == first and num(loss_at(curve, integer(end))) == last
-            assert (way in ("fell", "降")) == (loss_at(curve, integer(end)) < loss_at(curve, integer(at)))
-            named.add(int(seed))
-        for m in re.finditer(wobbled, text):
+            assert num(loss_at(curve, at)) == m["first"] and num(loss_at(curve, end)) == m["last"]
+            assert (m["way"] in ("fell", "降")) == (loss_at(curve, end) < loss_at(curve, at))
+            named.add(int(m["seed"]))
+        for m in stated(text, lang, "a seed up and down"):
             curve = curves[int(m.group(1))]
             last = curve[curve["epoch"] >= start]["train_loss"].to_numpy()
             assert not flat_from(curve, start) and abs(last[-1] / last[0] - 1) < TOLERANCE
@@ -126,32 +146,21 @@ def largest_rise(curve: pd.DataFrame) -> tuple[float, int]:
 def check_spike(text: str, curves: dict[int, pd.DataFrame], lang: str) -> None:
     """A spike is stated as measured: how many seeds, how large, when, and one seed's numbers."""
     assert "overshoot" not in text and "每一步都越过谷底" not in text, "a per-step mechanism nobody measured"
-    counted = {
-        "en": rf"On (\d+) of (\d+) seeds the loss spiked to ({NUMBER})(?:–({NUMBER}))? times its lowest value before \(peak at epoch ({NUMBER})(?:–({NUMBER}))?\)",
-        "zh": rf"(\d+)/(\d+) 个种子的损失出现尖峰，升到此前最低值的 ({NUMBER})(?:–({NUMBER}))? 倍（峰值在第 ({NUMBER})(?:–({NUMBER}))? 轮）",
-    }[lang]
     rises = {seed: largest_rise(c) for seed, c in curves.items()}
     spiked = {seed: r for seed, r in rises.items() if r[0] >= REBOUND}
-    for match in re.finditer(counted, text):
+    for match in stated(text, lang, "seeds that spiked"):
         k, n, low, high, first, last = match.groups()
         assert (int(k), int(n)) == (len(spiked), len(curves))
         ratios, peaks = [r for r, _ in spiked.values()], [e for _, e in spiked.values()]
         assert (low, high or low) == (num(min(ratios)), num(max(ratios)))
         assert (integer(first), integer(last or first)) == (min(peaks), max(peaks))
-    example = {
-        "en": rf"\(seed (\d+): from ({NUMBER}) at epoch ({NUMBER}) to ({NUMBER}) at epoch ({NUMBER})(?:, back below {NUMBER} at epoch ({NUMBER}))?",
-        "zh": rf"（种子 (\d+)：从第 ({NUMBER}) 轮的 ({NUMBER}) 升到第 ({NUMBER}) 轮的 ({NUMBER})(?:，第 ({NUMBER}) 轮回落)?",
-    }[lang]
-    for match in re.finditer(example, text):
-        if lang == "en":
-            seed, low, at, high, peak, back = match.groups()
-        else:
-            seed, at, low, peak, high, back = match.groups()
-        curve = curves[int(seed)]
-        assert num(loss_at(curve, integer(at))) == low and num(loss_at(curve, integer(peak))) == high
-        if back:
-            between = curve[(curve["epoch"] > integer(peak)) & (curve["epoch"] < integer(back))]["train_loss"]
-            assert loss_at(curve, integer(back)) <= loss_at(curve, integer(at)) < between.min()
+    for match in stated(text, lang, "one spike"):
+        curve, at, peak = curves[int(match["seed"])], integer(match["at"]), integer(match["end"])
+        assert num(loss_at(curve, at)) == match["first"] and num(loss_at(curve, peak)) == match["last"]
+        if match["back"]:
+            back = integer(match["back"])
+            between = curve[(curve["epoch"] > peak) & (curve["epoch"] < back)]["train_loss"]
+            assert loss_at(curve, back) <= loss_at(curve, at) < between.min()
 
 
 # --- 1A: the onset of over-fitting, from snapshots.csv -----------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from lab.exercises.fit.seed_curves import SeedTail, Spike
 from lab.report import build, fonts
 from lab.report.answers import build_answers
 from lab.report.reading import Reading, read
-from lab.report.render import lab_template_folders, template_environment
+from lab.report.render import PACKAGED_TEMPLATES, lab_template_folders, template_environment
 from lab.report.wording import num, pct, signed
 from tests.fixtures import fixture_declaration, write_custom_run, write_fixture_store
 from tests.helpers import pdf_pages, squeeze
@@ -223,7 +224,9 @@ def test_report_has_every_section_question_and_the_student(request, name):
         and squeeze("for batch_idx, (inputs, targets) in enumerate(testloader):") in text
     )
     assert squeeze("def schedule(") in text  # 2A: the course's test(epoch) and the two-phase loop
-    built_here = {"en": "the machine and software that built this report", "zh": "生成本报告的机器和软件"}[lang]
+    built_here = {"en": "the machine and software I built this report on", "zh": "我整理这份报告时所用的机器和软件"}[
+        lang
+    ]
     assert squeeze(built_here) in text and squeeze("I ran the experiments on the machine") not in text
     assert squeeze({"en": "my run's learning rates: 0.1 → 0.01", "zh": "我这次运行的学习率为 0.1 → 0.01"}[lang]) in text
     meta = PdfReader(report["pdf"]).metadata
@@ -415,6 +418,32 @@ def test_chinese_figure_text_is_set_in_the_cjk_font_and_stays_text(runs, zh_repo
     assert "交叉熵损失" in squeeze("".join(zh_report["pages"]))  # and so searchable in the PDF
 
 
+def text_width_pt() -> float:
+    """The page's text width: A4 less the side margins of the packaged stylesheet's @page."""
+    css = (PACKAGED_TEMPLATES / "report.css").read_text(encoding="utf-8")
+    margin = re.search(r"@page \{[^}]*?margin: ([\d.]+)mm ([\d.]+)mm ([\d.]+)mm ([\d.]+)mm;", css)
+    assert margin and "size: A4;" in css
+    return (210 - float(margin[2]) - float(margin[4])) / 25.4 * 72
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_every_text_of_every_figure_prints_at_8_pt_or_more(request, name):
+    """Each figure's SVG: its font sizes (in its own units) times the scale it prints at (its width
+    on the page, at most the text width, over its drawn width)."""
+    html = request.getfixturevalue(name)["html"]
+    figures = re.findall(
+        r'<img class="figure-image" alt="" src="data:image/svg\+xml;base64,([^"]+)"(?: style="width: ([\d.]+)pt")?',
+        html,
+    )
+    assert len(figures) >= 10
+    for data, width in figures:
+        svg = base64.b64decode(data).decode("utf-8")
+        drawn = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg)[1])
+        scale = min(float(width or drawn), text_width_pt()) / drawn
+        sizes = [float(size) * scale for size in re.findall(r"font-size: ([\d.]+)px", svg)]
+        assert sizes and min(sizes) >= 8, f"a figure prints text at {min(sizes):.1f} pt: {svg[:300]}"
+
+
 @pytest.mark.parametrize(
     ("outcome", "en", "zh"),
     [
@@ -489,15 +518,24 @@ def test_the_body_speaks_as_the_student_with_typeset_functions(request, name):
     assert "x2 + 2 sin(x) + cos(x − 1) − 5" in body  # superscript, upright sin, real minus signs
 
 
-def test_every_figure_and_table_is_cited_in_the_text(en_report):
-    body = squeeze(body_text(en_report, "en"))
-    for kind in ("Figure", "Table"):
+LABELS = {"en": ("Figure", "Table"), "zh": ("图", "表")}
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_every_figure_and_table_is_numbered_captioned_and_cited(request, name):
+    report, lang = request.getfixturevalue(name), name[:2]
+    body = squeeze(body_text(report, lang))
+    for kind in LABELS[lang]:
         numbers = {int(n) for n in re.findall(rf"{kind}(\d+)", body)}
         assert numbers == set(range(1, max(numbers) + 1))
         for number in sorted(numbers):
             cited = len(re.findall(rf"{kind}{number}(?!\d)", body))
-            if kind == "Figure" or number > 2:  # Tables 1 and 2 (the environment) are named in words
-                assert cited >= 2, f"{kind} {number} has a caption but is never cited"
+            assert cited >= 2, f"{kind} {number} has a caption but is never cited"
+    page = report["html"][report["html"].index('id="environment"') : report["html"].index('id="reflections"')]
+    labelled = re.findall(
+        rf'<figure class="table[^>]*>\s*<figcaption><span class="label">{LABELS[lang][1]} \d+</span>', page
+    )
+    assert page.count("<table") == len(labelled), "a table in the body without a number and a caption"
 
 
 @pytest.mark.parametrize("name", ["zh_report", "en_report"])
@@ -739,3 +777,85 @@ def test_every_word_the_page_template_asks_for_is_in_both_catalogues():
     root = Path(__file__).resolve().parents[1]
     keys = [key for kind, key, _ in names_in_templates(root / "templates") if kind == "text"]
     assert len(keys) > 10 and missing_words(root / "lab" / "report", keys) == []
+
+
+def test_a_rate_whose_loss_dwarfs_the_others_gets_its_own_panel(runs):
+    from lab.exercises.fit import figures
+
+    sweep = read(runs).facts["fit"].lr
+    largest = sweep.loss["lr"] == sweep.loss["lr"].max()
+    calm = sweep.loss.assign(
+        train_loss=np.where(largest, sweep.loss["train_loss"].clip(upper=50), sweep.loss["train_loss"])
+    )
+    wild = sweep.loss.assign(train_loss=np.where(largest, sweep.loss["train_loss"] * 1e4, sweep.loss["train_loss"]))
+    assert 'id="axes_2"' not in figures.loss_curves(types.SimpleNamespace(**{**vars(sweep), "loss": calm}), "en")
+    assert 'id="axes_2"' in figures.loss_curves(types.SimpleNamespace(**{**vars(sweep), "loss": wild}), "en")
+
+
+@pytest.mark.parametrize(
+    ("value", "line", "where"), [(26, 30.6, "inside"), (50, 30.6, "above"), (5, 8, "over the line")]
+)
+def test_a_bar_label_stays_clear_of_the_reference_line(value, line, where):
+    from matplotlib.figure import Figure
+
+    from lab.exercises.cifar.figures import LABEL_HEIGHT, label_clear_of
+
+    ax = Figure().subplots()
+    label_clear_of(ax, 0, value, line)
+    text = ax.texts[0]
+    y, va = text.get_position()[1], text.get_va()
+    bottom, top = (y - LABEL_HEIGHT, y) if va == "top" else (y, y + LABEL_HEIGHT)
+    assert not bottom <= line <= top
+    assert {"inside": va == "top" and y < value, "above": y > value, "over the line": y > line}[where]
+
+
+UNFINISHED = {
+    "zh": [
+        "生成本报告",
+        "快照轮数",
+        "不会夸大",
+        "最多列出",
+        "f(x)=f(x)",
+        "[-",
+        "SGD,momentum",
+        "50000张",
+        "1000个网格点",
+    ],
+    "en": [
+        "built this report;",
+        "snapshot epochs",
+        "does not inflate",
+        "(up to",
+        "f(x)=f(x)",
+        "[-",
+        "1epochs",
+        "Res-Net",
+        "1000grid",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_the_body_has_none_of_the_unfinished_words(request, name):
+    """Words that were not the student's or not finished (issue 24), and the number styles: a real
+    minus sign in an interval, the optimiser in the report's language, 'Table 6' says how many rows."""
+    lang = name[:2]
+    body = squeeze(body_text(request.getfixturevalue(name), lang))
+    for words in UNFINISHED[lang]:
+        assert squeeze(words) not in body, words
+    assert squeeze({"zh": "SGD，动量", "en": "SGD, momentum"}[lang]) in body
+    assert re.search(
+        {"zh": r"我试过的(\d+)个设置中交叉验证误差最低的\1个", "en": r"The(\d+)settings.*?ofthe\d+Itried"}[lang], body
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "grid", "points"),
+    [("zh", "1,000 个网格点", "20,000 个，x ~ U[−5, 5]"), ("en", "1,000 grid", "20,000, x ~ U[−5, 5]")],
+)
+def test_the_parameter_table_groups_thousands_and_writes_a_real_minus(runs, lang, grid, points):
+    from lab.exercises.fit.report import parameter_table
+
+    params = {**read(runs).facts["fit"].epochs.params, "grid_points": 1000, "samples": 20000, "x_range": [-5, 5]}
+    html = parameter_table(types.SimpleNamespace(epochs=types.SimpleNamespace(params=params), lr=None), lang).html()
+    assert grid in html and points in html

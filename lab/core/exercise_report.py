@@ -1,9 +1,9 @@
 """What an exercise shows in the report, declared as `Exercise` declares its runs.
 
 An exercise's report module (``Exercise.report``) defines ``REPORT``, an `ExerciseReport`:
-how its stored files become facts (`analyse`), its parameter rows, its CSV tables, its
-appendices, and one ordered list of `Item`s, figures and tables alike, whose order is their
-numbering. Its templates (its folder's ``*.j2``) place each item with ``figure("fig:…")`` or
+how its stored files become facts (`analyse`), its CSV tables, its appendices, and one
+ordered list of `Item`s, figures and tables alike (its parameter table too), whose order is
+their numbering. Its templates (its folder's ``*.j2``) place each item with ``figure("fig:…")`` or
 ``table("tab:…")``, cite one with ``ref("…")`` and take short words from its catalogues
 (``messages/<lang>.toml``) with ``text("…")``.
 
@@ -55,7 +55,8 @@ class Item:
     make: Callable[[Any, str], Any]  # (facts, lang) -> a figure's SVG text, or a table (lab.report.items.Table)
     shown: Callable[[Any], bool] = always  # left out unless this holds for the facts
     inputs: Callable[[Any], str] = nothing_else  # what else a figure draws from (part of its cache key)
-    caption_values: Mapping[str, Any] = field(default_factory=dict)  # the caption's {placeholders}
+    # the caption's {placeholders}, or (facts) -> them when they depend on the run (how many rows it shows)
+    caption_values: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -89,10 +90,6 @@ class ExerciseReport:
     def csv_tables(self, facts: Any) -> dict:
         """The tables written beside the report as CSV, by file name (without .csv)."""
         return {}
-
-    def parameters(self, facts: Any, lang: str) -> list[tuple[str, str]] | None:
-        """The parameters its runs actually ran with, as (label, value) rows (None: no table)."""
-        return None
 
     def run_title(self, run: str, text: Callable[..., str]) -> str:
         """A run's title, in the language of `text` (its catalogue, as the templates' text())."""

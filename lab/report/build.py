@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from lab.core.atomic import write_text_atomic
 from lab.core.declaration import Declaration
@@ -104,11 +105,10 @@ def page_html(
     ref = numbering.reference(items, {part.key: part.letter for part in extra}, lang)
     answers_dir = decl.resolve(decl.values["report"]["answers"])
     answers = build_answers(reading, lang, ref, answers_dir, decl.lab, env, decl.options())
-    parameters = {e.name: reading.report(e).parameters(reading.facts[e.name], lang) for e in reading.exercises}
     parts = {
         "items": items,
+        "ref": lambda key: Markup(ref(key)),
         "answers": answers,
-        "parameters": {name: rows for name, rows in parameters.items() if rows is not None},
         "sections": sections(reading, lang, decl.lab.section_titles),
         "appendices": extra,
         "provenance": provenance(decl, reading, titles, command),

@@ -134,7 +134,7 @@ def reflections(decl: Declaration) -> tuple[Markup | None, Path]:
 def page_context(
     decl: Declaration, reading: Reading, lang: str, parts: dict, formats: dict, built: date | None = None
 ) -> dict:
-    """Everything the page template reads. `parts`: items, answers, parameters, sections,
+    """Everything the page template reads. `parts`: items, ref, answers, sections,
     appendices, run titles and provenance, made by the build; `built`: the date it gives (today)."""
     lab, report, student = decl.lab, decl.values["report"], decl.values["student"]
     written, path = reflections(decl)

@@ -102,6 +102,17 @@ def cache_folder(runs: dict) -> Path | None:
 
 
 @dataclass
+class Parameters:
+    """(label, value) rows: a table with its labels down the left and no header row."""
+
+    rows: list[tuple[str, str]]
+
+    def html(self) -> Markup:
+        body = "".join(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>" for label, value in self.rows)
+        return Markup(f'<table class="params"><tbody>{body}</tbody></table>')
+
+
+@dataclass
 class Table:
     columns: list[str]
     rows: list[list[str]]

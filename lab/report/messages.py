@@ -13,6 +13,8 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -43,5 +45,12 @@ class Messages:
         return catalogue(self.folder, lang).get(key, default)
 
     def bound(self, lang: str) -> Callable[..., str]:
-        """``text(key, **values)`` in one language: what templates call as text("…")."""
-        return lambda key, **values: self(lang, key, **values)
+        """``text(key, **values)`` in one language: what templates call as text("…"). A value that
+        is already HTML (a ref(…) link) stays HTML; the rest of the message is escaped."""
+
+        def text(key: str, **values) -> str:
+            if any(isinstance(value, Markup) for value in values.values()):
+                return escape(self(lang, key)).format(**values)
+            return self(lang, key, **values)
+
+        return text

@@ -44,7 +44,8 @@ def exercise_items(reading: Reading, exercise: Exercise, lang: str, cache: Figur
         html = (
             figure_html(item, facts, reading, lang, cache) if item.kind == "figure" else item.make(facts, lang).html()
         )
-        caption = text(item.caption, **item.caption_values)
+        values = item.caption_values(facts) if callable(item.caption_values) else item.caption_values
+        caption = text(item.caption, **values)
         made[item.key] = NumberedItem(item.key, item.kind, caption, html=html, css_class=item.key.split(":")[1])
     return made
 

@@ -23,6 +23,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from lab.report import fonts  # noqa: E402
 
 TEXT_WIDTH_IN = 6.3  # A4 minus the report's margins
+# The smallest text a figure prints: tick labels, legends, labels on the data. A figure is
+# drawn at most TEXT_WIDTH_IN wide and printed at the size it is drawn (lab.report.items.svg_html),
+# so a size set here is the printed size (tests/test_report.py reads it back from the SVGs).
+SMALLEST_PT = 8
 MAX_CURVE_POINTS = 250  # per drawn curve: SVG paths stay small, so the PDF renders fast
 RASTER_DPI = 200  # for the few artists drawn as images (scatter points, photos)
 PALETTE = ["#1f5a96", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#3aa6b9", "#8c6d46", "#555555"]
@@ -44,12 +48,12 @@ def font_families(lang: str) -> list[str]:
 def style(lang: str) -> dict:
     return {
         "font.family": font_families(lang),
-        "font.size": 8.5,
+        "font.size": 9,
         "axes.titlesize": 9,
-        "axes.labelsize": 8.5,
-        "xtick.labelsize": 7.5,
-        "ytick.labelsize": 7.5,
-        "legend.fontsize": 7.5,
+        "axes.labelsize": 9,
+        "xtick.labelsize": SMALLEST_PT,
+        "ytick.labelsize": SMALLEST_PT,
+        "legend.fontsize": SMALLEST_PT,
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.edgecolor": "#444444",

@@ -49,6 +49,11 @@ def signed(value, decimals: int = 2) -> str:
     return f"{value:+.{decimals}f}".replace("-", "−")
 
 
+def plain(value) -> str:
+    """A value as given (−5, 0.01) with a real minus sign, as the figures write it."""
+    return f"{value:g}".replace("-", "−")
+
+
 def pct(value) -> str:
     return f"{value:.2f}%" if value is not None and math.isfinite(value) else "—"
 
@@ -107,6 +112,7 @@ FORMATS: dict[str, Callable] = {
     "pm": pm,
     "pct": pct,
     "signed": signed,
+    "plain": plain,
     "lr_text": lr_text,
     "seconds_text": seconds_text,
     "count": count,

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from lab.exercises.cifar.facts import Cifar, phases_of
 from lab.exercises.cifar.names import class_name
 from lab.report.messages import Messages
-from lab.report.plotting import PALETTE, TEXT_WIDTH_IN, new_figure, styled, to_svg
+from lab.report.plotting import PALETTE, SMALLEST_PT, TEXT_WIDTH_IN, new_figure, styled, to_svg
 
 msg = Messages(Path(__file__).parent)
 
@@ -33,7 +33,7 @@ def mark_phases(ax, epochs, lang: str) -> None:
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="bottom",
-            fontsize=7.5,
+            fontsize=SMALLEST_PT,
             color="#333333",
         )
 
@@ -90,7 +90,7 @@ def confusion_matrix(cifar: Cifar, lang: str) -> str:
                 f"{count}",
                 ha="center",
                 va="center",
-                fontsize=6.5,
+                fontsize=SMALLEST_PT,
                 color="white" if rates[i, j] > 0.5 else "#222222",
             )
         ax.set_xticks(
@@ -103,6 +103,21 @@ def confusion_matrix(cifar: Cifar, lang: str) -> str:
         return to_svg(fig)
 
 
+LABEL_HEIGHT = 8  # a bar label's height in the axis' units (0-105 over about 1.8 inches), with its gap
+
+
+def label_clear_of(ax, x: float, value: float, line: float) -> None:
+    """A bar's value above it, unless the reference line at `line` would strike through it:
+    then inside the bar's top (white), or, for a bar too short to hold it, just above the line."""
+    y, va, color = value + 1, "bottom", "#222222"
+    if value <= line <= value + 1 + LABEL_HEIGHT:  # the line would cross a label above the bar
+        if value >= LABEL_HEIGHT + 2:
+            y, va, color = value - 1, "top", "white"
+        else:
+            y = line + 1.5
+    ax.text(x, y, f"{value:.1f}", ha="center", va=va, fontsize=SMALLEST_PT, color=color)
+
+
 def per_class_bars(cifar: Cifar, lang: str) -> str:
     table = cifar.per_class
     assert table is not None
@@ -112,8 +127,9 @@ def per_class_bars(cifar: Cifar, lang: str) -> str:
         fig = new_figure(2.3, TEXT_WIDTH_IN * 0.85)
         ax = fig.subplots()
         bars = ax.bar(names, table["accuracy"], color=PALETTE[0], width=0.65)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1.5)
         ax.axhline(overall, color=PALETTE[1], lw=1, ls="--", label=msg(lang, "overall", overall=overall))
+        for bar, value in zip(bars, table["accuracy"]):
+            label_clear_of(ax, bar.get_x() + bar.get_width() / 2, float(value), overall)
         ax.set_ylim(0, 105)
         ax.set_ylabel(msg(lang, "test_accuracy"))
         ax.tick_params(axis="x", labelrotation=0 if lang == "zh" else 30)
@@ -139,7 +155,7 @@ def misclassified_grid(cifar: Cifar, lang: str, limit: int = 16) -> str:
             ax.imshow(image, interpolation="nearest")
             ax.set_title(
                 f"{class_name(classes[int(true)], lang)}\n→ {class_name(classes[int(pred)], lang)}",
-                fontsize=7,
+                fontsize=SMALLEST_PT,
                 color="#222222",
                 pad=2,
                 linespacing=1.1,

@@ -1,5 +1,5 @@
-"""Exercise 2 in the report: its items (figures and tables, in the order they are numbered), its
-parameter rows, its run titles and Appendix A, declared as an `ExerciseReport`.
+"""Exercise 2 in the report: its items (its parameter table, figures and tables, in the order they
+are numbered), its run titles and Appendix A, declared as an `ExerciseReport`.
 
 Its answers (2A, 2B, 2C) are templates, answers/<QID>.<lang>.html.j2; its section is
 section.html.j2 (with beyond.html.j2 when a variant ran); its short words, messages/*.toml.
@@ -14,9 +14,9 @@ from lab.core.exercise_report import Appendix, ExerciseReport, Item
 from lab.exercises.cifar import COURSE_RUN, cell_of
 from lab.exercises.cifar.names import class_name
 from lab.report.code import function_source, highlighted
-from lab.report.items import Table, cache_folder, lazy_module
+from lab.report.items import Parameters, Table, cache_folder, lazy_module
 from lab.report.messages import Messages
-from lab.report.wording import lr_text, pct, pm, signed
+from lab.report.wording import count, lr_text, pct, pm, signed
 
 msg = Messages(Path(__file__).parent)
 facts = lazy_module("lab.exercises.cifar.facts")  # pandas and matplotlib load only when a report is built
@@ -49,7 +49,35 @@ def sweep_fingerprint(f) -> str:
 
 
 COURSE = (COURSE_RUN,)
+
+
+def parameter_table(analysis, lang: str) -> Parameters:
+    """The parameters the course run actually ran with (its record), as (label, value) rows."""
+    p, summary = analysis.cifar.params, analysis.cifar.record.get("summary") or {}
+    weights = summary.get("parameters")
+    size = f"{weights / 1e6:.2f} M" if isinstance(weights, (int, float)) else msg(lang, "parameter_count_unknown")
+    data = msg(lang, "data_value")
+    if p.get("train_subset") or p.get("test_subset"):
+        every = msg(lang, "all")
+        train, test = (count(p[key]) if p.get(key) else every for key in ("train_subset", "test_subset"))
+        data += msg(lang, "subset", train=train, test=test)
+    optimiser = msg(
+        lang, "optimiser_value", momentum=p["momentum"], weight_decay=p["weight_decay"], batch=p["batch_size"]
+    )
+    precision = summary.get("precision") or p["precision"]  # what ran, not "auto"
+    rows = [
+        (msg(lang, "model"), msg(lang, "model_value", size=size)),
+        (msg(lang, "data"), data),
+        (msg(lang, "augmentation"), msg(lang, "augmentation_value")),
+        (msg(lang, "optimiser"), optimiser),
+        (msg(lang, "schedule"), schedule_text(analysis.cifar.facts.phases, lang)),
+        (msg(lang, "precision_seed"), f"{precision} / {p['seed']}"),
+    ]
+    return Parameters(rows)
+
+
 ITEMS = (
+    Item("tab:cifar_parameters", "parameters_caption", COURSE, parameter_table),
     Item("fig:cifar_curves", "curves_caption", COURSE, draw("cifar_curves")),
     Item("tab:cifar_epochs", "epochs_table_caption", COURSE, lambda f, lang: cifar_table(f.cifar, lang)),
     Item("fig:per_class", "per_class_caption", COURSE, draw("per_class_bars"), shown=has("per_class")),
@@ -111,7 +139,10 @@ def cifar_table(cifar, lang: str) -> Table:
 
 
 def schedule_text(phases: list[tuple[float, int]], lang: str) -> str:
-    return msg(lang, "then").join(msg(lang, "phase", lr=lr_text(lr), epochs=epochs) for lr, epochs in phases)
+    phase = {1: "phase_one_epoch"}  # "for 1 epoch", not "for 1 epochs"
+    return msg(lang, "then").join(
+        msg(lang, phase.get(epochs, "phase"), lr=lr_text(lr), epochs=epochs) for lr, epochs in phases
+    )
 
 
 def course_source() -> str:
@@ -175,28 +206,6 @@ class CifarReport(ExerciseReport):
         title = text("run_title_course")
         cell = cell_of(run)
         return text("sweep_run_title", title=title, cell=cell.suffix) if cell.suffix else title
-
-    def parameters(self, analysis, lang: str) -> list[tuple[str, str]] | None:
-        """The parameters the course run actually ran with (its record), as (label, value) rows."""
-        if analysis.cifar is None:
-            return None
-        p, summary = analysis.cifar.params, analysis.cifar.record.get("summary") or {}
-        count = summary.get("parameters")
-        size = f"{count / 1e6:.2f} M" if isinstance(count, (int, float)) else msg(lang, "parameter_count_unknown")
-        data = msg(lang, "data_value")
-        if p.get("train_subset") or p.get("test_subset"):
-            every = msg(lang, "all")
-            data += msg(lang, "subset", train=p.get("train_subset") or every, test=p.get("test_subset") or every)
-        optimiser = f"SGD, momentum {p['momentum']}, weight decay {p['weight_decay']}, batch {p['batch_size']}"
-        precision = summary.get("precision") or p["precision"]  # what ran, not "auto"
-        return [
-            (msg(lang, "model"), msg(lang, "model_value", size=size)),
-            (msg(lang, "data"), data),
-            (msg(lang, "augmentation"), msg(lang, "augmentation_value")),
-            (msg(lang, "optimiser"), optimiser),
-            (msg(lang, "schedule"), schedule_text(analysis.cifar.facts.phases, lang)),
-            (msg(lang, "precision_seed"), f"{precision} / {p['seed']}"),
-        ]
 
 
 REPORT = CifarReport()

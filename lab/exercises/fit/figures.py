@@ -14,6 +14,7 @@ from lab.report.plotting import (
     DIVERGED,
     PALETTE,
     POINTS,
+    SMALLEST_PT,
     TEXT_WIDTH_IN,
     TRUTH,
     new_figure,
@@ -111,7 +112,7 @@ def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
                     ha="center",
                     va="top",
                     color=DIVERGED,
-                    fontsize=7.5,
+                    fontsize=SMALLEST_PT,
                     fontweight="bold",
                     linespacing=1.2,
                     bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
@@ -127,48 +128,64 @@ def sweep_panels(sweep: Sweep, column: str, lang: str) -> str:
         return to_svg(fig)
 
 
+SCALE_APART = 10  # a rate whose loss peaks this many times above the calmest rate's peak gets its own panel
+
+
+def apart(sweep: Sweep, lrs: list[float]) -> tuple[list[float], list[float]]:
+    """(the rates drawn together, the rates whose peaks would squash them: drawn on their own)."""
+    losses = sweep.loss["train_loss"].where(np.isfinite(sweep.loss["train_loss"]))
+    peaks = losses.groupby(sweep.loss["lr"]).max()
+    calm = peaks.min()
+    wild = [lr for lr in lrs if peaks.get(lr, calm) > SCALE_APART * calm]
+    return [lr for lr in lrs if lr not in wild], wild
+
+
 def loss_curves(sweep: Sweep, lang: str) -> str:
-    """Training loss vs epoch (log-log); the noise variance as a reference line."""
+    """Training loss vs epoch (log-log); the noise variance as a reference line. A rate whose
+    loss peaks far above the others is drawn on a panel of its own, so the others stay apart."""
     by_lr = sweep.params.get("sweep") == "lr" or sweep.loss["lr"].nunique() > 1
+    lrs = sorted(sweep.loss["lr"].unique(), reverse=True)
+    together, wild = apart(sweep, lrs) if by_lr else (lrs, [])
+    colors = {lr: PALETTE[i % len(PALETTE)] for i, lr in enumerate(lrs)}
     with styled(lang):
-        fig = new_figure(2.3)
-        ax = fig.subplots()
-        lrs = sorted(sweep.loss["lr"].unique(), reverse=True)
-        diverged = diverged_seeds(sweep.snapshots)
-        for i, lr in enumerate(lrs):
-            color = PALETTE[i % len(PALETTE)]
-            for j, (seed, group) in enumerate(sweep.loss[sweep.loss["lr"] == lr].groupby("seed")):
-                group = group.sort_values("epoch")
-                loss = group["train_loss"].to_numpy(dtype=float)
-                ok = np.isfinite(loss)
-                label = (f"lr = {lr:g}" if by_lr else msg(lang, "each_seed")) if j == 0 else None
-                ax.plot(group["epoch"][ok], loss[ok], color=color, lw=1.0, alpha=0.85, label=label)
-                if ok.any() and ((lr, seed) in diverged or not ok.all()):
-                    ax.plot(
-                        [group["epoch"][ok].iloc[-1]],
-                        [loss[ok][-1]],
-                        marker="x",
-                        color=DIVERGED,
-                        ms=6,
-                        mew=1.6,
-                        ls="none",
-                    )
-        if not by_lr:
-            for epochs in sorted(sweep.snapshots["epochs"].unique()):
-                ax.axvline(epochs, color="#999999", lw=0.7, ls=":")
-        noise = float(sweep.params.get("noise_std", 0)) ** 2
-        if noise > 0:
-            ax.axhline(noise, color=TRUTH, lw=0.9, ls="--", label=msg(lang, "noise_variance_value", noise=noise))
-        if diverged or not np.isfinite(sweep.loss["train_loss"].to_numpy(dtype=float)).all():
-            ax.plot([], [], marker="x", color=DIVERGED, ls="none", label=msg(lang, "diverged"))
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        plain_log_axis(ax.xaxis)
-        plain_log_axis(ax.yaxis)
-        ax.set_xlabel(msg(lang, "epoch"))
-        ax.set_ylabel(msg(lang, "training_loss_mse"))
-        ax.legend(loc="upper right", ncol=2 if by_lr else 1)
+        fig = new_figure(2.3 if not wild else 2.5)
+        groups = [together, wild] if wild and together else [lrs]
+        axes = np.atleast_1d(fig.subplots(1, len(groups), width_ratios=[3, 2][: len(groups)], squeeze=False)).ravel()
+        for ax, group in zip(axes, groups):
+            draw_losses(ax, sweep, group, colors, by_lr, lang)
+            ax.legend(loc="best" if by_lr else "upper right", ncol=2 if by_lr and len(group) > 2 else 1)
+        axes[0].set_ylabel(msg(lang, "training_loss_mse"))
         return to_svg(fig)
+
+
+def draw_losses(ax, sweep: Sweep, lrs: list[float], colors: dict, by_lr: bool, lang: str) -> None:
+    """Each seed's training loss at each of `lrs`; a cross where a seed diverged."""
+    diverged = diverged_seeds(sweep.snapshots)
+    for lr in lrs:
+        for j, (seed, group) in enumerate(sweep.loss[sweep.loss["lr"] == lr].groupby("seed")):
+            group = group.sort_values("epoch")
+            loss = group["train_loss"].to_numpy(dtype=float)
+            ok = np.isfinite(loss)
+            label = (f"lr = {lr:g}" if by_lr else msg(lang, "each_seed")) if j == 0 else None
+            ax.plot(group["epoch"][ok], loss[ok], color=colors[lr], lw=1.0, alpha=0.85, label=label)
+            if ok.any() and ((lr, seed) in diverged or not ok.all()):
+                ax.plot(
+                    [group["epoch"][ok].iloc[-1]], [loss[ok][-1]], marker="x", color=DIVERGED, ms=6, mew=1.6, ls="none"
+                )
+    if not by_lr:
+        for epochs in sorted(sweep.snapshots["epochs"].unique()):
+            ax.axvline(epochs, color="#999999", lw=0.7, ls=":")
+    noise = float(sweep.params.get("noise_std", 0)) ** 2
+    if noise > 0:
+        ax.axhline(noise, color=TRUTH, lw=0.9, ls="--", label=msg(lang, "noise_variance_value", noise=noise))
+    shown = sweep.loss[sweep.loss["lr"].isin(lrs)]["train_loss"].to_numpy(dtype=float)
+    if any(lr == d for lr in lrs for d, _ in diverged) or not np.isfinite(shown).all():
+        ax.plot([], [], marker="x", color=DIVERGED, ls="none", label=msg(lang, "diverged"))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain_log_axis(ax.xaxis)
+    plain_log_axis(ax.yaxis)
+    ax.set_xlabel(msg(lang, "epoch"))
 
 
 def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
@@ -208,7 +225,7 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
                 color=DIVERGED,
                 transform=ax.get_xaxis_transform(),
                 va="top",
-                fontsize=7.5,
+                fontsize=SMALLEST_PT,
             )
         noise = float(sweep.params.get("noise_std", 0)) ** 2
         if noise > 0:
@@ -224,6 +241,16 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
         return to_svg(fig)
 
 
+def around_the_minima(curves) -> tuple[float, float]:
+    """The validation errors the choice rests on: from the lowest curve minimum to the highest,
+    with as much room again above (earlier epochs, far higher, leave the frame)."""
+    groups = curves.groupby(["depth", "width", "lr", "weight_decay"])["val_error"]
+    lows = groups.min().dropna().to_numpy(dtype=float)
+    low, high = float(lows.min()), float(lows.max())
+    spread = max(high - low, 0.02 * abs(low), 1e-6)
+    return low - 0.15 * spread, high + spread
+
+
 def search_curves(custom: Custom, lang: str) -> str:
     """Each setting's mean validation curve over epochs, one panel per network shape;
     a dot at each curve's minimum (its early-stopping epoch), the chosen one thick."""
@@ -235,6 +262,7 @@ def search_curves(custom: Custom, lang: str) -> str:
     with styled(lang):
         fig = new_figure(2.6)
         axes = np.atleast_1d(fig.subplots(1, len(shapes), sharey=True, squeeze=False)).ravel()
+        axes[0].set_ylim(*around_the_minima(curves))
         for ax, (depth, width) in zip(axes, shapes):
             for (lr, wd), color in colors.items():
                 rows = curves[

@@ -1,5 +1,5 @@
-"""Exercise 1 in the report: its items (figures and tables, in the order they are numbered),
-its parameter rows and its run titles, declared as an `ExerciseReport`.
+"""Exercise 1 in the report: its items (its parameter table, figures and tables, in the order
+they are numbered) and its run titles, declared as an `ExerciseReport`.
 
 Its answers (1A, 1B, 1C) are templates, answers/<QID>.<lang>.html.j2, over the facts of
 `lab.exercises.fit.facts`; its section is section.html.j2; its short words, messages/*.toml.
@@ -12,8 +12,9 @@ from pathlib import Path
 from lab.core.exercise_report import ExerciseReport, Item
 from lab.exercises.fit.formula import formula
 from lab.exercises.fit.numbers import fixed
-from lab.report.items import lazy_module
+from lab.report.items import Parameters, lazy_module
 from lab.report.messages import Messages
+from lab.report.wording import count, plain
 
 msg = Messages(Path(__file__).parent)
 facts = lazy_module("lab.exercises.fit.facts")  # pandas and matplotlib load only when a report is built
@@ -22,7 +23,31 @@ tables = lazy_module("lab.exercises.fit.result_tables")
 SEARCH_ROWS_SHOWN = 12
 
 EPOCHS, LR, CUSTOM = ("fit.epochs",), ("fit.lr",), ("fit.custom",)
+
+
+def parameter_table(fit, lang: str) -> Parameters:
+    """The parameters the sweeps (1A, else 1B) actually ran with."""
+    p = (fit.epochs or fit.lr).params
+    lo, hi = (plain(v) for v in p["x_range"])
+    points = msg(lang, "training_points_value", samples=count(p["samples"]), lo=lo, hi=hi, noise=p["noise_std"])
+    evaluation = msg(lang, "evaluation_value", grid=count(p["grid_points"]), heldout=count(p["heldout_samples"]))
+    rows = [
+        (msg(lang, "function"), formula(str(p["function"]))),
+        (msg(lang, "training_points"), points),
+        (msg(lang, "network"), msg(lang, "network_value", hidden=p["hidden"])),
+        (msg(lang, "training"), msg(lang, "training_value")),
+        (msg(lang, "seeds"), ", ".join(str(s) for s in p["seeds"])),
+        (msg(lang, "evaluation"), evaluation),
+    ]
+    return Parameters(rows)
+
+
+def has_sweep(fit) -> bool:
+    return fit.epochs is not None or fit.lr is not None
+
+
 ITEMS = (
+    Item("tab:fit_parameters", "parameters_caption", (), parameter_table, shown=has_sweep),
     Item(
         "fig:epochs_panels",
         "epochs_panels_caption",
@@ -52,7 +77,7 @@ ITEMS = (
         "custom_search_table_caption",
         CUSTOM,
         lambda f, lang: tables.search_table(f.custom, lang, SEARCH_ROWS_SHOWN),
-        caption_values={"shown": SEARCH_ROWS_SHOWN},
+        caption_values=lambda f: {"shown": min(len(f.custom.search), SEARCH_ROWS_SHOWN), "tried": len(f.custom.search)},
     ),
     Item("fig:custom_curves", "custom_curves_caption", CUSTOM, lambda f, lang: figures.custom_curves(f.custom, lang)),
     Item(
@@ -74,24 +99,6 @@ class FitReport(ExerciseReport):
 
     def csv_tables(self, fit) -> dict:
         return facts.csv_tables(fit)
-
-    def parameters(self, fit, lang: str) -> list[tuple[str, str]] | None:
-        """The parameters the sweeps (1A, else 1B) actually ran with."""
-        sweep = fit.epochs or fit.lr
-        if sweep is None:
-            return None
-        p = sweep.params
-        lo, hi = p["x_range"]
-        points = msg(lang, "training_points_value", samples=p["samples"], lo=lo, hi=hi, noise=p["noise_std"])
-        evaluation = msg(lang, "evaluation_value", grid=p["grid_points"], heldout=p["heldout_samples"])
-        return [
-            (msg(lang, "function"), formula(str(p["function"]))),
-            (msg(lang, "training_points"), points),
-            (msg(lang, "network"), msg(lang, "network_value", hidden=p["hidden"])),
-            (msg(lang, "training"), msg(lang, "training_value")),
-            (msg(lang, "seeds"), ", ".join(str(s) for s in p["seeds"])),
-            (msg(lang, "evaluation"), evaluation),
-        ]
 
 
 REPORT = FitReport()
