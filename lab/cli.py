@@ -22,8 +22,8 @@ from rich.markup import escape
 
 from lab import cli_options as option
 from lab.cli_tables import runs_table, show_verdict, summary_table
-from lab.core import declaration as declaration_module
 from lab.core.api import Exercise, load_lab
+from lab.core.environment import labreport_version
 from lab.core.errors import UserError
 from lab.core.executors import check_executor
 from lab.core.matrix import RunSpec, expand, select
@@ -58,21 +58,6 @@ def main() -> None:
     """Entry point: store warnings (a damaged run, say) become one plain line each."""
     warnings.showwarning = lambda message, *rest, **kw: errors.print(f"[yellow]warning:[/] {message}")
     app(prog_name="labreport")
-
-
-def labreport_version() -> str:
-    """The installed version, else the one in pyproject.toml of this source tree."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("labreport")
-    except metadata.PackageNotFoundError:
-        pass
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    try:
-        return f"{declaration_module.tomllib.loads(pyproject.read_text())['project']['version']} (not installed)"
-    except (OSError, ValueError, KeyError):
-        return "unknown (not installed)"
 
 
 def show_version(value: bool) -> None:

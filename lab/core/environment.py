@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 
 @dataclass
 class Environment:
@@ -113,3 +118,17 @@ def current_environment() -> Environment:
         torch=version("torch"),
         torchvision=version("torchvision"),
     )
+
+
+def labreport_version() -> str:
+    """The installed version, else the one in pyproject.toml of this source tree (`--version`, and
+    the evidence a report carries: a verifier with another version may render other words)."""
+    try:
+        return metadata.version("labreport")
+    except metadata.PackageNotFoundError:
+        pass
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    try:
+        return f"{tomllib.loads(pyproject.read_text())['project']['version']} (not installed)"
+    except (OSError, ValueError, KeyError):
+        return "unknown (not installed)"

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from lab.core.atomic import write_text_atomic
 from lab.core.declaration import Declaration
+from lab.core.environment import labreport_version
 from lab.report import evidence as evidence_module
 from lab.report import numbering
 from lab.report import reading as reading_module
@@ -126,13 +127,3 @@ def write_tables(reading: Reading, out: Path) -> list[Path]:
         write_text_atomic(path, frame.to_csv(index=False))
         paths.append(path)
     return paths
-
-
-def labreport_version() -> str:
-    """The installed version (the evidence names it: a verifier with another may render other words)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("labreport")
-    except metadata.PackageNotFoundError:
-        return "not installed"

@@ -156,7 +156,7 @@ def notes(manifest: dict) -> list[str]:
         f"declaration {declared.get('file')} (sha256 {str(declared.get('sha256'))[:12]}…), built {manifest.get('built')} "
         f"with labreport {manifest.get('version')}"
     )
-    from lab.report.build import labreport_version
+    from lab.core.environment import labreport_version
 
     if manifest.get("version") != labreport_version():
         said.append(f"this labreport is {labreport_version()}: its words may differ from the build's")
