@@ -77,10 +77,19 @@ def answer_template(env: jinja2.Environment, name: str) -> jinja2.Template | Non
         return None
 
 
+def answer_template_names(folder: str, qid: str, lang: str) -> list[tuple[str, str]]:
+    """Where an answer's words may live, first found wins: one template for both languages
+    (``answers/<qid>.html.j2``, its text in per-language blocks under one set of conditions, so
+    the two languages cannot drift), else one per language (``answers/<qid>.<lang>.html.j2``);
+    each as HTML or as Markdown (``.md.j2``)."""
+    stems = (f"{folder}/answers/{qid}", f"{folder}/answers/{qid}.{lang}")
+    return [(f"{stem}.{suffix}.j2", suffix) for stem in stems for suffix in ("html", "md")]
+
+
 def generated(exercise: Exercise, qid: str, reading: Reading, lang: str, ref: Ref, env: jinja2.Environment) -> Markup:
-    """The exercise's words: its template ``answers/<qid>.<lang>.html.j2`` (HTML) or ``.md.j2`` (Markdown)."""
-    for suffix in ("html", "md"):
-        template = answer_template(env, f"{exercise.folder.name}/answers/{qid}.{lang}.{suffix}.j2")
+    """The exercise's words for question ``qid``, rendered from its facts (see answer_template_names)."""
+    for name, suffix in answer_template_names(exercise.folder.name, qid, lang):
+        template = answer_template(env, name)
         if template is None:
             continue
         facts = reading.facts[exercise.name]
@@ -88,5 +97,5 @@ def generated(exercise: Exercise, qid: str, reading: Reading, lang: str, ref: Re
         return Markup(text) if suffix == "html" else Markup(markdown.markdown(text, extensions=["extra", "sane_lists"]))
     raise UserError(
         f"question {qid}: exercise {exercise.name} has no answer template "
-        f"({exercise.folder.name}/answers/{qid}.{lang}.html.j2 or .md.j2)"
+        f"({exercise.folder.name}/answers/{qid}.html.j2, or {qid}.{lang}.html.j2, or either as .md.j2)"
     )
