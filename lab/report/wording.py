@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 from markupsafe import Markup, escape
 
 from lab.report.messages import Messages
@@ -87,6 +88,18 @@ def join_values(values, lang: str) -> str:
     return msg(lang, "list_separator").join(items)
 
 
+@jinja2.pass_context
+def say(context, **words):
+    """The words of the page's language among ``say(zh=…, en=…)``: a template writes each condition
+    once and only its words per language. The words are the template's own text (with formatted
+    numbers joined in by ``~``), so they are as safe as the template around them: not escaped."""
+    lang = context["lang"]
+    if lang not in words:
+        raise ValueError(f"say(): no words for language {lang!r} (given: {', '.join(words)})")
+    chosen = words[lang]
+    return Markup(chosen) if isinstance(chosen, str) else chosen
+
+
 # --- the answer object -----------------------------------------------------------
 
 
@@ -119,4 +132,5 @@ FORMATS: dict[str, Callable] = {
     "plural": plural,
     "join_values": join_values,
     "code": code,
+    "say": say,
 }

@@ -1,7 +1,7 @@
 """Exercise 2 in the report: its items (its parameter table, figures and tables, in the order they
 are numbered), its run titles and Appendix A, declared as an `ExerciseReport`.
 
-Its answers (2A, 2B, 2C) are templates, answers/<QID>.<lang>.html.j2; its section is
+Its answers (2A, 2B, 2C) are templates, answers/<QID>.html.j2 (one for both languages); its section is
 section.html.j2 (with beyond.html.j2 when a variant ran); its short words, messages/*.toml.
 """
 

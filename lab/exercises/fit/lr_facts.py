@@ -119,7 +119,7 @@ class LrFacts:
     largest: float
     smallest: float
 
-    # What the answer to 1B may claim (answers/1B.<lang>.html.j2 words it).
+    # What the answer to 1B may claim (answers/1B.html.j2 words it).
     def most_dead_converged(self, lr: float) -> LrBehaviour | None:
         """Of the converged (or slowly converging) rates other than ``lr`` with a measured share
         of dead units, the one with the largest share."""

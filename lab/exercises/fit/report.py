@@ -1,7 +1,7 @@
 """Exercise 1 in the report: its items (its parameter table, figures and tables, in the order
 they are numbered) and its run titles, declared as an `ExerciseReport`.
 
-Its answers (1A, 1B, 1C) are templates, answers/<QID>.<lang>.html.j2, over the facts of
+Its answers (1A, 1B, 1C) are templates, answers/<QID>.html.j2 (one for both languages), over the facts of
 `lab.exercises.fit.facts`; its section is section.html.j2; its short words, messages/*.toml.
 """
 

@@ -118,7 +118,7 @@ class EpochFacts:
     diverged_settings: list[int] = field(default_factory=list)
     settings: list[EpochSetting] = field(default_factory=list)  # by epochs, ascending
 
-    # What the answer to 1A may claim (answers/1A.<lang>.html.j2 words it).
+    # What the answer to 1A may claim (answers/1A.html.j2 words it).
     @property
     def under_fitting(self) -> bool:
         """The shortest run is clearly worse than the best (over twice its true error)."""
