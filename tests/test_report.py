@@ -859,3 +859,21 @@ def test_the_parameter_table_groups_thousands_and_writes_a_real_minus(runs, lang
     params = {**read(runs).facts["fit"].epochs.params, "grid_points": 1000, "samples": 20000, "x_range": [-5, 5]}
     html = parameter_table(types.SimpleNamespace(epochs=types.SimpleNamespace(params=params), lr=None), lang).html()
     assert grid in html and points in html
+
+
+FIRST_PERSON_PLURAL = {"zh": r"我们|咱们", "en": r"(?i)\b(?:we|our|ours|us|ourselves)\b"}
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report", "quick_report"])
+def test_the_report_speaks_in_the_first_person_singular(request, name):
+    """Every generated sentence says 'I' (我), never 'we' (我们). Checked: the whole PDF but the
+    reflections section (the student's own words; its generated placeholder is checked by the
+    quick report, which has none written). The quoted course material, the questions and Appendix A's
+    code, is checked too: none of it says 'we', so nothing is exempt."""
+    report = request.getfixturevalue(name)
+    lang = "zh" if name == "zh_report" else "en"
+    text = subprocess.run(["pdftotext", str(report["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
+    if name != "quick_report":
+        text = text[: text.rindex(HEADINGS[lang][3])] + text[text.rindex(HEADINGS[lang][4]) :]
+    found = [text[max(m.start() - 40, 0) : m.end() + 20] for m in re.finditer(FIRST_PERSON_PLURAL[lang], text)]
+    assert found == []
