@@ -877,3 +877,62 @@ def test_the_report_speaks_in_the_first_person_singular(request, name):
         text = text[: text.rindex(HEADINGS[lang][3])] + text[text.rindex(HEADINGS[lang][4]) :]
     found = [text[max(m.start() - 40, 0) : m.end() + 20] for m in re.finditer(FIRST_PERSON_PLURAL[lang], text)]
     assert found == []
+
+
+SWEEP_CAPTIONS = ["epochs_errors_caption", "lr_errors_caption", "epochs_table_caption", "lr_table_caption"]
+
+
+@pytest.mark.parametrize("name", ["zh_report", "en_report"])
+def test_the_sweeps_compare_means_by_their_standard_error(request, name):
+    """Exercise 1's sweep tables and error figures show mean ± SE, as the text and 1C do, and say so."""
+    from lab.exercises.fit.report import msg as fit_msg
+
+    lang = name[:2]
+    body = squeeze(body_text(request.getfixturevalue(name), lang))
+    for key in SWEEP_CAPTIONS:
+        caption = fit_msg(lang, key)
+        assert squeeze(caption) in body, key
+        assert {"zh": "± 标准误 SE", "en": "± SE, the standard error"}[lang] in caption, key
+        assert not re.search(r"SD|std|标准差|standard deviation", caption), key
+
+
+@pytest.mark.parametrize(
+    ("run", "column", "setting", "shown"), [("fit.epochs", "epochs", 50000, "50,000"), ("fit.lr", "lr", 0.01, "0.01")]
+)
+def test_a_sweep_table_cell_is_the_mean_and_standard_error_of_the_seeds(runs, run, column, setting, shown):
+    from lab.exercises.fit.result_tables import sweep_table
+
+    snapshots = pd.read_csv(runs[run].dir / "snapshots.csv")
+    errors = snapshots[np.isclose(snapshots[column], setting)].true_error.dropna().to_numpy()
+    mean, se = errors.mean(), errors.std(ddof=1) / np.sqrt(len(errors))
+    settings = getattr(read(runs).facts["fit"], "lr" if column == "lr" else "epochs").settings
+    table = sweep_table(settings, column, "en")
+    cell = next(row for row in table.rows if row[0] == shown)[table.columns.index("true error")]
+    shown_mean, shown_se = (float(part.replace(",", "")) for part in cell.split(" ± "))
+    decimals = len(cell.split(" ± ")[1].partition(".")[2])
+    assert len(errors) > 2 and shown_mean == pytest.approx(mean, abs=10**-decimals)
+    assert shown_se == pytest.approx(se, abs=10**-decimals)
+    assert abs(errors.std(ddof=1) - se) > 10**-decimals  # the SD would not pass
+
+
+def test_the_sweep_error_bars_are_standard_errors(runs, monkeypatch):
+    """Figures 'error against epochs / learning rate': each upper bar is the SE over the seeds."""
+    from matplotlib.axes import Axes
+
+    from lab.exercises.fit.figures import error_vs_setting
+
+    drawn = {}
+    original = Axes.errorbar
+
+    def recording(self, x, y, *args, **kwargs):
+        drawn[kwargs["label"]] = (np.asarray(x), np.asarray(kwargs["yerr"][1]))
+        return original(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "errorbar", recording)
+    sweep = read(runs).facts["fit"].epochs
+    error_vs_setting(sweep, "epochs", "en")
+    snapshots = pd.read_csv(runs["fit.epochs"].dir / "snapshots.csv")
+    x, upper = drawn["true error (MSE vs noise-free f)"]
+    for epochs, bar in zip(x, upper):
+        errors = snapshots[snapshots.epochs == epochs].true_error.dropna().to_numpy()
+        assert bar == pytest.approx(errors.std(ddof=1) / np.sqrt(len(errors)))

@@ -189,7 +189,7 @@ def draw_losses(ax, sweep: Sweep, lrs: list[float], colors: dict, by_lr: bool, l
 
 
 def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
-    """True error, held-out error and training loss per setting, mean ± std over seeds."""
+    """True error, held-out error and training loss per setting, mean ± SE over seeds."""
     table = sweep.settings.sort_values(column)
     series = [
         ("true_error", msg(lang, "true_error_axis"), PALETTE[0], "o"),
@@ -200,15 +200,15 @@ def error_vs_setting(sweep: Sweep, column: str, lang: str) -> str:
         fig = new_figure(2.3, TEXT_WIDTH_IN * 0.8)
         ax = fig.subplots()
         for metric, label, color, marker in series:
-            mean, std = table[f"{metric}_mean"].to_numpy(), np.nan_to_num(table[f"{metric}_std"].to_numpy())
+            mean, se = table[f"{metric}_mean"].to_numpy(), np.nan_to_num(table[f"{metric}_se"].to_numpy())
             ok = np.isfinite(mean)
             # On the log axis a bar cannot reach zero: one that would stops at the lowest seed.
             lowest = sweep.snapshots.groupby(column)[metric].min().reindex(table[column]).to_numpy()
-            below = np.where(mean - std > 0, std, mean - lowest)
+            below = np.where(mean - se > 0, se, mean - lowest)
             ax.errorbar(
                 table[column][ok],
                 mean[ok],
-                yerr=[below[ok], std[ok]],
+                yerr=[below[ok], se[ok]],
                 color=color,
                 marker=marker,
                 ms=4,

@@ -23,9 +23,9 @@ def metric_columns(lang: str, timed: bool = False) -> list[str]:
 
 def metric_cells(row, timed: bool = False) -> list[str]:
     cells = [
-        pm(row["train_loss_mean"], row["train_loss_std"]),
-        pm(row["true_error_mean"], row["true_error_std"]),
-        pm(row["heldout_error_mean"], row["heldout_error_std"]),
+        pm(row["train_loss_mean"], row["train_loss_se"]),
+        pm(row["true_error_mean"], row["true_error_se"]),
+        pm(row["heldout_error_mean"], row["heldout_error_se"]),
         f"{int(row['diverged'])}/{int(row['seeds'])}",
     ]
     return cells + [num(row["seconds_mean"], 2)] if timed else cells

@@ -11,19 +11,27 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lab.report.frames import mean_std, read_csv
+from lab.report.frames import finite, mean_std, read_csv
 
 METRICS = ("train_loss", "true_error", "heldout_error")
 
 
+def standard_error(values) -> float:
+    """The standard error of the mean over the finite values: sample SD / √n (NaN below two)."""
+    n = finite(values).size
+    return mean_std(values)[1] / np.sqrt(n) if n > 1 else float("nan")
+
+
 def setting_table(snapshots: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per setting: mean and std over seeds of each metric, diverged count, time."""
+    """Per setting: mean, SD and SE over seeds of each metric (the report compares means by
+    their SE), diverged count, time."""
     rows = []
     for setting, group in snapshots.groupby(keys, sort=True):
         setting = setting if isinstance(setting, tuple) else (setting,)
         row = dict(zip(keys, setting))
         for metric in METRICS:
             row[f"{metric}_mean"], row[f"{metric}_std"] = mean_std(group[metric])
+            row[f"{metric}_se"] = standard_error(group[metric])
         row["diverged"] = int(group["diverged"].fillna(0).astype(int).sum())
         row["seeds"] = int(group["seed"].nunique())
         row["seconds_mean"] = float(group["seconds"].mean())
@@ -230,13 +238,11 @@ def edge_and_centre_error(sweep: Sweep, epochs: int) -> tuple[float, float]:
 
 def epoch_setting(sweep: Sweep, epochs: int) -> EpochSetting:
     rows = sweep.snapshots[sweep.snapshots["epochs"] == epochs]
-    mean, std = mean_std(rows["true_error"])
-    seeds = int(np.isfinite(rows["true_error"]).sum())
     edge, centre = edge_and_centre_error(sweep, epochs)
     return EpochSetting(
         epochs=epochs,
-        true_error=mean,
-        true_error_se=std / np.sqrt(seeds) if seeds > 1 else float("nan"),
+        true_error=mean_std(rows["true_error"])[0],
+        true_error_se=standard_error(rows["true_error"]),
         train_loss=mean_std(rows["train_loss"])[0],
         edge_error=edge,
         centre_error=centre,
