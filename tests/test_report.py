@@ -936,3 +936,13 @@ def test_the_sweep_error_bars_are_standard_errors(runs, monkeypatch):
     for epochs, bar in zip(x, upper):
         errors = snapshots[snapshots.epochs == epochs].true_error.dropna().to_numpy()
         assert bar == pytest.approx(errors.std(ddof=1) / np.sqrt(len(errors)))
+
+
+def test_a_table_writes_a_negative_number_with_a_real_minus():
+    from lab.report.items import Table
+
+    html = Table(
+        ["what", "value"], [["--set x=[-5,5]", "-0.627 ± 0.049"], ["2026-11-28", "1e-05"]], [False, True]
+    ).html()
+    assert '<td class="num">−0.627 ± 0.049</td>' in html and "1e-05" in html  # a number; an exponent stays
+    assert "--set x=[-5,5]" in html and "2026-11-28" in html  # a text cell (a command, a date) as written

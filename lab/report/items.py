@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from lab.core import fingerprint
 from lab.core.atomic import write_text_atomic
 from lab.core.errors import UserError
+from lab.report.wording import real_minus
 
 
 @dataclass
@@ -123,6 +124,9 @@ class Table:
         head = "".join(f'<th class="{"num" if n else ""}">{escape(c)}</th>' for c, n in zip(self.columns, self.numeric))
         body = []
         for i, row in enumerate(self.rows):
-            cells = "".join(f'<td class="{"num" if n else ""}">{escape(v)}</td>' for v, n in zip(row, self.numeric))
+            cells = "".join(
+                f'<td class="{"num" if n else ""}">{escape(real_minus(v) if n else v)}</td>'
+                for v, n in zip(row, self.numeric)  # a number's sign, never a command's option
+            )
             body.append(f'<tr class="{"chosen" if i in self.highlight else ""}">{cells}</tr>')
         return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")

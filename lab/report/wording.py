@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,12 @@ def signed(value, decimals: int = 2) -> str:
 def plain(value) -> str:
     """A value as given (−5, 0.01) with a real minus sign, as the figures write it."""
     return f"{value:g}".replace("-", "−")
+
+
+def real_minus(text: str) -> str:
+    """A cell's text with each negative number's sign a real minus (−0.63, not -0.63), as the figures
+    and the intervals write it; a hyphen inside a word, a date or an exponent (1e-05) stays."""
+    return re.sub(r"(?<![\w.])-(?=\.?\d)", "\u2212", text)
 
 
 def pct(value) -> str:
