@@ -793,18 +793,28 @@ def test_a_rate_whose_loss_dwarfs_the_others_gets_its_own_panel(runs):
 
 
 @pytest.mark.parametrize(
-    ("value", "line", "where"), [(26, 30.6, "inside"), (50, 30.6, "above"), (5, 8, "over the line")]
+    ("value", "line", "where", "axis"),
+    [
+        (26, 30.6, "inside", (0, 105)),
+        (50, 30.6, "above", (0, 105)),
+        (5, 8, "over the line", (0, 105)),
+        (50, 60, "inside", (0, 210)),  # a taller axis: the label takes more of its units
+        (40, 41, "inside", (30, 50)),  # a zoomed axis: the label is fewer of its units
+        (31, 31.5, "over the line", (30, 50)),  # too little bar above the axis' bottom to hold it
+    ],
 )
-def test_a_bar_label_stays_clear_of_the_reference_line(value, line, where):
+def test_a_bar_label_stays_clear_of_the_reference_line(value, line, where, axis):
     from matplotlib.figure import Figure
 
-    from lab.exercises.cifar.figures import LABEL_HEIGHT, label_clear_of
+    from lab.exercises.cifar.figures import LABEL_SHARE, label_clear_of
 
     ax = Figure().subplots()
+    ax.set_ylim(*axis)
     label_clear_of(ax, 0, value, line)
     text = ax.texts[0]
     y, va = text.get_position()[1], text.get_va()
-    bottom, top = (y - LABEL_HEIGHT, y) if va == "top" else (y, y + LABEL_HEIGHT)
+    height = LABEL_SHARE * (axis[1] - axis[0])  # computed here from the limits, not by the code under test
+    bottom, top = (y - height, y) if va == "top" else (y, y + height)
     assert not bottom <= line <= top
     assert {"inside": va == "top" and y < value, "above": y > value, "over the line": y > line}[where]
 

@@ -103,18 +103,28 @@ def confusion_matrix(cifar: Cifar, lang: str) -> str:
         return to_svg(fig)
 
 
-LABEL_HEIGHT = 8  # a bar label's height in the axis' units (0-105 over about 1.8 inches), with its gap
+# A bar label's height with its gap, and the gap alone, as shares of the axis' height (the
+# figure's axis is about 1.8 inches tall: a label of 8 pt takes about 8 % of it).
+LABEL_SHARE, GAP_SHARE = 8 / 105, 1 / 105
+
+
+def label_size(ax) -> tuple[float, float]:
+    """(a label's height, its gap) in the axis' units, from its limits as they are set."""
+    bottom, top = ax.get_ylim()
+    return LABEL_SHARE * (top - bottom), GAP_SHARE * (top - bottom)
 
 
 def label_clear_of(ax, x: float, value: float, line: float) -> None:
     """A bar's value above it, unless the reference line at `line` would strike through it:
-    then inside the bar's top (white), or, for a bar too short to hold it, just above the line."""
-    y, va, color = value + 1, "bottom", "#222222"
-    if value <= line <= value + 1 + LABEL_HEIGHT:  # the line would cross a label above the bar
-        if value >= LABEL_HEIGHT + 2:
-            y, va, color = value - 1, "top", "white"
+    then inside the bar's top (white), or, for a bar too short to hold it, just above the line.
+    Call it once the axis' limits are set: the label's size is read from them."""
+    height, gap = label_size(ax)
+    y, va, color = value + gap, "bottom", "#222222"
+    if value <= line <= value + gap + height:  # the line would cross a label above the bar
+        if value - ax.get_ylim()[0] >= height + 2 * gap:
+            y, va, color = value - gap, "top", "white"
         else:
-            y = line + 1.5
+            y = line + 1.5 * gap
     ax.text(x, y, f"{value:.1f}", ha="center", va=va, fontsize=SMALLEST_PT, color=color)
 
 
@@ -128,9 +138,9 @@ def per_class_bars(cifar: Cifar, lang: str) -> str:
         ax = fig.subplots()
         bars = ax.bar(names, table["accuracy"], color=PALETTE[0], width=0.65)
         ax.axhline(overall, color=PALETTE[1], lw=1, ls="--", label=msg(lang, "overall", overall=overall))
+        ax.set_ylim(0, 105)
         for bar, value in zip(bars, table["accuracy"]):
             label_clear_of(ax, bar.get_x() + bar.get_width() / 2, float(value), overall)
-        ax.set_ylim(0, 105)
         ax.set_ylabel(msg(lang, "test_accuracy"))
         ax.tick_params(axis="x", labelrotation=0 if lang == "zh" else 30)
         ax.grid(axis="x", visible=False)
