@@ -956,3 +956,26 @@ def test_a_table_writes_a_negative_number_with_a_real_minus():
     ).html()
     assert '<td class="num">−0.627 ± 0.049</td>' in html and "1e-05" in html  # a number; an exponent stays
     assert "--set x=[-5,5]" in html and "2026-11-28" in html  # a text cell (a command, a date) as written
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_learning_rate_loss_legend_is_clear_of_every_panel(runs, monkeypatch, lang):
+    """Figure 'training loss per learning rate': one legend, below the panels, so it covers no curve."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from lab.exercises.fit import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "to_svg", lambda fig: drawn.append(fig) or "<svg/>")
+    figures.loss_curves(read(runs).facts["fit"].lr, lang)
+    fig = drawn[0]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    assert [ax.get_legend() for ax in fig.axes if ax.get_visible()] == [None] * len(fig.axes)
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert len(labels) == len(set(labels)) and any("0.1" in label for label in labels)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer)), ax

@@ -153,9 +153,24 @@ def loss_curves(sweep: Sweep, lang: str) -> str:
         axes = np.atleast_1d(fig.subplots(1, len(groups), width_ratios=[3, 2][: len(groups)], squeeze=False)).ravel()
         for ax, group in zip(axes, groups):
             draw_losses(ax, sweep, group, colors, by_lr, lang)
-            ax.legend(loc="best" if by_lr else "upper right", ncol=2 if by_lr and len(group) > 2 else 1)
+        if by_lr:  # one legend below the panels, clear of every curve
+            handles, labels = one_legend(axes, first=[f"lr = {lr:g}" for lr in lrs])
+            fig.legend(handles, labels, loc="outside lower center", ncol=(len(labels) + 1) // 2)
+        else:
+            axes[0].legend(loc="upper right")
         axes[0].set_ylabel(msg(lang, "training_loss_mse"))
         return to_svg(fig)
+
+
+def one_legend(axes, first: list[str]) -> tuple[list, list[str]]:
+    """The panels' legend entries, each label once: those named in ``first`` in its order, then
+    the rest as the panels draw them."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    labels = [label for label in first if label in entries] + [label for label in entries if label not in first]
+    return [entries[label] for label in labels], labels
 
 
 def draw_losses(ax, sweep: Sweep, lrs: list[float], colors: dict, by_lr: bool, lang: str) -> None:
