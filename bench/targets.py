@@ -79,12 +79,16 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="CIFAR-10: a folder or archive")
     parser.add_argument("--batches", type=int, default=100, help="bench/cifar_epoch.py --batches")
     parser.add_argument("--repeat", type=int, default=5, help="re-renders timed")
+    parser.add_argument("--keep", type=Path, help="build in this new folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     data = str(Path(args.data).resolve())
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; load average {os.getloadavg()[0]:.2f}", flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-targets-") as scratch:
         lab = Path(scratch)
+        if args.keep:
+            args.keep.mkdir(parents=True)  # new: a first build starts from nothing
+            lab = args.keep.resolve()
         print("1. labreport build in a fresh folder ...", flush=True)
         results["first build"] = timed(lab, "build", "--data", data, "--no-download", "--out", "reports/lab13.pdf")
         print("2. build --no-run after template edits ...", flush=True)
