@@ -32,6 +32,12 @@ PACKAGED_TEMPLATES = next(
 )
 
 
+# Compiled templates, kept between builds in the system's temporary folder (Jinja checks each
+# against its source's checksum, so an edited template is compiled again). Compiling the
+# report's 26 templates took 0.2 s of a ~4 s re-render.
+TEMPLATE_BYTECODE = jinja2.FileSystemBytecodeCache()
+
+
 def css_string(value) -> Markup:
     """A CSS string literal that is safe inside <style> (for page headers built from user text)."""
     text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ").replace("\n", " ")
@@ -47,6 +53,7 @@ def template_environment(extra_folders: Sequence[Path] = ()) -> jinja2.Environme
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=TEMPLATE_BYTECODE,
     )
     env.filters["css_string"] = css_string
     env.globals["pct"] = pct
