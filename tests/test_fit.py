@@ -388,7 +388,7 @@ def test_epoch_sweep_writes_the_contract_files(tmp_path):
     assert len(snapshots) == 3 * 2
     assert list(pd.read_csv(ctx.dir / "loss.csv").columns) == ["lr", "seed", "epoch", "train_loss"]
     curves = pd.read_csv(ctx.dir / "curves.csv")
-    assert list(curves.columns) == ["lr", "epochs", "seed", "x", "y_pred"]
+    assert list(curves.columns) == ["lr", "epochs", "seed", "y_pred"]  # x: grid.csv's, in order
     assert len(curves) == 3 * 2 * 50
     data = pd.read_csv(ctx.dir / "data.csv")
     assert list(data.columns) == ["seed", "x", "y"] and len(data) == 2 * 32
