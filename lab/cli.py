@@ -9,6 +9,7 @@ failed (or `build --final`: not ready to hand in), 2 usage or input error,
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import sys
 import warnings
@@ -347,13 +348,19 @@ def verify(
     rerun: Annotated[
         Optional[str], typer.Option(metavar="NAME", help="Also execute these runs again and compare (e.g. fit).")
     ] = None,
+    epochs: Annotated[
+        int,
+        typer.Option(min=1, metavar="N", help="With --rerun: runs that need the data set train their first N epochs."),
+    ] = 1,
+    data: option.Data = None,
 ) -> None:
     """Check a report PDF against its attached evidence: the attachments match their manifest (intact);
     rendered again from them alone, without training, the report has the PDF's text (consistent);
-    --rerun NAME executes those runs again and compares their results. Exit 0 when all agree, 1 otherwise."""
+    --rerun NAME executes those runs again and compares their results (a run that needs the data set,
+    from --data, its first --epochs). Exit 0 when all agree, 1 otherwise."""
     from lab.report.verify import verify as verify_report
 
-    verdict = verify_report(report, rerun)
+    verdict = verify_report(report, rerun, epochs, data or os.environ.get("LABREPORT_DATA"))
     show_verdict(console, verdict, as_json)
     raise typer.Exit(0 if verdict.ok else EXIT_RUN_FAILED)
 

@@ -388,7 +388,7 @@ def test_epoch_sweep_writes_the_contract_files(tmp_path):
     assert len(snapshots) == 3 * 2
     assert list(pd.read_csv(ctx.dir / "loss.csv").columns) == ["lr", "seed", "epoch", "train_loss"]
     curves = pd.read_csv(ctx.dir / "curves.csv")
-    assert list(curves.columns) == ["lr", "epochs", "seed", "x", "y_pred"]
+    assert list(curves.columns) == ["lr", "epochs", "seed", "y_pred"]  # x: grid.csv's, in order
     assert len(curves) == 3 * 2 * 50
     data = pd.read_csv(ctx.dir / "data.csv")
     assert list(data.columns) == ["seed", "x", "y"] and len(data) == 2 * 32
@@ -606,3 +606,19 @@ def test_the_oscillation_verdict_takes_the_median_seed_of_every_epoch():
     assert lr_facts.oscillating_by_rebound(rebound, 1.0) is True
     assert lr_facts.oscillating_by_rebound(rebound, 0.01) is False  # one seed of three bounced
     assert lr_facts.oscillating_by_rebound(None, 1.0) is None  # no table: loss.csv decides
+
+
+def test_curves_read_back_are_the_networks_numbers_at_the_grids_x(tmp_path):
+    """curves.csv keeps y_pred as float32's shortest repr and no x: read back, each curve is the
+    float32 output exactly (widened to float64) at grid.csv's points in order."""
+    from lab.exercises.fit.sweep_facts import read_curves
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(-5, 5, 7)
+    y_pred = rng.normal(size=2 * len(x)).astype(np.float32)
+    pd.DataFrame({"x": x, "y_true": x**2}).to_csv(tmp_path / "grid.csv", index=False)
+    pd.DataFrame({"seed": np.repeat([1, 2], len(x)), "y_pred": y_pred}).to_csv(tmp_path / "curves.csv", index=False)
+    curves = read_curves(tmp_path, pd.read_csv(tmp_path / "grid.csv"))
+    assert list(curves.columns) == ["seed", "x", "y_pred"]
+    assert np.array_equal(curves["x"].to_numpy(), np.tile(x, 2))
+    assert np.array_equal(curves["y_pred"].to_numpy(), y_pred.astype(np.float64))

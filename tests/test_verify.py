@@ -167,21 +167,31 @@ def test_rerun_executes_exercise_1_again_and_agrees(built, tmp_path):
     assert set(reruns) == {"rerun fit.epochs", "rerun fit.lr", "rerun fit.custom"}
     assert all(check["ok"] is True and "exactly" in check["detail"] for check in reruns.values())
 
-    refused = labreport(tmp_path, "verify", str(built / "reports" / "lab13.pdf"), "--rerun", "cifar", check=2)
-    assert "--rerun cifar" in refused.stderr and "need the data set" in refused.stderr
-
 
 def test_rerun_compares_numbers_exactly_or_within_the_stated_tolerance():
-    from lab.report.rerun import RELATIVE_TOLERANCE, compare_csv
+    from lab.core.api import Exercise
+    from lab.report.rerun import compare_csv
 
+    tolerance = Exercise.rerun_tolerance
     attached = b"epoch,loss,seconds\n1,0.5,0.01\n2,0.25,0.02\n"
     slower = b"epoch,loss,seconds\n1,0.5,0.09\n2,0.25,0.07\n"
-    assert compare_csv("loss.csv", attached, slower, exact=True) == ""  # timings aside
-    nearby = f"epoch,loss,seconds\n1,0.5,0.01\n2,{0.25 * (1 + RELATIVE_TOLERANCE / 10)!r},0.02\n".encode()
-    assert "row 2, loss" in compare_csv("loss.csv", attached, nearby, exact=True)
-    assert compare_csv("loss.csv", attached, nearby, exact=False) == ""
+    assert compare_csv("loss.csv", attached, slower, None) == ""  # timings aside
+    nearby = f"epoch,loss,seconds\n1,0.5,0.01\n2,{0.25 * (1 + tolerance / 10)!r},0.02\n".encode()
+    assert "row 2, loss" in compare_csv("loss.csv", attached, nearby, None)
+    assert compare_csv("loss.csv", attached, nearby, tolerance) == ""
     far = b"epoch,loss,seconds\n1,0.5,0.01\n2,0.26,0.02\n"
-    assert "row 2, loss: 0.25 attached, 0.26 here" in compare_csv("loss.csv", attached, far, exact=False)
+    assert "row 2, loss: 0.25 attached, 0.26 here" in compare_csv("loss.csv", attached, far, tolerance)
+
+
+def test_a_shortened_run_is_compared_with_the_first_rows():
+    from lab.report.rerun import compare_csv
+
+    attached = b"epoch,loss\n1,0.5\n2,0.25\n"
+    assert compare_csv("epochs.csv", attached, b"epoch,loss\n1,0.5\n", None, first_rows=True) == ""
+    assert "1 rows here, 2 attached" in compare_csv("epochs.csv", attached, b"epoch,loss\n1,0.5\n", None)
+    assert "row 1, loss: 0.5 attached, 0.4 here" in compare_csv(
+        "epochs.csv", attached, b"epoch,loss\n1,0.4\n", None, first_rows=True
+    )
 
 
 def test_the_page_is_rendered_with_the_build_machine_the_manifest_names(built, tmp_path):
@@ -194,28 +204,80 @@ def test_the_page_is_rendered_with_the_build_machine_the_manifest_names(built, t
     assert any("Imaginary" in difference["evidence"] for difference in result["differences"])
 
 
-def test_rerun_catches_a_result_forged_with_its_checksums(built, tmp_path):
-    """A changed loss.csv whose record and manifest checksums were changed too: intact, but not what the code gives."""
+def forged_result(pdf: Path, out: Path, run: str, file: str, change) -> Path:
+    """`run`'s result `file` as `change` rewrites its text, its checksums in the run's record and in
+    the manifest changed to match: intact, but not what the code gives."""
     import hashlib
 
-    pdf = built / "reports" / "lab13.pdf"
     files = attachments(pdf)
-    name, record_name = "fit.lr--loss.csv", "fit.lr--record.json"
-    lines = files[name].decode().splitlines()
-    lines[1] = re.sub(r"[\d.]+$", "1.5", lines[1])
-    forged = ("\n".join(lines) + "\n").encode()
+    name, record_name = f"{run}--{file}", f"{run}--record.json"
+    forged = change(files[name].decode()).encode()
+    assert forged != files[name]
     record = json.loads(files[record_name])
-    record["files"]["loss.csv"] = hashlib.sha256(forged).hexdigest()
+    record["files"][file] = hashlib.sha256(forged).hexdigest()
     record_bytes = json.dumps(record, indent=2).encode()
     manifest = json.loads(files[MANIFEST])
     for changed, data in ((name, forged), (record_name, record_bytes)):
         manifest["attachments"][changed]["sha256"] = hashlib.sha256(data).hexdigest()
-    change = {name: forged, record_name: record_bytes, MANIFEST: json.dumps(manifest).encode()}
-    out = rewritten(pdf, tmp_path / "forged.pdf", change)
+    return rewritten(pdf, out, {name: forged, record_name: record_bytes, MANIFEST: json.dumps(manifest).encode()})
+
+
+def cell_changed(column: str, row: int, value: str):
+    """A CSV's text with one cell (`row` from 1, below the header) replaced by `value`."""
+
+    def change(text: str) -> str:
+        lines = [line.split(",") for line in text.splitlines()]
+        lines[row][lines[0].index(column)] = value
+        return "\n".join(",".join(cells) for cells in lines) + "\n"
+
+    return change
+
+
+def test_rerun_catches_a_result_forged_with_its_checksums(built, tmp_path):
+    change = cell_changed("train_loss", 1, "1.5")
+    out = forged_result(built / "reports" / "lab13.pdf", tmp_path / "forged.pdf", "fit.lr", "loss.csv", change)
     result = json.loads(labreport(tmp_path, "verify", str(out), "--rerun", "fit.lr", "--json", check=1).stdout)
     assert checks(result)["intact"]["ok"] is True
     assert checks(result)["rerun fit.lr"]["ok"] is False
     assert "loss.csv: row 1, train_loss: 1.5 attached" in checks(result)["rerun fit.lr"]["detail"]
+
+
+def test_rerun_cifar_trains_its_first_epochs_again_and_agrees(built, tmp_path):
+    """From the attached declaration, on the data set given: the first epoch's row of epochs.csv,
+    exactly (same CPU kind), on the thread count the run's record names."""
+    pdf = built / "reports" / "lab13.pdf"
+    out = labreport(tmp_path, "verify", str(pdf), "--rerun", "cifar", "--data", str(built / "data"), "--json", check=0)
+    rerun = checks(json.loads(out.stdout))["rerun cifar"]
+    threads = json.loads(attachments(pdf)["cifar--record.json"])["threads"]
+    assert rerun["ok"] is True
+    assert f"trained again for its first 1 epoch on {threads} thread" in rerun["detail"]
+    assert "epochs.csv agrees exactly (same CPU kind)" in rerun["detail"]
+
+    # LABREPORT_DATA, as for build; more epochs than the run has: trained in full, every file compared
+    env = {"LABREPORT_DATA": str(built / "data")}
+    out = labreport(tmp_path, "verify", str(pdf), "--rerun", "cifar", "--epochs", "5", "--json", env=env, check=0)
+    detail = checks(json.loads(out.stdout))["rerun cifar"]["detail"]
+    assert "trained again in full" in detail and "confusion.csv, epochs.csv, misclassified.npz agree" in detail
+
+
+def test_rerun_cifar_needs_the_data_set_and_says_how_to_give_it(built, tmp_path):
+    refused = labreport(tmp_path, "verify", str(built / "reports" / "lab13.pdf"), "--rerun", "cifar", check=2)
+    message = refused.stderr.strip()
+    assert len(message.splitlines()) == 1 and "--rerun cifar" in message
+    assert "--data PATH" in message and "LABREPORT_DATA" in message
+
+
+def test_rerun_cifar_catches_a_changed_epoch(built, tmp_path):
+    """The first epoch's test accuracy forged, checksums and all: only training it again catches it."""
+    change = cell_changed("test_acc", 1, "99.5")
+    out = forged_result(built / "reports" / "lab13.pdf", tmp_path / "forged.pdf", "cifar", "epochs.csv", change)
+    verdict = labreport(
+        tmp_path, "verify", str(out), "--rerun", "cifar", "--data", str(built / "data"), "--json", check=1
+    )
+    result = json.loads(verdict.stdout)
+    assert checks(result)["intact"]["ok"] is True
+    assert checks(result)["rerun cifar"]["ok"] is False
+    assert "epochs.csv: row 1, test_acc: 99.5 attached" in checks(result)["rerun cifar"]["detail"]
 
 
 def test_a_missing_or_unreadable_pdf_is_one_line_and_exit_2(tmp_path):

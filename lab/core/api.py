@@ -83,6 +83,7 @@ class Exercise:
     input_files: tuple[str, ...] = ()  # options() naming files or folders a run reads: sent to cluster nodes
     node_folders: tuple[str, ...] = ()  # options() naming folders runs keep data in (a cache): any node's own will do
     report: str = ""  # module with its report parts (facts, figures, tables, answers)
+    rerun_tolerance: float = 1e-3  # relative: how closely its runs repeat on another CPU kind (verify --rerun)
 
     @property
     def folder(self) -> Path:

@@ -119,6 +119,7 @@ def base_record(spec: RunSpec, device: str, previous: dict) -> dict:
         "seconds_before": float(previous.get("seconds_before") or 0.0),
         "device": device,
         "device_name": device_name(device),
+        "threads": torch.get_num_threads(),  # a CPU's sums, and so its numbers, depend on it (verify --rerun)
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -91,8 +91,9 @@ def page_texts(reader) -> list[str]:
 # --- the checks ---------------------------------------------------------------------
 
 
-def verify(path: Path, rerun: str | None = None) -> Verdict:
-    """The checks; with `rerun` (an exercise or run name) also its runs executed again (lab.report.rerun)."""
+def verify(path: Path, rerun: str | None = None, epochs: int = 1, data: str | None = None) -> Verdict:
+    """The checks; with `rerun` (an exercise or run name) also its runs executed again (lab.report.rerun):
+    those that need the data set (at `data`) train their first `epochs` epochs."""
     verdict = Verdict(path)
     reader = read_pdf(path)
     files = attachments(reader)
@@ -117,7 +118,7 @@ def verify(path: Path, rerun: str | None = None) -> Verdict:
     if rerun:
         from lab.report.rerun import rerun_checks
 
-        verdict.checks += rerun_checks(manifest, files, rerun)
+        verdict.checks += rerun_checks(manifest, files, rerun, epochs, data)
     return verdict
 
 

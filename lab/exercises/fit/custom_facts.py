@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lab.exercises.fit.comparison import SETTING, paired_difference
-from lab.exercises.fit.sweep_facts import setting_table
+from lab.exercises.fit.sweep_facts import read_curves, setting_table
 from lab.report.frames import read_csv
 
 
@@ -146,7 +146,7 @@ def read_custom(run) -> Custom:
         cv_curves=mean_curves(read_csv(run.dir, "cv_curves.csv")),
         comparison=setting_table(snapshots, ["label", "lr", "epochs"]),
         snapshots=snapshots,
-        curves=read_csv(run.dir, "curves.csv"),
+        curves=read_curves(run.dir, grid),
         data=read_csv(run.dir, "data.csv"),
         grid=grid,
         loss=read_csv(run.dir, "loss.csv"),

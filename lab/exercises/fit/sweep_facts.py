@@ -7,6 +7,7 @@ that the data cannot support is ``None``, never a guess.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -61,18 +62,31 @@ class Sweep:
 
 def read_sweep(run) -> Sweep:
     snapshots = read_csv(run.dir, "snapshots.csv")
+    grid = pd.read_csv(Path(run.dir) / "grid.csv")
     return Sweep(
         name=run.name,
         params=run.params,
         snapshots=snapshots,
         loss=read_csv(run.dir, "loss.csv"),
-        curves=read_csv(run.dir, "curves.csv"),
+        curves=read_curves(run.dir, grid),
         data=read_csv(run.dir, "data.csv"),
-        grid=read_csv(run.dir, "grid.csv"),
+        grid=grid,
         settings=setting_table(snapshots, ["lr", "epochs"]),
         record=run.record,
         rebound=read_csv(run.dir, "rebound.csv"),
     )
+
+
+def read_curves(folder, grid: pd.DataFrame) -> pd.DataFrame:
+    """curves.csv (tables.curve_table) with its x: each curve's rows are the grid's points in order.
+    y_pred is read as the float32 it was written as, so its numbers are the network's own."""
+    curves = pd.read_csv(Path(folder) / "curves.csv", dtype={"y_pred": np.float32})
+    curves["y_pred"] = curves["y_pred"].astype(np.float64)
+    x = grid["x"].to_numpy()
+    if len(curves) % len(x):
+        raise ValueError(f"{folder}/curves.csv: {len(curves)} rows are not whole curves of {len(x)} grid points")
+    curves.insert(curves.columns.get_loc("y_pred"), "x", np.tile(x, len(curves) // len(x)))
+    return curves
 
 
 EDGE_FRACTION = 0.1  # "near the edges": the outer 10 % of the x range on each side

@@ -80,14 +80,15 @@ def loss_table(trajectory: Trajectory) -> pd.DataFrame:
 
 
 def curve_table(trajectory: Trajectory, grid: Points) -> pd.DataFrame:
-    """curves.csv rows: the learnt curve on the grid per (lr, epochs, seed)."""
-    x = grid.x.numpy()
+    """curves.csv rows: the learnt curve on the grid per (lr, epochs, seed), each curve's rows
+    at the grid's points in order (their x is grid.csv's, not repeated here: sweep_facts.read_curves).
+    y_pred is the network's float32 output, written as float32 (its shortest repr, 8 or 9 digits
+    instead of 17), which read back as float32 is the same number."""
     frames = []
     for epochs, snap in sorted(trajectory.snapshots.items()):
         for m, (lr, seed) in enumerate(zip(trajectory.lrs, trajectory.seeds)):
-            frames.append(
-                pd.DataFrame({"lr": lr, "epochs": epochs, "seed": seed, "x": x, "y_pred": snap.predictions["true"][m]})
-            )
+            y_pred = snap.predictions["true"][m].astype(np.float32)
+            frames.append(pd.DataFrame({"lr": lr, "epochs": epochs, "seed": seed, "y_pred": y_pred}))
     return pd.concat(frames, ignore_index=True)
 
 
