@@ -159,4 +159,3 @@ def averaged(members: Trajectory, problem: Problem, seeds: list[int], networks: 
     losses = members.losses.reshape(members.losses.shape[0], -1, networks).mean(axis=2)
     lrs = members.lrs[::networks]
     return Trajectory(lrs, list(seeds), losses, snapshots, members.seconds, members.cpu_seconds, members.resumed_at)
-

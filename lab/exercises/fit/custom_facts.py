@@ -37,6 +37,9 @@ class CustomFacts:
     single_cv_se: float
     average_cv_error: float  # the mean of k networks' CV error ± SE (NaN: not searched)
     average_cv_se: float
+    single_epochs: int  # the best single network's early-stopping epoch
+    average_epochs: int  # the averaged candidate's early-stopping epoch (0: not searched)
+    average_budget: int  # the last epoch its cross-validation trained to (0: not searched)
     average_gap: float  # averaged − best single CV error, paired over the same seed × fold models
     average_gap_se: float
     runner_up_gap: float  # runner-up − chosen CV error, paired over the same seed × fold models
@@ -136,12 +139,13 @@ def _unit_errors(raw_curves: pd.DataFrame, row) -> pd.Series:
     return mine.set_index(["seed", "fold"])["val_error"].astype(float)
 
 
-def _best(search: pd.DataFrame, averaged: bool) -> tuple[float, float]:
+def _best(search: pd.DataFrame, averaged: bool) -> tuple[float, float, int]:
+    """The best single network's (or the averaged candidate's) CV error, SE and early-stopping epoch."""
     rows = search[(search["networks"] > 1) == averaged].dropna(subset=["cv_error"])
     if rows.empty:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), 0
     best = rows.loc[rows["cv_error"].idxmin()]
-    return float(best["cv_error"]), _nan(best["cv_se"])
+    return float(best["cv_error"]), _nan(best["cv_se"]), int(best["epochs"])
 
 
 def chosen_setting(run, search: pd.DataFrame) -> dict:
@@ -202,6 +206,11 @@ def custom_facts(run, search: pd.DataFrame, snapshots: pd.DataFrame, raw_curves:
         single_cv_se=_best(search, averaged=False)[1],
         average_cv_error=_best(search, averaged=True)[0],
         average_cv_se=_best(search, averaged=True)[1],
+        single_epochs=_best(search, averaged=False)[2],
+        average_epochs=_best(search, averaged=True)[2],
+        average_budget=int(raw_curves.loc[raw_curves["networks"] > 1, "epochs"].max())
+        if (raw_curves["networks"] > 1).any()
+        else 0,
         average_gap=gap,
         average_gap_se=gap_se,
         runner_up_gap=second,
