@@ -292,9 +292,20 @@ def search_curves(custom: Custom, lang: str) -> str:
             ax.set_title(msg(lang, "hidden_width", width=layers_text([width] * int(depth))))
             ax.set_xlabel(msg(lang, "epochs"))
         axes[0].set_ylabel(msg(lang, "validation_error_cv"))
-        handles, labels = axes[0].get_legend_handles_labels()
+        handles, labels = _legend_of_all(axes)
         fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
         return to_svg(fig)
+
+
+def _legend_of_all(axes) -> tuple[list, list[str]]:
+    """Each label once, from every panel (the averaged candidate's line is in one of them)."""
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    return handles, labels
 
 
 def _draw_average(ax, curves, facts, depth: int, width: int, lang: str) -> None:
@@ -329,7 +340,8 @@ def custom_curves(custom: Custom, lang: str) -> str:
             lr=facts.chosen_lr,
             epochs=facts.chosen_epochs,
             hidden=layers_text([facts.chosen_width] * facts.chosen_depth),
-        ),
+        )
+        + (msg(lang, "mean_of_networks", networks=facts.chosen_networks) if facts.chosen_networks > 1 else ""),
     }
     seed = int(custom.snapshots["seed"].min())
     with styled(lang):
