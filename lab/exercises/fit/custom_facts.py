@@ -44,6 +44,7 @@ class CustomFacts:
     average_gap_se: float
     runner_up_gap: float  # runner-up − chosen CV error, paired over the same seed × fold models
     runner_up_gap_se: float
+    best_two_mean_and_single: bool  # the best two candidates are the mean of k networks and one network
     noise_variance: float  # σ²
     samples: int  # n, training points per seed
     noise_floor_se: float  # σ²·√(2/(n·seeds)): the CV error's SE from the noise alone (see noise_floor)
@@ -132,6 +133,11 @@ def runner_up_gap(raw_curves: pd.DataFrame, search: pd.DataFrame) -> tuple[float
     return paired_gap(raw_curves, ranked.iloc[1], ranked.iloc[0])
 
 
+def _best_two_differ_in_networks(search: pd.DataFrame) -> bool:
+    ranked = search.dropna(subset=["cv_error"]).sort_values("cv_error", kind="stable")
+    return len(ranked) > 1 and (ranked["networks"].iloc[0] > 1) != (ranked["networks"].iloc[1] > 1)
+
+
 def _unit_errors(raw_curves: pd.DataFrame, row) -> pd.Series:
     mine = raw_curves
     for column in (*SETTING, "epochs"):
@@ -215,6 +221,7 @@ def custom_facts(run, search: pd.DataFrame, snapshots: pd.DataFrame, raw_curves:
         average_gap_se=gap_se,
         runner_up_gap=second,
         runner_up_gap_se=second_se,
+        best_two_mean_and_single=_best_two_differ_in_networks(search),
         noise_variance=noise_variance,
         samples=samples,
         noise_floor_se=noise_floor(noise_variance, samples, seeds),
