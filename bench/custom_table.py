@@ -5,7 +5,9 @@
 For each function, ``labreport run --only fit.custom --set fit.custom.function=F``
 into a throwaway store (the declaration's search space and seeds, or --set
 overrides), then one table row from the run's files, as the report reads them:
-the chosen setting, its CV error ± SE (folds × seeds), the true error of the
+the chosen setting (one network or the mean of k), the mean of k networks' CV error ± SE
+and its paired gap to the best single network, the noise floor of the CV error's SE
+(σ²·√(2/(n·seeds))), the chosen setting's CV error ± SE (folds × seeds), the true error of the
 chosen setting and of the course defaults, each retrained on all training
 points (mean ± SE over seeds), the paired difference, wins/n and the verdict.
 Wrap it in ``flock /tmp/cpu.lock`` on a shared machine.
@@ -48,8 +50,15 @@ def row(store: Path) -> str:
     [run] = list(Store(store).finished(["fit.custom"]))
     f = read_custom(run).facts
     hidden = [f.chosen_width] * f.chosen_depth
+    averaged = f"mean of {f.chosen_networks}" if f.chosen_networks > 1 else "one network"
+    tried = (
+        f"{f.average_cv_error:.3f} ± {f.average_cv_se:.3f} (paired {f.average_gap:+.3f} ± {f.average_gap_se:.3f})"
+        if f.networks_tried > 1
+        else "not tried"
+    )
     return (
-        f"| `{f.function}` | lr {f.chosen_lr:g}, wd {f.chosen_weight_decay:g}, {hidden}, {f.chosen_epochs} ep "
+        f"| `{f.function}` | lr {f.chosen_lr:g}, wd {f.chosen_weight_decay:g}, {hidden}, {f.chosen_epochs} ep, {averaged} "
+        f"| {tried} | {f.noise_floor_se:.3f} "
         f"| {f.chosen_cv_error:.3f} ± {f.chosen_cv_se:.3f} "
         f"| {f.chosen_true_error:.3f} ± {f.chosen_true_error_se:.3f} "
         f"| {f.baseline_true_error:.3f} ± {f.baseline_true_error_se:.3f} "
@@ -66,11 +75,13 @@ def main() -> None:
 
     print(f"CPU: {cpu_model()}")
     print(
-        "| function | chosen (lr, weight decay, hidden, early-stop epochs) | CV error ± SE (folds × seeds) "
+        "| function | chosen (lr, weight decay, hidden, early-stop epochs, averaging) "
+        "| mean of k: CV error ± SE (minus the best single, paired) | noise floor σ²√(2/(n·seeds)) "
+        "| CV error ± SE (folds × seeds) "
         "| true error, chosen (all points) | true error, defaults (all points) | chosen − defaults ± SE "
         "| wins/n | verdict |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for function in args.functions:
         with tempfile.TemporaryDirectory(prefix="bench-custom-") as folder:
             seconds = run_custom(function, args.sets, Path(folder))

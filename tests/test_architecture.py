@@ -152,6 +152,7 @@ def test_a_run_records_the_code_it_ran(tiny_lab, tmp_path):
         "lab.exercises.fit.batched_mlp",
         "lab.exercises.fit.autograd_mlp",
         "lab.exercises.fit.comparison",
+        "lab.exercises.fit.averaging",
         "lab.exercises.fit.expr",
         "lab.exercises.fit.functions",
     }

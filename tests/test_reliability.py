@@ -97,10 +97,12 @@ def test_sigkill_during_exercise_1_then_resume(tiny_lab, tmp_path_factory):
 
 CUSTOM = ["--only", "fit.custom", "--set", "fit.lr.epochs=250"]
 # The tiny lab's fit.custom: 40 points in 3 folds (validation sets of 13 and 14: two batched
-# cross-validation trainings of 2 x 16 units, 30 epochs, scored every 10), then the chosen
-# setting and the defaults (fit.lr.epochs: 250) on all points. A checkpoint at the end of
+# cross-validation trainings of 2 x 16 units, 30 epochs, scored every 10; then the same two for
+# the mean of 2 networks of the best setting), then the chosen candidate and the defaults
+# (fit.lr.epochs: 250) on all points. A checkpoint at the end of
 # each progress step of at least 10 epochs: at 10, 20, 30 in cross-validation; 100, 200, 250.
 IN_CROSS_VALIDATION, IN_RETRAINING = "fit.custom:cv-2x16-14:epoch:20", "fit.custom:baseline:epoch:100"
+CROSS_VALIDATION = ["cv-2x16-13", "cv-2x16-14", "cv-mean2-2x16-13", "cv-mean2-2x16-14"]
 
 
 def test_sigkill_during_cross_validation_and_retraining_then_resume_bit_for_bit(tiny_lab, tmp_path_factory):
@@ -116,9 +118,9 @@ def test_sigkill_during_cross_validation_and_retraining_then_resume_bit_for_bit(
             assert (state["stage"], state["epoch"], list(state["finished"])) == ("cv-2x16-14", 20, ["cv-2x16-13"])
         else:
             assert (state["stage"], state["epoch"]) == ("baseline", 100)
-            assert list(state["finished"]) == ["cv-2x16-13", "cv-2x16-14", "chosen"]
+            assert list(state["finished"]) == [*CROSS_VALIDATION, "chosen"]
     resumed = labreport(tiny_lab, "run", *CUSTOM, check=0, env=every)
-    assert "fit.custom: finished before the restart, kept: cv-2x16-13, cv-2x16-14, chosen" in resumed.stdout
+    assert f"fit.custom: finished before the restart, kept: {', '.join(CROSS_VALIDATION)}, chosen" in resumed.stdout
     assert "fit.custom: resumed at epoch 100 of 250" in resumed.stdout, resumed.stdout
     reference = twin(tiny_lab, tmp_path_factory)
     assert "resumed" not in labreport(reference, "run", *CUSTOM, check=0).stdout

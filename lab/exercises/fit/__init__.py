@@ -50,6 +50,7 @@ class Fit(Exercise):
                 "depths": listof(integer(1, 6), 1, 3),
                 "max_epochs": integer(1, 1_000_000),
                 "check_every": integer(1, 1_000_000),
+                "average": integer(1, 20),
             },
         },
     }
@@ -64,6 +65,7 @@ class Fit(Exercise):
         search["check_every"] = max(1, min(search["check_every"], search["max_epochs"] // 10))
         search["widths"] = search["widths"][:1]
         search["depths"] = search["depths"][:1]
+        search["average"] = min(search["average"], 3)
         return fit
 
     def check(self, section: dict, runs: list[str], source: str) -> None:

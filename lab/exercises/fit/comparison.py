@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-SETTING = ["lr", "weight_decay", "width", "depth"]  # what the search varies, as search.csv columns
+SETTING = ["lr", "weight_decay", "width", "depth", "networks"]  # what the search varies (search.csv columns)
 
 TIE_STANDARD_ERRORS = 2.0  # |mean difference| within this many SE: a tie
 

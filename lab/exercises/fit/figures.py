@@ -281,7 +281,8 @@ def search_curves(custom: Custom, lang: str) -> str:
         for ax, (depth, width) in zip(axes, shapes):
             for (lr, wd), color in colors.items():
                 rows = curves[
-                    (curves["depth"] == depth)
+                    (curves["networks"] == 1)
+                    & (curves["depth"] == depth)
                     & (curves["width"] == width)
                     & np.isclose(curves["lr"], lr)
                     & np.isclose(curves["weight_decay"], wd)
@@ -289,24 +290,52 @@ def search_curves(custom: Custom, lang: str) -> str:
                 values = rows["val_error"].to_numpy(dtype=float)
                 if not np.isfinite(values).any():
                     continue
-                chosen = (lr, wd, width, depth) == (
+                chosen = (lr, wd, width, depth, 1) == (
                     facts.chosen_lr,
                     facts.chosen_weight_decay,
                     facts.chosen_width,
                     facts.chosen_depth,
+                    facts.chosen_networks,
                 )
                 label = f"lr = {lr:g}" + (f", wd = {wd:g}" if several_decays else "")
                 ax.plot(rows["epochs"], values, color=color, lw=2.4 if chosen else 1.0, label=label)
                 best = int(np.nanargmin(values))
                 ax.plot(rows["epochs"].iloc[best], values[best], "o", color=color, ms=6 if chosen else 3.5)
+            _draw_average(ax, curves, facts, depth, width, lang)
             ax.set_xscale("log")
             plain_log_axis(ax.xaxis)
             ax.set_title(msg(lang, "hidden_width", width=layers_text([width] * int(depth))))
             ax.set_xlabel(msg(lang, "epochs"))
         axes[0].set_ylabel(msg(lang, "validation_error_cv"))
-        handles, labels = axes[0].get_legend_handles_labels()
+        handles, labels = _legend_of_all(axes)
         fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
         return to_svg(fig)
+
+
+def _legend_of_all(axes) -> tuple[list, list[str]]:
+    """Each label once, from every panel (the averaged candidate's line is in one of them)."""
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    return handles, labels
+
+
+def _draw_average(ax, curves, facts, depth: int, width: int, lang: str) -> None:
+    """The averaged candidate's mean validation curve, dashed, in its network shape's panel."""
+    rows = curves[(curves["networks"] > 1) & (curves["depth"] == depth) & (curves["width"] == width)]
+    rows = rows.sort_values("epochs")
+    values = rows["val_error"].to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        return
+    lr, networks = float(rows["lr"].iloc[0]), int(rows["networks"].iloc[0])
+    chosen = facts.chosen_networks > 1
+    label = msg(lang, "average_of", networks=networks, lr=f"{lr:g}")
+    ax.plot(rows["epochs"], values, color=TRUTH, ls="--", lw=2.4 if chosen else 1.0, label=label)
+    best = int(np.nanargmin(values))
+    ax.plot(rows["epochs"].iloc[best], values[best], "o", color=TRUTH, ms=6 if chosen else 3.5)
 
 
 def custom_curves(custom: Custom, lang: str) -> str:
@@ -326,7 +355,8 @@ def custom_curves(custom: Custom, lang: str) -> str:
             lr=facts.chosen_lr,
             epochs=facts.chosen_epochs,
             hidden=layers_text([facts.chosen_width] * facts.chosen_depth),
-        ),
+        )
+        + (msg(lang, "mean_of_networks", networks=facts.chosen_networks) if facts.chosen_networks > 1 else ""),
     }
     seed = int(custom.snapshots["seed"].min())
     with styled(lang):

@@ -15,6 +15,7 @@ def fixed(value, se=None) -> str:
     """value (± se) with DECIMALS decimals; '—' when missing."""
     if missing(value):
         return "—"
+    text = f"{value:.{DECIMALS}f}".replace("-", "\u2212")  # a real minus sign
     if missing(se):
-        return f"{value:.{DECIMALS}f}"
-    return f"{value:.{DECIMALS}f} ± {se:.{DECIMALS}f}"
+        return text
+    return f"{text} ± {se:.{DECIMALS}f}"

@@ -50,7 +50,8 @@ def search_table(custom: Custom, lang: str, shown: int) -> Table:
     ranked = custom.search.sort_values("cv_error", na_position="last").reset_index(drop=True)
     rows, highlight = [], set()
     for i, r in ranked.head(shown).iterrows():
-        chosen = (r["width"], r["depth"], r["weight_decay"]) == (f.chosen_width, f.chosen_depth, f.chosen_weight_decay)
+        setting = (r["width"], r["depth"], r["weight_decay"], r["networks"])
+        chosen = setting == (f.chosen_width, f.chosen_depth, f.chosen_weight_decay, f.chosen_networks)
         if chosen and abs(r["lr"] - f.chosen_lr) < 1e-12:
             highlight.add(i)
         rows.append(
@@ -59,13 +60,14 @@ def search_table(custom: Custom, lang: str, shown: int) -> Table:
                 lr_text(r["lr"]),
                 lr_text(r["weight_decay"]),
                 layers_text([r["width"]] * int(r["depth"])),
+                f"{int(r['networks'])}",
                 "—" if pd.isna(r["epochs"]) else f"{int(r['epochs']):,}",
                 fixed(r["cv_error"], r["cv_se"]),
                 f"{int(r['diverged'])}/{int(r['units'])}",
             ]
         )
-    keys = ["rank", "lr", "weight_decay", "hidden", "early_stopping_epoch", "cv_error_column", "diverged"]
-    return Table([msg(lang, key) for key in keys], rows, [True] * 7, highlight)
+    keys = ["rank", "lr", "weight_decay", "hidden", "networks", "early_stopping_epoch", "cv_error_column", "diverged"]
+    return Table([msg(lang, key) for key in keys], rows, [True] * 8, highlight)
 
 
 def comparison_table(custom: Custom, lang: str) -> Table:
@@ -89,11 +91,13 @@ def comparison_table(custom: Custom, lang: str) -> Table:
             f.chosen_true_error_se,
         ),
     }
+    networks = {"baseline": 1, "chosen": f.chosen_networks}
     rows = [
-        [msg(lang, label), lr_text(lr), lr_text(decay), f"{epochs:,}", layers_text(hidden), fixed(true, se), ""]
+        [msg(lang, label), lr_text(lr), lr_text(decay), f"{epochs:,}", layers_text(hidden)]
+        + [str(networks[label]), fixed(true, se), ""]
         for label, (lr, decay, epochs, hidden, true, se) in settings.items()
     ]
     difference = fixed(f.difference, f.difference_se)
-    rows.append([msg(lang, "chosen_minus_baseline"), "", "", "", "", difference, f"{f.wins}/{f.compared_seeds}"])
-    keys = ["setting", "lr", "weight_decay", "epochs_column", "hidden", "true_error_all_points", "wins"]
-    return Table([msg(lang, key) for key in keys], rows, [False, True, True, True, True, True, True])
+    rows.append([msg(lang, "chosen_minus_baseline"), "", "", "", "", "", difference, f"{f.wins}/{f.compared_seeds}"])
+    keys = ["setting", "lr", "weight_decay", "epochs_column", "hidden", "networks", "true_error_all_points", "wins"]
+    return Table([msg(lang, key) for key in keys], rows, [False] + [True] * 7)

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from lab.exercises.fit.averaging import average_sweep, averaged
 from lab.exercises.fit.problem import floats, ints, load_problem, sweep
 from lab.exercises.fit.tables import (
     curve_table,
@@ -32,7 +33,7 @@ from lab.exercises.fit.tables import (
     timing,
 )
 from lab.exercises.fit.training import Stages, TrainingCheckpoints
-from lab.exercises.fit.tuning import choose, cross_validate, custom_total_epochs, labelled_table, search_summary
+from lab.exercises.fit.tuning import custom_total_epochs, labelled_table, search_with_average
 
 
 def run(ctx) -> dict:
@@ -74,15 +75,16 @@ def run_custom(ctx) -> dict:
     space = params["search"]
     ctx.progress.start(custom_total_epochs(params), "cross-validation, then chosen and defaults on all points")
     stages = Stages(ctx)  # every training checkpointed; a restart redoes none that finished
-    curves, search_runs = cross_validate(problem, space, seeds, ctx.progress, stages)
-    search_table = search_summary(curves)
-    chosen = choose(search_table)
+    curves, search_table, chosen, search_runs = search_with_average(problem, space, seeds, ctx.progress, stages)
     ctx.progress.log(
         f"chose lr={chosen['lr']:g}, weight decay={chosen['weight_decay']:g}, epochs={chosen['epochs']}, "
-        f"hidden={chosen['hidden']} (CV MSE {chosen['cv_error']:.4g})"
+        f"hidden={chosen['hidden']}, mean of {chosen['networks']} (CV MSE {chosen['cv_error']:.4g})"
     )
     trainings = final_trainings(problem, chosen, params["baseline"], seeds, ctx.progress)
     final_runs = {label: stages.train(label, training) for label, training in trainings.items()}
+    members = final_runs["chosen"]
+    if chosen["networks"] > 1:  # the chosen candidate is the mean of its members, seed by seed
+        final_runs["chosen"] = averaged(members, problem, seeds, chosen["networks"])
     ctx.write_table("cv_curves.csv", curves)
     ctx.write_table("search.csv", search_table)
     tables = {
@@ -97,25 +99,31 @@ def run_custom(ctx) -> dict:
         "chosen": chosen,
         "status": "diverged" if diverged else "done",
         "diverged": diverged,
-        "timings": timing([*search_runs, *final_runs.values()], started),
+        "timings": timing([*search_runs, members, final_runs["baseline"]], started),
     }
     ctx.progress.update(custom_total_epochs(params))  # the chosen run may be shorter than planned
     return _json_safe(summary)
 
 
 def final_trainings(problem, chosen: dict, baseline: dict, seeds: list[int], progress) -> dict:
-    """1C's two trainings on all training points, by label: the chosen setting and the course defaults."""
-    return {
-        "chosen": functools.partial(
-            sweep,
+    """1C's two trainings on all training points, by label: the chosen setting (the members of a
+    mean of networks, when chosen) and the course defaults."""
+    chosen_training = functools.partial(
+        sweep, problem, chosen["hidden"], [chosen["lr"]], seeds, [chosen["epochs"]], progress
+    )
+    if chosen["networks"] > 1:
+        chosen_training = functools.partial(
+            average_sweep,
             problem,
             chosen["hidden"],
-            [chosen["lr"]],
+            chosen["lr"],
             seeds,
-            [chosen["epochs"]],
+            chosen["networks"],
+            chosen["epochs"],
             progress,
-            weight_decay=chosen["weight_decay"],
-        ),
+        )
+    return {
+        "chosen": functools.partial(chosen_training, weight_decay=chosen["weight_decay"]),
         "baseline": functools.partial(
             sweep,
             problem,

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from lab.core.errors import UserError
+from lab.exercises.fit.averaging import cross_validate_average
 from lab.exercises.fit.batched_mlp import parameter_count
 from lab.exercises.fit.comparison import SETTING
 from lab.exercises.fit.functions import kfold_indices
@@ -97,6 +98,7 @@ def _curve_rows(trajectory: Trajectory, models: list, width: int, depth: int) ->
                     "weight_decay": [decay for _, decay, _ in models],
                     "width": width,
                     "depth": depth,
+                    "networks": 1,
                     "seed": [unit.seed for _, _, unit in models],
                     "fold": [unit.fold for _, _, unit in models],
                     "epochs": epochs,
@@ -114,6 +116,8 @@ def search_summary(curves: pd.DataFrame) -> pd.DataFrame:
     mean validation curve over seeds × folds, and the CV error there ± its standard
     error over the seed × fold models. A setting with a diverged model has none."""
     rows = []
+    if "networks" not in curves:  # a run from before averaging was a candidate
+        curves = curves.assign(networks=1)
     for setting, group in curves.groupby(SETTING, sort=True):
         units = group.groupby(["seed", "fold"]).ngroups
         diverged = int(group.groupby(["seed", "fold"])["diverged"].any().sum())
@@ -127,20 +131,18 @@ def search_summary(curves: pd.DataFrame) -> pd.DataFrame:
         se = float(at_best.std(ddof=1) / math.sqrt(len(at_best))) if len(at_best) > 1 else None
         rows.append(dict(row, epochs=best, cv_error=float(mean_curve[best]), cv_se=se))
     table = pd.DataFrame(rows)
-    table["width"], table["depth"], table["epochs"] = (
-        table["width"].astype(int),
-        table["depth"].astype(int),
-        table["epochs"].astype("Int64"),
-    )
+    for column in ("width", "depth", "networks"):
+        table[column] = table[column].astype(int)
+    table["epochs"] = table["epochs"].astype("Int64")
     return table
 
 
 def choose(search: pd.DataFrame) -> dict:
-    """The setting with the lowest CV error; ties go to the cheaper (epochs × weights)."""
+    """The setting with the lowest CV error; ties go to the cheaper (epochs × weights × networks)."""
     candidates = []
     for _, row in search.dropna(subset=["cv_error"]).iterrows():
         hidden = [int(row["width"])] * int(row["depth"])
-        cost = int(row["epochs"]) * parameter_count(hidden)
+        cost = int(row["epochs"]) * parameter_count(hidden) * int(row.get("networks", 1))
         candidates.append((float(row["cv_error"]), cost, row.name))
     if not candidates:
         raise UserError(
@@ -156,18 +158,54 @@ def choose(search: pd.DataFrame) -> dict:
         "width": width,
         "depth": depth,
         "hidden": [width] * depth,
+        "networks": int(row.get("networks", 1)),
         "cv_error": float(row["cv_error"]),
         "cv_se": None if pd.isna(row["cv_se"]) else float(row["cv_se"]),
     }
 
 
 def custom_total_epochs(params: dict) -> int:
-    """Progress units of fit.custom: every batched CV run's epochs, then the two final runs."""
+    """Progress units of fit.custom: every batched CV run's epochs (the averaged candidate's
+    too), then the two final runs."""
     space = params["search"]
     folds, samples = int(space["folds"]), int(params["samples"])
     sizes = 1 if samples % folds == 0 else 2
-    shapes = len(space["widths"]) * len(space["depths"])
+    shapes = len(space["widths"]) * len(space["depths"]) + (1 if averages(space) else 0)
     return int(space["max_epochs"]) * (shapes * sizes + 1) + int(params["baseline"]["epochs"])
+
+
+def averages(space: dict) -> int:
+    """k of the averaged candidate (the mean of k networks); 0 when it is not searched."""
+    networks = int(space.get("average", 1))
+    return networks if networks > 1 else 0
+
+
+# The mean of k networks trains k times as many models as one setting; it is stopped early on
+# its own mean curve, within this many times the best single network's early-stopping epoch
+# (on the handout's function its minimum came before the single network's: 300 against 650).
+AVERAGE_EPOCHS_FACTOR = 2
+
+
+def average_checks(space: dict, single_epochs: int) -> list[int]:
+    """The checks of the averaged candidate: the search's, up to its budget."""
+    budget = min(int(space["max_epochs"]), AVERAGE_EPOCHS_FACTOR * int(single_epochs))
+    checks = [epochs for epochs in check_epochs(space) if epochs <= budget]
+    return checks or check_epochs(space)[:1]
+
+
+def search_with_average(problem: Problem, space: dict, seeds: list[int], progress=None, stages=None):
+    """The search of every setting, then, when declared, the mean of k networks of the best
+    one, on the same folds: cv_curves, search.csv, the choice and every trajectory."""
+    curves, trajectories = cross_validate(problem, space, seeds, progress, stages)
+    search = search_summary(curves)
+    networks = averages(space)
+    if networks:
+        best = choose(search)
+        units, checks = folds_of(problem, seeds, int(space["folds"])), average_checks(space, best["epochs"])
+        mean_curves, more = cross_validate_average(problem, units, best, networks, checks, progress, stages)
+        curves = pd.concat([curves, mean_curves], ignore_index=True)
+        search, trajectories = search_summary(curves), [*trajectories, *more]
+    return curves, search, choose(search), trajectories
 
 
 LABELLED_TABLES = {
