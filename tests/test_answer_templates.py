@@ -106,7 +106,7 @@ def test_every_answer_is_one_template_for_both_languages():
     pairs = [
         path.relative_to(ROOT).as_posix()
         for path in answer_templates()
-        if (match := PER_LANGUAGE.match(path.name))
+        if PER_LANGUAGE.match(path.name)
     ]
     assert pairs == [], "answers written once per language (make them one <QID>.html.j2 with lang blocks)"
 
