@@ -103,11 +103,7 @@ def problems(source: str) -> list[str]:
 
 def test_every_answer_is_one_template_for_both_languages():
     assert ANSWER_FOLDERS, "no answers/ folder found"
-    pairs = [
-        path.relative_to(ROOT).as_posix()
-        for path in answer_templates()
-        if PER_LANGUAGE.match(path.name)
-    ]
+    pairs = [path.relative_to(ROOT).as_posix() for path in answer_templates() if PER_LANGUAGE.match(path.name)]
     assert pairs == [], "answers written once per language (make them one <QID>.html.j2 with lang blocks)"
 
 
