@@ -49,7 +49,7 @@ def font_families(lang: str) -> list[str]:
 # No tick marks: the grid already marks every labelled value, and each mark is an SVG <use>
 # node that WeasyPrint draws one by one. On the full real report's 12 figures (537 marks,
 # most of them minor ticks on log axes) drawing took 0.92 s of CPU with them and 0.67 s
-# without (/tmp/p28/svgparts.py in issue 28's note; Intel Xeon, one core).
+# without (the 12 cached SVGs drawn by WeasyPrint in one process, minimum of 3; Intel Xeon).
 NO_TICK_MARKS = {f"{axis}tick.{which}.size": 0 for axis in "xy" for which in ("major", "minor")}
 
 
