@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lab.exercises.fit.problem import Problem, grid_eval, per_seed_eval
+from lab.exercises.fit.problem import Problem, fold_batch, grid_eval, per_seed_eval
 from lab.exercises.fit.training import EvalSet, Snapshot, Trajectory, stack_models, train_models
 
 MEMBER_SEED_STRIDE = 2**32  # seeds are below 2**32: no member shares another seed's start
@@ -46,25 +46,13 @@ def cross_validate_average(
     return pd.concat(rows, ignore_index=True), trajectories
 
 
-def _fold_points(problem: Problem, unit):
-    points = problem.training[unit.seed]
-    keep = torch.ones(len(points), dtype=torch.bool)
-    keep[unit.validation] = False
-    return points.subset(keep), points.subset(unit.validation)
-
-
 def _validation_targets(problem: Problem, units: list) -> np.ndarray:
-    return np.stack([_fold_points(problem, unit)[1].y.numpy().astype(np.float64) for unit in units])
+    return np.stack([problem.training[u.seed].subset(u.validation).y.numpy().astype(np.float64) for u in units])
 
 
 def _train_members(problem, units, setting, networks, checks, progress, checkpoints=None) -> Trajectory:
-    pairs = [_fold_points(problem, unit) for unit in units for _ in range(networks)]
-    x, y = stack_models([fit.x for fit, _ in pairs]), stack_models([fit.y for fit, _ in pairs])
-    validation = EvalSet(
-        stack_models([val.x for _, val in pairs]),
-        stack_models([val.y for _, val in pairs], torch.float64),
-        keep_predictions=True,
-    )
+    members = [unit for unit in units for _ in range(networks)]
+    x, y, validation = fold_batch(problem, members, keep_predictions=True)
     seeds = member_seeds([unit.seed for unit in units], networks)
     count = len(seeds)
     hidden = [int(setting["width"])] * int(setting["depth"])

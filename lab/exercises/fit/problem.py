@@ -67,6 +67,26 @@ def per_seed_eval(points: dict[int, Points], seeds: list[int]) -> EvalSet:
     )
 
 
+def fold_batch(
+    problem: Problem, units: list, keep_predictions: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, EvalSet]:
+    """One model per unit (a seed's points less one fold, ``unit.validation``; a unit may come
+    several times): the training x and y, ``[M, N, 1]``, and each model's fold to score it on."""
+    fits, folds = [], []
+    for unit in units:
+        points = problem.training[unit.seed]
+        keep = torch.ones(len(points), dtype=torch.bool)
+        keep[unit.validation] = False
+        fits.append(points.subset(keep))
+        folds.append(points.subset(unit.validation))
+    validation = EvalSet(
+        stack_models([fold.x for fold in folds]),
+        stack_models([fold.y for fold in folds], torch.float64),
+        keep_predictions,
+    )
+    return stack_models([fit.x for fit in fits]), stack_models([fit.y for fit in fits]), validation
+
+
 # --- fit.epochs and fit.lr -------------------------------------------------------
 
 

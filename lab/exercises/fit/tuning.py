@@ -16,9 +16,9 @@ from lab.exercises.fit.averaging import cross_validate_average
 from lab.exercises.fit.batched_mlp import parameter_count
 from lab.exercises.fit.comparison import SETTING
 from lab.exercises.fit.functions import kfold_indices
-from lab.exercises.fit.problem import Problem, floats, ints
+from lab.exercises.fit.problem import Problem, floats, fold_batch, ints
 from lab.exercises.fit.tables import curve_table, data_table, grid_table, loss_table, snapshot_table
-from lab.exercises.fit.training import EvalSet, Stages, Trajectory, stack_models, train_models
+from lab.exercises.fit.training import Stages, Trajectory, train_models
 
 # --- fit.custom: cross-validation -------------------------------------------------
 
@@ -71,17 +71,7 @@ def cross_validate(
 def _train_folds(
     problem: Problem, hidden: list[int], models: list, checks: list[int], progress, checkpoints=None
 ) -> Trajectory:
-    training = []
-    for _, _, unit in models:
-        points = problem.training[unit.seed]
-        keep = torch.ones(len(points), dtype=torch.bool)
-        keep[unit.validation] = False
-        training.append((points.subset(keep), points.subset(unit.validation)))
-    x = stack_models([fit.x for fit, _ in training])
-    y = stack_models([fit.y for fit, _ in training])
-    validation = EvalSet(
-        stack_models([val.x for _, val in training]), stack_models([val.y for _, val in training], torch.float64)
-    )
+    x, y, validation = fold_batch(problem, [unit for _, _, unit in models])
     lrs, decays = [lr for lr, _, _ in models], [decay for _, decay, _ in models]
     seeds = [unit.seed for _, _, unit in models]
     return train_models(hidden, lrs, seeds, x, y, {"val": validation}, checks, progress, checkpoints, decays)
