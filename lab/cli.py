@@ -39,6 +39,7 @@ from lab.core.session import (
     plan_for_render,
     prepare_output,
 )
+from lab.core.shutdown import skip_final_collection
 
 EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 EXIT_NOT_READY = 1  # build --final: something is not ready to hand in
@@ -57,6 +58,7 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one
 
 def main() -> None:
     """Entry point: store warnings (a damaged run, say) become one plain line each."""
+    skip_final_collection()
     warnings.showwarning = lambda message, *rest, **kw: errors.print(f"[yellow]warning:[/] {message}")
     app(prog_name="labreport")
 
@@ -125,8 +127,30 @@ def prepare(session: Session, exercise: Exercise) -> dict:
         return exercise.prepare(session.decl.values[exercise.name], session.inputs, progress)
 
 
-def plan(session: Session, names: list[str]) -> list[RunSpec]:
-    """Check inputs, then expand the matrix (with what each exercise's data adds to its keys)."""
+def plan(
+    session: Session, names: list[str], execution: option.Execution | None = None, force: bool = False
+) -> list[RunSpec]:
+    """Check inputs, then expand the matrix (with what each exercise's data adds to its keys).
+
+    With `execution` (the runs will be computed): the workers for the runs that need no data
+    are started first, so they get ready while the checks run."""
+    if execution is not None:
+        from lab.core import runner
+
+        early = expand(session.decl, names, {}, session.inputs)
+        runner.start_workers_early(
+            session.store, early, device=execution.device, force=force, executor=execution.executor
+        )
+    try:
+        return checked_plan(session, names)
+    except BaseException:
+        from lab.core.workers import discard_early
+
+        discard_early()  # nothing will run: stop them now, not after their imports
+        raise
+
+
+def checked_plan(session: Session, names: list[str]) -> list[RunSpec]:
     check_exercises(session.decl, names)
     prepared = {
         exercise.name: prepare(session, exercise)
@@ -170,7 +194,7 @@ def run(
     check_executor(execution.executor, execution.device, execution.address)
     session = start_session(chosen)
     names = select(session.decl, only)
-    code = run_specs(session, plan(session, names), execution, force)
+    code = run_specs(session, plan(session, names, execution, force), execution, force)
     raise typer.Exit(code)
 
 
@@ -203,7 +227,7 @@ def build(
         refuse_if_unready(unready)  # before any training: nothing to wait for
     code, specs = 0, None
     if not no_run:
-        specs = plan(session, session.decl.run_names)
+        specs = plan(session, session.decl.run_names, execution)
         code = run_specs(session, specs, execution, False)
     with session.store.reading():  # no record replaced, no run moved away while the report reads them
         code = render(session, specs, out, lang, pdf_variant, final, unready) or code

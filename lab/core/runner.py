@@ -6,7 +6,7 @@ carries the runs out: here, in worker processes or on a Ray cluster.
 
 from __future__ import annotations
 
-from lab.core import devices
+from lab.core import devices, workers
 from lab.core.executor import Outcome
 from lab.core.executors import executor as executor_named
 from lab.core.matrix import RunSpec
@@ -17,6 +17,25 @@ from lab.core.store import FINISHED, Store
 def resolve_device(requested: str) -> str:
     """auto, cpu, cuda or mps: the device runs here use (lab.core.devices)."""
     return devices.resolve(requested)
+
+
+def start_workers_early(store: Store, specs: list[RunSpec], *, device: str, force: bool, executor: str) -> None:
+    """Start the worker processes the side-by-side runs of `specs` will take, before they are planned in full.
+
+    For the default executor on the CPU: when two or more such runs are to be computed, their
+    workers start importing what the runs execute while this process goes on checking the
+    declaration (which can take seconds of imports too); `run_all` then hands the runs to them.
+    """
+    import os
+
+    if executor != "local" or device not in ("auto", "cpu"):
+        return
+    pending = [
+        spec for spec in specs if spec.side_by_side and (force or store.status(spec.name, spec.key) not in FINISHED)
+    ]
+    count = min(len(pending), os.cpu_count() or 1)
+    if count >= 2:
+        workers.start_early(count, tuple(sorted({spec.entry.partition(":")[0] for spec in pending})))
 
 
 def run_all(
@@ -45,6 +64,9 @@ def run_all(
                 f"previous result moved to {kept}; recomputing"
             )
         pending.append(spec)
-    done = executor_named(executor).run(store, pending, device, reporter, address)
+    try:
+        done = executor_named(executor).run(store, pending, device, reporter, address)
+    finally:
+        workers.discard_early()  # started for runs that went elsewhere (a GPU), or interrupted
     outcomes.update(((o.spec.name, o.spec.key), o) for o in done)
     return [outcomes[spec.name, spec.key] for spec in specs]

@@ -1,0 +1,68 @@
+"""Worker processes started early for side-by-side runs (lab.core.workers, lab.core.runner)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lab.core import runner, workers
+from lab.core.matrix import RunSpec
+from lab.core.store import Store
+
+
+def side_by_side(name: str, entry: str = "json:loads") -> RunSpec:
+    return RunSpec(name, {}, f"key-{name}", entry=entry, side_by_side=True)
+
+
+@pytest.fixture(autouse=True)
+def no_pool_left():
+    yield
+    workers.discard_early()
+
+
+def test_two_pending_side_by_side_runs_start_their_workers_before_the_plan_is_done(tmp_path):
+    store = Store(tmp_path / "runs")
+    runner.start_workers_early(
+        store, [side_by_side("a"), side_by_side("b")], device="auto", force=False, executor="local"
+    )
+    early = workers._early
+    assert early is not None and early.workers == min(2, os.cpu_count() or 1)
+    assert workers.take_pool(early.workers) is early  # the runs get these workers
+    assert workers._early is None
+    with early.executor as pool:
+        assert pool.submit(os.getpid).result() != os.getpid()
+
+
+@pytest.mark.parametrize(
+    "device, executor, specs",
+    [
+        ("cuda", "local", [side_by_side("a"), side_by_side("b")]),  # side-by-side only on the CPU
+        ("auto", "ray", [side_by_side("a"), side_by_side("b")]),  # another executor places them itself
+        ("auto", "local", [side_by_side("a"), RunSpec("c", {}, "key-c")]),  # one run needs no second worker
+    ],
+)
+def test_no_early_workers_where_the_runs_would_not_use_them(tmp_path, device, executor, specs):
+    runner.start_workers_early(Store(tmp_path), specs, device=device, force=False, executor=executor)
+    assert workers._early is None
+
+
+def test_workers_nobody_takes_are_stopped_in_the_middle_of_their_imports(tmp_path, monkeypatch):
+    """A declaration error after the early start: the workers, held in an import, are stopped at once."""
+    (tmp_path / "held_import.py").write_text(
+        "import pathlib, time\n"
+        f"pathlib.Path({str(tmp_path / 'reached')!r}).touch()\n"
+        f"while not pathlib.Path({str(tmp_path / 'release')!r}).exists():\n"
+        "    time.sleep(0.01)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers start with this process's sys.path
+    workers.start_early(2, ("held_import",))
+    processes = list(workers._early.executor._processes.values())
+    while not (tmp_path / "reached").exists():  # held at a known point, not timed
+        assert all(process.is_alive() for process in processes)
+    workers.discard_early()
+    for process in processes:
+        process.join(timeout=60)
+        assert not process.is_alive()
+    assert not Path(tmp_path / "release").exists()
