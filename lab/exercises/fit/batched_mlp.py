@@ -35,8 +35,8 @@ bench/fit_step.py --against 964176d`` (blocks of 250 steps, the two codes taking
 turns, so a neighbour's load falls on both). 1A's step (5 models, 200 points,
 [64, 64]): 385 -> 330 us (min), 539 -> 505 (median) with the other core busy,
 367 -> 342 (min) in a quieter spell, bit for bit the same; 1C's batches (75
-models, 3 lrs) did not change. ``labreport run --only fit --force`` wall, old ->
-new: 37.1 -> 34.0 s (fit.epochs 30 -> 26 s), then 33.8 -> 36.8 s (24 -> 24): noise.
+models, 3 lrs) did not change. ``labreport run --only fit --force``, old -> new:
+31.7 -> 30.4 s wall; fit.epochs 26 -> 23 s (four pairs: 30/24/26/26 -> 26/24/24/23).
 Per op inside the step (475 us, loaded): the three 64-wide bmm 210 us (near the
 core's fp32 peak), the output product 46, Adam 46, each ReLU backward 24, each
 small op 4-12 (~2 us of it dispatch). What helped: deltas written into dead
