@@ -12,7 +12,7 @@ from torch import nn
 
 from lab.core.errors import UserError
 from lab.core.store import LoadedRun, RunContext
-from lab.exercises.fit import comparison, expr, facts, lr_facts, tables, training, tuning
+from lab.exercises.fit import batched_mlp, comparison, expr, facts, lr_facts, tables, training, tuning
 from lab.exercises.fit import problem as fit_problem
 from lab.exercises.fit import train as fit
 from lab.exercises.fit.autograd_mlp import autograd_engine
@@ -137,7 +137,7 @@ def reference_model(tensors: list[torch.Tensor], hidden: list[int]) -> nn.Sequen
     return model
 
 
-@pytest.mark.parametrize("hidden", [[5], [8, 6], [4, 7, 3]])
+@pytest.mark.parametrize("hidden", [[5], [8, 6], [4, 7, 3], [6, 6], [4, 4, 4]])  # equal widths share buffers
 def test_gradient_matches_autograd(hidden):
     seeds = [1, 2, 3]
     initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in seeds]
@@ -216,6 +216,50 @@ def test_unfused_adam_matches_fused():
             optimizer.step()
         results.append(batched.flat.clone())
     torch.testing.assert_close(results[0], results[1], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(("hidden", "merged"), [([16, 16], True), ([7, 5], False)])
+def test_one_adam_call_over_the_flat_buffers_equals_a_call_per_parameter(hidden, merged):
+    """One lr and weight decay for all models: Adam runs once over the flat buffers where that
+    is bit for bit a call per parameter (every parameter a whole number of 64-byte units)."""
+    initial = [initial_parameters(hidden, seeded_generator(s, "init")) for s in (1, 2, 3)]
+    x = torch.rand(3, 25, 1) * 4 - 2
+    y = x**3
+    batched, reference = BatchedMLP(initial, hidden), BatchedMLP(initial, hidden)
+    optimizer = BatchedAdam(batched, [0.01] * 3, [0.02] * 3)
+    assert len(optimizer.groups[0][2][0]) == (1 if merged else 2 * (len(hidden) + 1))
+    state = [torch.zeros_like(reference.flat), torch.zeros_like(reference.flat), torch.zeros(())]
+    sums = torch.empty(3)
+    for _ in range(30):
+        batched.loss_and_gradient(x, y, sums)
+        optimizer.step()
+        reference.loss_and_gradient(x, y, sums)
+        adam_call_per_parameter(reference, hidden, *state, lr=0.01, weight_decay=0.02)
+    assert torch.equal(batched.flat, reference.flat)
+    assert torch.equal(optimizer.exp_avg, state[0])
+
+
+def adam_call_per_parameter(model, hidden, exp_avg, exp_avg_sq, step, lr, weight_decay):
+    def parameters(flat):
+        return [t for layer in batched_mlp._layer_views(flat, model.models, hidden) for t in (layer.weight, layer.bias)]
+
+    step.add_(1)
+    params = parameters(model.flat)
+    torch._fused_adam_(
+        params,
+        parameters(model.grad),
+        parameters(exp_avg),
+        parameters(exp_avg_sq),
+        [],
+        [step] * len(params),
+        lr=lr,
+        beta1=batched_mlp.ADAM_BETAS[0],
+        beta2=batched_mlp.ADAM_BETAS[1],
+        weight_decay=weight_decay,
+        eps=batched_mlp.ADAM_EPS,
+        amsgrad=False,
+        maximize=False,
+    )
 
 
 # --- trajectories -----------------------------------------------------------------

@@ -28,6 +28,30 @@ runs at nice 19). Through the CLI (``flock /tmp/cpu.lock python bench/fit.py
 against 121.6 s, 2.24x. It keeps its two private ops (aten.threshold_backward,
 torch._fused_adam_, with a public fallback for the latter) for that
 factor; the issue's bar for keeping them was 1.3x.
+
+Step time (issue 28) on "Intel(R) Xeon(R) Processor" (lscpu; AVX-512, AMX; 2 cores
+of a shared KVM guest), torch 2.14.1, one thread: ``flock /tmp/cpu.lock python
+bench/fit_step.py --against 964176d`` (blocks of 250 steps, the two codes taking
+turns, so a neighbour's load falls on both). 1A's step (5 models, 200 points,
+[64, 64]): 385 -> 330 us (min), 539 -> 505 (median) with the other core busy,
+367 -> 342 (min) in a quieter spell, bit for bit the same; 1C's batches (75
+models, 3 lrs) did not change. ``labreport run --only fit --force``, old -> new:
+31.7 -> 30.4 s wall; fit.epochs 26 -> 23 s (four pairs: 30/24/26/26 -> 26/24/24/23).
+Per op inside the step (475 us, loaded): the three 64-wide bmm 210 us (near the
+core's fp32 peak), the output product 46, Adam 46, each ReLU backward 24, each
+small op 4-12 (~2 us of it dispatch). What helped: deltas written into dead
+activation buffers (_Workspace), one Adam call over the flat buffers
+(BatchedAdam), 2/N as a float32 tensor. Tried and dropped:
+- the output product with the last weight as a row-major [M, 1, H] view (what
+  torch.matmul hands MKL): 29.5 -> 11.6 us alone, the step 6-7 % faster, but MKL
+  then sums in another order and training amplifies the last-bit differences:
+  final losses after 2,000-3,000 steps moved by up to 7 % (bar for a change in
+  rounding: 10 %). Other forms round differently too: h @ w 22 us, a contiguous
+  copy of h^T 33, addmv per model 51, mul + sum 15.
+- bool ReLU masks + masked_fill_ to drop the last delta buffer: le (32 us) and
+  masked_fill_ (259 us) on [5, 200, 64] are not vectorised (step 420 -> 666 us).
+- 1C's models in chunks that fit the L2 cache: per model the step costs the same at
+  5, 15 or 75 models (77, 77, 72 us at [64, 64], 160 points).
 """
 
 from __future__ import annotations
@@ -41,6 +65,7 @@ Tensor = torch.Tensor
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+ADAM_ALIGNMENT = 16  # float32 elements in 64 bytes; see _vector_aligned
 
 
 def layer_shapes(hidden: list[int]) -> list[tuple[int, int]]:
@@ -213,15 +238,22 @@ class _Workspace:
     views (transposes, reshapes) once instead of every step took the default 1A
     step (5 models, 200 points, [64, 64], one thread) from 423 to 385 us (minimum
     of 4 × 2,000 steps, Intel Xeon), with bit-identical losses and weights after
-    3,000 steps.
+    3,000 steps. Hidden layer i's delta goes into layer i+1's activation buffer, dead
+    by then, where widths agree: a [5, 200, 64] buffer fewer, 479 -> 443 us (median).
     """
 
     def __init__(self, model: BatchedMLP, count: int):
         models, hidden = model.models, model.hidden
         self.count = count
-        self.mse_scale = 2.0 / count
+        # a float32 tensor, not a Python float: a float scalar is cast to float32 every step
+        self.mse_scale = torch.tensor(2.0 / count, dtype=torch.float32)
         self.activations = [torch.empty(models, count, width) for width in hidden]
-        self.deltas = [torch.empty(models, count, width) for width in hidden]
+        self.deltas = [
+            self.activations[index + 1]
+            if index + 1 < len(hidden) and hidden[index + 1] == width
+            else torch.empty(models, count, width)
+            for index, width in enumerate(hidden)
+        ]
         self.output = torch.empty(models, 1, count)  # the output as rows, then the residual
         self.residual = self.output.transpose(1, 2)  # [M, N, 1]
         self.last_hidden_columns = self.activations[-1].transpose(1, 2)
@@ -247,9 +279,10 @@ class BatchedAdam:
 
     Models that share them must be consecutive: each such run of models is a
     contiguous slice of every parameter, updated by PyTorch's fused CPU Adam
-    kernel (the one behind ``torch.optim.Adam(fused=True)``), one call per
-    run. That kernel is private API, so if it is missing we fall
-    back to the same update written with tensor ops (about 4x slower).
+    kernel (the one behind ``torch.optim.Adam(fused=True)``), one call per run;
+    one over the flat buffers if a run covers all (see _vector_aligned). That
+    kernel is private API, so if it is missing we fall back to the same update
+    written with tensor ops (about 4x slower).
     """
 
     def __init__(
@@ -285,6 +318,9 @@ class BatchedAdam:
             )
             for (lr, decay), start, stop in consecutive_runs(list(zip(lrs, decays)))
         ]
+        if len(self.groups) == 1 and _vector_aligned(self.groups[0][2][0]):
+            lr, decay, _ = self.groups[0]
+            self.groups = [(lr, decay, [[model.flat], [model.grad], [self.exp_avg], [self.exp_avg_sq]])]
         owner = model.model_slices()
         self.lr_per_element = torch.tensor(lrs, dtype=torch.float32)[owner]
         self.decay_per_element = torch.tensor(decays, dtype=torch.float32)[owner]
@@ -345,6 +381,17 @@ def consecutive_runs(values: list) -> list[tuple]:
         else:
             runs.append((value, index, index + 1))
     return runs
+
+
+def _vector_aligned(tensors: list[Tensor]) -> bool:
+    """Can one fused Adam call over these consecutive tensors stand in for one call each, bit for bit?
+
+    The kernel runs each tensor in whole vectors, then its tail elementwise (other
+    rounding); if every tensor but the last is a whole number of 64-byte units (the
+    kernel's unit of work, the widest vector it uses: AVX-512), the same elements
+    fall in vectors and tail either way. 1A's Adam step: 20.7 -> 16.9 us alone.
+    """
+    return all(tensor.numel() % ADAM_ALIGNMENT == 0 for tensor in tensors[:-1])
 
 
 def _slice_views(layers: list[Layer], start: int, stop: int) -> list[Tensor]:
