@@ -151,7 +151,9 @@ def plan(
 
 
 def checked_plan(session: Session, names: list[str]) -> list[RunSpec]:
-    check_exercises(session.decl, names)
+    from lab.core.workers import in_early_worker
+
+    in_early_worker(check_exercises, session.decl, names)
     prepared = {
         exercise.name: prepare(session, exercise)
         for exercise in session.decl.exercises

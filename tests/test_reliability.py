@@ -403,6 +403,11 @@ BAD_INPUT = [
     ("archive missing a class", tarball_missing_class, "cifar/train/ lacks images of the classes cat"),
     # the function
     *[(case, custom_function(function), error) for case, function, error in BAD_FUNCTIONS],
+    (  # two runs to compute: checked in one of the workers started for them (lab.core.workers.in_early_worker)
+        "not finite, with the runs' workers started",
+        ["--only", "fit", "--set", "fit.custom.function=log(x)"],
+        "fit.custom.function: 'log(x)' is not finite (NaN or infinite) at x = -5",
+    ),
     (
         "course function broken",
         ["--only", "fit.lr", "--set", "fit.function=sqrt(x)"],

@@ -137,9 +137,9 @@ class Local:
 
     def run(self, store: Store, specs: list[RunSpec], device: str, reporter: Reporter, address=None) -> list[Outcome]:
         from lab.core.runner import resolve_device
-        from lab.core.workers import run_in_workers
+        from lab.core.workers import in_early_worker, run_in_workers
 
-        device = resolve_device(device)
+        device = in_early_worker(resolve_device, device)
         together = [spec for spec in specs if spec.side_by_side] if device == "cpu" else []
         workers = min(len(together), os.cpu_count() or 1)
         outcomes: dict[tuple[str, str], Outcome] = {}
