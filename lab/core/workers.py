@@ -104,8 +104,8 @@ def start_early(workers: int, modules: tuple[str, ...]) -> None:
     """Start `workers` workers now, importing `modules`, for the next `run_in_workers`.
 
     They import torch (about 2 s each) while this process checks the declaration, and the
-    checks that need torch run in them (`in_early_worker`). On `labreport run --only fit
-    --force` (2 cores, Intel Xeon with AMX, two runs each way, alternating) the runs began
+    checks that need torch run in them (`in_early_worker`). On Lab 13's three side-by-side
+    runs, forced (2 cores, Intel Xeon with AMX, two rounds each way, alternating) they began
     2.6-2.7 s after the command started; 3.5-3.7 s with the early workers but the checks
     here (three processes importing torch on two cores); 4.4-4.6 s with the workers
     started after the checks. A declaration the checks refuse takes 2.9-3.1 s to its error
