@@ -66,3 +66,20 @@ def test_workers_nobody_takes_are_stopped_in_the_middle_of_their_imports(tmp_pat
         process.join(timeout=60)
         assert not process.is_alive()
     assert not Path(tmp_path / "release").exists()
+
+
+def finished_before(store: Store, name: str, key: str, seconds: float, finished: str, status: str = "done") -> None:
+    store.write_record(name, key, {"name": name, "status": status, "duration_s": seconds, "finished": finished})
+
+
+def test_the_workers_get_the_runs_never_run_first_then_the_longest(tmp_path):
+    store = Store(tmp_path / "runs")
+    finished_before(store, "short", "k1", 2.0, "2026-12-05T01:00:00")
+    finished_before(store, "long", "k2", 22.0, "2026-12-05T01:00:00")
+    finished_before(store, "long", "k3", 21.0, "2026-12-05T02:00:00")  # newer: this one counts
+    finished_before(store, "middle", "k4", 9.0, "2026-12-05T01:00:00")
+    store.set_aside("middle", "k4")  # a forced rerun sets the last result aside: its time still counts
+    finished_before(store, "failed", "k5", 99.0, "2026-12-05T01:00:00", status="failed")
+    specs = [side_by_side(name) for name in ("short", "new", "middle", "long", "failed", "newer")]
+    order = [spec.name for spec in workers.longest_first(store, specs)]
+    assert order == ["new", "failed", "newer", "long", "middle", "short"]

@@ -181,6 +181,22 @@ class Store:
             if p.is_dir() and p.name != key and not p.name.startswith(".") and (p / RECORD).exists()
         )
 
+    def last_duration(self, name: str) -> float | None:
+        """How long the newest finished run of this name took (any key, set-aside ones too), if any."""
+        records = [self._record_at(path) for path in (self.root / name).glob("*/" + RECORD)]
+        finished = [r for r in records if r.get("status") in FINISHED and isinstance(r.get("duration_s"), (int, float))]
+        if not finished:
+            return None
+        return float(max(finished, key=lambda record: record.get("finished") or "")["duration_s"])
+
+    @staticmethod
+    def _record_at(path: Path) -> dict:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
     def why_stale(self, spec) -> str:
         """Why the newest other run of this name is not current: its parameters, or its code (which files)."""
         from lab.core import fingerprint
