@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import pytest
@@ -62,9 +63,9 @@ def test_workers_nobody_takes_are_stopped_in_the_middle_of_their_imports(tmp_pat
     while not (tmp_path / "reached").exists():  # held at a known point, not timed
         assert all(process.is_alive() for process in processes)
     workers.discard_early()
+    # A process's sentinel is ready once it has ended (its exit code may be reaped by the pool's own thread).
     for process in processes:
-        process.join(timeout=60)
-        assert not process.is_alive()
+        assert wait([process.sentinel], timeout=60), f"worker {process.pid} still runs"
     assert not Path(tmp_path / "release").exists()
 
 
