@@ -6,6 +6,8 @@ carries the runs out: here, in worker processes or on a Ray cluster.
 
 from __future__ import annotations
 
+import os
+
 from lab.core import devices, workers
 from lab.core.executor import Outcome
 from lab.core.executors import executor as executor_named
@@ -26,16 +28,17 @@ def start_workers_early(store: Store, specs: list[RunSpec], *, device: str, forc
     workers start importing what the runs execute while this process goes on checking the
     declaration (which can take seconds of imports too); `run_all` then hands the runs to them.
     """
-    import os
-
     if executor != "local" or device not in ("auto", "cpu"):
         return
-    pending = [
-        spec for spec in specs if spec.side_by_side and (force or store.status(spec.name, spec.key) not in FINISHED)
-    ]
+    pending = [spec for spec in specs if spec.side_by_side and to_compute(store.status(spec.name, spec.key), force)]
     count = min(len(pending), os.cpu_count() or 1)
     if count >= 2:
         workers.start_early(count, tuple(sorted({spec.entry.partition(":")[0] for spec in pending})))
+
+
+def to_compute(status: str, force: bool) -> bool:
+    """A run in this store status is computed (again): it is not finished, or `force`."""
+    return force or status not in FINISHED
 
 
 def run_all(
@@ -54,7 +57,7 @@ def run_all(
     pending = []
     for spec in specs:
         status = store.status(spec.name, spec.key)
-        if status in FINISHED and not force:
+        if not to_compute(status, force):
             outcomes[spec.name, spec.key] = Outcome(spec, "cached", 0.0)
             continue
         if status == "damaged" or (force and status in FINISHED):
