@@ -979,3 +979,50 @@ def test_the_learning_rate_loss_legend_is_clear_of_every_panel(runs, monkeypatch
     assert len(labels) == len(set(labels)) and any("0.1" in label for label in labels)
     for ax in fig.axes:
         assert not box.overlaps(ax.get_window_extent(renderer)), ax
+
+
+def drawn_pixels(svg: str, folder: Path) -> np.ndarray:
+    """The SVG printed on a page by WeasyPrint, at 150 dpi, in grey levels."""
+    from PIL import Image
+
+    from lab.report.items import svg_html
+    from lab.report.render import write_pdf
+
+    folder.mkdir()
+    write_pdf(f"<html><body>{svg_html(svg)}</body></html>", folder / "page.pdf", None)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", "page.pdf", "page"], cwd=folder, check=True)
+    return np.asarray(Image.open(folder / "page.png").convert("L"))
+
+
+def test_slimmed_figures_print_the_same_pixels_from_fewer_nodes(runs, tmp_path, monkeypatch):
+    """plotting.slimmed drops metadata, empty and id-only groups and the CSS WeasyPrint would parse;
+    a report figure and one with every kind of artist the figures use print the same."""
+    from lab.exercises.cifar import figures
+    from lab.report import plotting
+
+    def every_artist() -> str:
+        with plotting.styled("zh"):
+            fig = plotting.new_figure(2.4)
+            ax = fig.subplots()
+            x = np.linspace(1, 10, 50)
+            ax.plot(x, x**2, label="训练 train")
+            ax.plot(x, x**1.5, "--", label="test")
+            ax.errorbar(x[::10], x[::10] ** 2, yerr=3, fmt="o", capsize=2)
+            ax.fill_between(x, x, 2 * x, alpha=0.3)
+            ax.scatter(x, 50 + x, s=4, rasterized=True)
+            ax.bar([2, 4], [30, 60], color=plotting.PALETTE[3])
+            ax.set_yscale("log")
+            ax.set_xlabel("轮次 epoch")
+            ax.legend()
+            ax.annotate("−0.5", (5, 25))
+            return plotting.to_svg(fig)
+
+    def drawings() -> list[str]:
+        return [figures.cifar_curves(read(runs).facts["cifar"].cifar, "zh"), every_artist()]
+
+    slim = drawings()
+    monkeypatch.setattr(plotting, "slimmed", lambda svg: svg)
+    raw = drawings()
+    for n, (before, after) in enumerate(zip(raw, slim)):
+        assert after.count("<") < before.count("<") / 2 and 'style="fill' not in after
+        assert np.array_equal(drawn_pixels(before, tmp_path / f"raw{n}"), drawn_pixels(after, tmp_path / f"slim{n}"))

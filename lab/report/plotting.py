@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from contextlib import contextmanager
+from xml.etree import ElementTree
 
 import matplotlib
 import numpy as np
@@ -51,10 +52,12 @@ def font_families(lang: str) -> list[str]:
 # most of them minor ticks on log axes) drawing took 0.92 s of CPU with them and 0.67 s
 # without (the 12 cached SVGs drawn by WeasyPrint in one process, minimum of 3; Intel Xeon).
 #
-# Measured on that report (WeasyPrint alone, zh, three rounds, Intel Xeon) and not kept: the figures
-# cost 0.8 s of its 1.2 s PDF writing, their 384 text nodes half of that; unwrapping matplotlib's
-# id-only <g> groups (4,912 SVG nodes to 1,742) saved under 0.1 s, inside the noise; the figures as
-# 200 dpi PNGs saved 0.3-0.4 s but doubled the PDF (1.16 to 2.24 MB) and made their text unselectable.
+# Measured on that report (WeasyPrint alone, zh, three rounds, Intel Xeon): the figures cost 0.8 s
+# of its 1.2 s PDF writing, their 384 text nodes half of that; unwrapping matplotlib's id-only <g>
+# groups alone (4,912 SVG nodes to 1,742) saved under 0.1 s there; with the rest of `slimmed` it
+# saves 0.12-0.13 s (its docstring). Not kept: the figures as 200 dpi PNGs saved 0.3-0.4 s but
+# doubled the PDF (1.16 to 2.24 MB) and made their text unselectable; text styles as attributes
+# too saved 15 ms more but moved the font sizes tests/test_report.py reads.
 NO_TICK_MARKS = {f"{axis}tick.{which}.size": 0 for axis in "xy" for which in ("major", "minor")}
 
 
@@ -95,7 +98,65 @@ def styled(lang: str):
 def to_svg(fig: Figure) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
-    return buffer.getvalue()
+    return slimmed(buffer.getvalue())
+
+
+SVG = "http://www.w3.org/2000/svg"
+# Drawing properties matplotlib writes in style="…" that SVG also takes as attributes; text keeps
+# its style (font size and family stay where tests/test_report.py reads them).
+AS_ATTRIBUTES = {
+    "fill", "fill-opacity", "stroke", "stroke-width", "stroke-opacity", "stroke-linecap", "stroke-linejoin",
+    "stroke-dasharray", "stroke-dashoffset", "stroke-miterlimit", "opacity",
+}  # fmt: skip
+DEFAULT_STROKE = {"stroke-linejoin": "round", "stroke-linecap": "butt"}  # matplotlib's <style> rule for every node
+
+
+def slimmed(svg: str) -> str:
+    """The same drawing in fewer SVG nodes and no CSS for WeasyPrint to parse: no metadata, no
+    empty groups, no groups that only carry an id, drawing properties as attributes (the
+    stylesheet's defaults on the root), no rotation by 0.
+
+    WeasyPrint draws a figure node by node and parses each style="…" with its CSS parser. On
+    the full real report's 10 zh figures (drawn in one process, minimum of 5; AMD EPYC, 2 cores)
+    drawing took 563 ms as matplotlib writes them (4,059 SVG nodes), 439 ms so (1,291 nodes);
+    every page of that report printed at 150 dpi is the same, pixel for pixel (zh 14, en 15 pages).
+    tests/test_report.py compares two figures so.
+    """
+    ElementTree.register_namespace("", SVG)
+    ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ElementTree.fromstring(svg)
+    unwrap_groups(root)
+    for node in root.iter():
+        style_as_attributes(node)
+        if node.get("transform", "").startswith("rotate(-0 "):
+            del node.attrib["transform"]
+    for defs in root.iter(f"{{{SVG}}}defs"):
+        for rule in defs.findall(f"{{{SVG}}}style"):
+            defs.remove(rule)
+    root.attrib.update(DEFAULT_STROKE)
+    return ElementTree.tostring(root, encoding="unicode")
+
+
+def unwrap_groups(node: ElementTree.Element) -> None:
+    """Each <g> below `node` that carries only an id replaced by its children (but a panel's, one
+    per axes, which the figure's tests count); metadata and empty groups dropped."""
+    children = []
+    for child in node:
+        unwrap_groups(child)
+        tag = child.tag.removeprefix(f"{{{SVG}}}")
+        if tag == "metadata" or (tag == "g" and len(child) == 0):
+            continue
+        id_only = tag == "g" and set(child.attrib) <= {"id"} and not child.get("id", "").startswith("axes_")
+        children.extend(list(child) if id_only else [child])
+    node[:] = children
+
+
+def style_as_attributes(node: ElementTree.Element) -> None:
+    declarations = [part.split(":", 1) for part in node.get("style", "").split(";") if ":" in part]
+    properties = {name.strip(): value.strip() for name, value in declarations}
+    if properties and properties.keys() <= AS_ATTRIBUTES:
+        del node.attrib["style"]
+        node.attrib.update(properties)
 
 
 def new_figure(height: float, width: float = TEXT_WIDTH_IN) -> Figure:
