@@ -245,10 +245,11 @@ def report_language(session: Session, lang: str | None) -> str:
 
 def render(session: Session, specs, out: Path, lang: str, pdf_variant, final: bool, unready: list[str]) -> int:
     """The report from the finished runs (of `specs`; None: the stored matrix, build --no-run)."""
-    from lab.report import handin
+    from lab.report import handin, pdf_process
     from lab.report.build import build_report
     from lab.report.pdf_engine import PdfEngineMissing
 
+    pdf_process.start()  # WeasyPrint loads on the other core while the runs are read
     specs = specs if specs is not None else plan_for_render(session)
     runs, missing = gather(session, specs)
     for note in missing_notes(session, missing):

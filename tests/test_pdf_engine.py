@@ -84,3 +84,21 @@ def test_the_exit_code_is_the_documented_one():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "3 the\nHTML report was written but no PDF" in readme
     assert sys.modules["lab.cli"].__doc__.count("3 the HTML was written but no PDF") == 1
+
+
+def weasyprint_imported() -> bool:
+    return "weasyprint" in sys.modules
+
+
+def test_the_engine_loads_in_a_process_of_its_own_before_the_pdf_is_asked_for():
+    """lab.report.pdf_process: WeasyPrint is imported there as soon as it starts (the first task),
+    and the calls made afterwards run there, in order."""
+    from lab.report import pdf_process
+
+    pdf_process.start()
+    try:
+        assert pdf_process.call(os.getpid) != os.getpid()
+        assert pdf_process.call(weasyprint_imported)
+    finally:
+        pdf_process.stop()
+    assert pdf_process.call(os.getpid) == os.getpid()  # stopped: calls run here again

@@ -89,8 +89,6 @@ def test_a_report_built_without_evidence_says_it_carries_none(built, tmp_path):
 
 def test_an_edited_table_number_is_caught_with_its_page(built, tmp_path):
     """The student edits the HTML and prints it again, keeping the evidence: the number's page is named."""
-    from weasyprint import Attachment
-
     from lab.report.render import write_pdf
 
     html = (built / "reports" / "lab13.html").read_text(encoding="utf-8")
@@ -100,7 +98,7 @@ def test_an_edited_table_number_is_caught_with_its_page(built, tmp_path):
     forged = html[: cell.start(1)] + forged_number + html[cell.end(1) :]
     files = attachments(built / "reports" / "lab13.pdf")
     out = tmp_path / "forged.pdf"
-    write_pdf(forged, out, None, [Attachment(string=data, name=name) for name, data in files.items()])
+    write_pdf(forged, out, None, [(name, data, "") for name, data in files.items()])
     page = next(n for n, page in enumerate(PdfReader(out).pages, start=1) if forged_number in page.extract_text())
 
     result = verify_json(tmp_path, out, check=1)

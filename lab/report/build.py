@@ -19,7 +19,7 @@ from lab.core.atomic import write_text_atomic
 from lab.core.declaration import Declaration
 from lab.core.environment import labreport_version
 from lab.report import evidence as evidence_module
-from lab.report import numbering
+from lab.report import numbering, pdf_process
 from lab.report import reading as reading_module
 from lab.report.answers import build_answers, helpers
 from lab.report.context import appendices, page_context, provenance, sections
@@ -55,7 +55,8 @@ def build_report(
     carries its evidence (lab.report.evidence; default: the declaration's report.attach_evidence).
     """
     check_fonts(lang)
-    check_pdf_variant(pdf_variant)
+    if pdf_variant:
+        pdf_process.call(check_pdf_variant, pdf_variant)
     timings = timings if timings is not None else {}
     stamp = stamp or evidence_module.Stamp.now()
     out = Path(out)
@@ -83,7 +84,8 @@ def build_report(
     attach = evidence_module.wants_evidence(decl) if attach is None else attach
     build = {"lang": lang, "pdf_variant": pdf_variant, "command": command, "version": labreport_version()}
     evidence = evidence_module.collect(decl, runs, reading.missing, build, stamp) if attach else None
-    write_pdf(html, out, pdf_variant, evidence_module.pdf_attachments(evidence) if evidence else ())
+    attachments = evidence_module.pdf_attachments(evidence) if evidence else []
+    pdf_process.call(write_pdf, html, out, pdf_variant, attachments)
     timings["pdf"] = time.perf_counter() - started
     return [out, html_path, *tables]
 

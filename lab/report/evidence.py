@@ -167,13 +167,10 @@ def add_remembered(evidence: Evidence, runs: dict) -> None:
             evidence.add(flat_name("remembered", path.name), path.read_bytes(), "remembered", path=path.name)
 
 
-def pdf_attachments(evidence: Evidence) -> list:
-    """WeasyPrint's attachments, the manifest first."""
-    from lab.report.pdf_engine import load_weasyprint
-
-    Attachment = load_weasyprint().Attachment  # PdfEngineMissing, with the fix, where WeasyPrint cannot load
+def pdf_attachments(evidence: Evidence) -> list[tuple[str, bytes, str]]:
+    """(name, contents, description) of each file the PDF carries, the manifest first."""
     names = [MANIFEST, *sorted(name for name in evidence.files if name != MANIFEST)]
-    return [Attachment(string=evidence.files[name], name=name, description=describe(evidence, name)) for name in names]
+    return [(name, evidence.files[name], describe(evidence, name)) for name in names]
 
 
 def describe(evidence: Evidence, name: str) -> str:

@@ -106,26 +106,33 @@ def render_html(context: dict, env: jinja2.Environment | None = None, template_n
 
 def check_pdf_variant(pdf_variant: str | None) -> None:
     """Before any work: a variant WeasyPrint knows (unchecked where it cannot load: no PDF is written then)."""
+    if not pdf_variant:
+        return
     try:
         load_weasyprint()
     except PdfEngineMissing:
         return
     from weasyprint.pdf import VARIANTS
 
-    if pdf_variant and pdf_variant not in VARIANTS:
+    if pdf_variant not in VARIANTS:
         raise UserError(
             f"--pdf-variant {pdf_variant!r} is not a PDF variant WeasyPrint knows; "
             f"choose one of {', '.join(VARIANTS)} (e.g. pdf/a-3b) or leave it out"
         )
 
 
-def write_pdf(html: str, out: Path, pdf_variant: str | None, attachments: Sequence = ()) -> None:
-    """The PDF at `out` (with `attachments`, WeasyPrint's); PdfEngineMissing (after the HTML is
-    written) where WeasyPrint cannot load."""
+def write_pdf(
+    html: str, out: Path, pdf_variant: str | None, attachments: Sequence[tuple[str, bytes, str]] = ()
+) -> None:
+    """The PDF at `out`, carrying `attachments` ((name, contents, description) each);
+    PdfEngineMissing (after the HTML is written) where WeasyPrint cannot load."""
     weasyprint = load_weasyprint()
     options: dict = {"pdf_variant": pdf_variant} if pdf_variant else {}
     if attachments:
-        options["attachments"] = list(attachments)
+        options["attachments"] = [
+            weasyprint.Attachment(string=data, name=name, description=description)
+            for name, data, description in attachments
+        ]
     # Atomic, like every result: a killed render never leaves half a PDF to hand in.
     write_atomic(out, weasyprint.HTML(string=html, base_url=str(out.parent)).write_pdf(**options))
 
