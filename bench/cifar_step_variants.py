@@ -26,7 +26,12 @@ Measured 2026-12-05 (Intel Xeon with AMX and avx512_bf16, 2 cores, torch 2.14.1,
 126.9 ms (the second core gives 1.47x); eager-channels-last 132.0 ms; compile 108.2 ms after
 36.4 s of compiling (78.2 s for the first epoch); compile-max-autotune 108.7 ms after 36.1 s.
 torch.compile loses per batch as well as in compiling, so the oneDNN eager step stays
-(numerics.py). A fused BatchNorm+ReLU for oneDNN tensors is not in PyTorch's own API (it was
+(numerics.py). On an AMD EPYC (avx512_bf16, no AMX; 2 cores, `--batches 30`): eager-onednn
+110.5 ms/batch, eager-channels-last 139.1 ms, fp32 239.8 ms, compile 123.2 ms after 48.2 s.
+There oneDNN's own timing (ONEDNN_VERBOSE over two steps) gives the 21 convolutions 81 ms of
+the ~107 ms step: forward at 420-510 GFLOP/s, about what two Zen 4 cores issue in bf16 dot
+products, the weight gradients at 300-330. Were every other op free, an epoch (391 steps and a
+test pass of 2.7 s) would still take about 34 s, under 4x that machine's course loop (131-139 s). A fused BatchNorm+ReLU for oneDNN tensors is not in PyTorch's own API (it was
 in the Intel extension, which is no longer developed); Inductor's fusion is the compile rows.
 """
 
