@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from multiprocessing.connection import wait
 
 import pytest
@@ -50,24 +51,24 @@ def test_no_early_workers_where_the_runs_would_not_use_them(tmp_path, device, ex
 
 def test_workers_nobody_takes_are_stopped_in_the_middle_of_their_imports(tmp_path, monkeypatch):
     """A declaration error after the early start: the workers, held in an import, are stopped at once."""
-    (tmp_path / "held_import.py").write_text(
-        "import os, pathlib, time\n"
-        f"pathlib.Path({str(tmp_path)!r}, f'reached-{{os.getpid()}}').touch()\n"
-        f"while not pathlib.Path({str(tmp_path / 'release')!r}).exists():\n"
-        "    time.sleep(0.01)\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers start with this process's sys.path
-    workers.start_early(2, ("held_import",))
-    processes = list(workers._early.executor._processes.values())
-    while len(list(tmp_path.glob("reached-*"))) < len(processes):  # every worker held at a known point
-        assert all(process.is_alive() for process in processes)
-    workers.discard_early()
-    try:
-        # A process's sentinel is ready once it has ended (the pool's own thread may reap its exit code).
-        for process in processes:
-            assert wait([process.sentinel], timeout=60), f"worker {process.pid} still runs"
-    finally:
-        (tmp_path / "release").touch()  # should the test fail: no worker left waiting
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        (tmp_path / "held_import.py").write_text(  # connects, then waits for the test's end to close
+            f"import socket\nheld = socket.create_connection(('127.0.0.1', {server.getsockname()[1]}))\nheld.recv(1)\n"
+        )
+        monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers start with this process's sys.path
+        workers.start_early(2, ("held_import",))
+        processes = list(workers._early.executor._processes.values())
+        server.settimeout(120)  # only a failing test waits that long
+        held = [server.accept()[0] for _ in processes]  # every worker held at a known point
+        try:
+            assert all(process.is_alive() for process in processes)
+            workers.discard_early()
+            # A process's sentinel is ready once it has ended (the pool's own thread may reap its exit code).
+            for process in processes:
+                assert wait([process.sentinel], timeout=60), f"worker {process.pid} still runs"
+        finally:
+            for connection in held:  # should the test fail: no worker left waiting
+                connection.close()
 
 
 def finished_before(store: Store, name: str, key: str, seconds: float, finished: str, status: str = "done") -> None:

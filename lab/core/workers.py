@@ -131,9 +131,15 @@ def in_early_worker(function, *args):
     student's function with torch, asking torch for a GPU): this process then never
     imports torch for runs that all go to workers, and the workers start on two
     free cores instead of three processes importing on two. Its exceptions are raised here."""
-    if _early is None:
+    return call_in(_early, function, *args)
+
+
+def call_in(pool: WorkerPool | None, function, *args):
+    """`function(*args)` in one of `pool`'s workers (after the tasks sent before it), else here
+    where there is no pool; its exceptions are raised here."""
+    if pool is None:
         return function(*args)
-    return _early.executor.submit(function, *args).result()
+    return pool.executor.submit(function, *args).result()
 
 
 def take_pool(workers: int) -> WorkerPool:

@@ -55,7 +55,7 @@ def build_report(
     carries its evidence (lab.report.evidence; default: the declaration's report.attach_evidence).
     """
     check_fonts(lang)
-    if pdf_variant:
+    if pdf_variant:  # without one there is nothing to check: no round trip to the PDF process
         pdf_process.call(check_pdf_variant, pdf_variant)
     timings = timings if timings is not None else {}
     stamp = stamp or evidence_module.Stamp.now()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import atexit
 
-from lab.core.workers import WorkerPool
+from lab.core.workers import WorkerPool, call_in
 from lab.report.pdf_engine import PdfEngineMissing, load_weasyprint
 
 _process: WorkerPool | None = None
@@ -39,9 +39,7 @@ def import_engine() -> None:
 
 def call(function, *args):
     """`function(*args)` in the process where one was started, else here; its exceptions are raised here."""
-    if _process is None:
-        return function(*args)
-    return _process.executor.submit(function, *args).result()
+    return call_in(_process, function, *args)
 
 
 def stop() -> None:

@@ -109,6 +109,8 @@ AS_ATTRIBUTES = {
     "stroke-dasharray", "stroke-dashoffset", "stroke-miterlimit", "opacity",
 }  # fmt: skip
 DEFAULT_STROKE = {"stroke-linejoin": "round", "stroke-linecap": "butt"}  # matplotlib's <style> rule for every node
+ElementTree.register_namespace("", SVG)  # written back without prefixes, as matplotlib wrote it
+ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 
 def slimmed(svg: str) -> str:
@@ -122,8 +124,6 @@ def slimmed(svg: str) -> str:
     every page of that report printed at 150 dpi is the same, pixel for pixel (zh 14, en 15 pages).
     tests/test_report.py compares two figures so.
     """
-    ElementTree.register_namespace("", SVG)
-    ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     root = ElementTree.fromstring(svg)
     unwrap_groups(root)
     for node in root.iter():

@@ -106,15 +106,13 @@ def render_html(context: dict, env: jinja2.Environment | None = None, template_n
 
 def check_pdf_variant(pdf_variant: str | None) -> None:
     """Before any work: a variant WeasyPrint knows (unchecked where it cannot load: no PDF is written then)."""
-    if not pdf_variant:
-        return
     try:
         load_weasyprint()
     except PdfEngineMissing:
         return
     from weasyprint.pdf import VARIANTS
 
-    if pdf_variant not in VARIANTS:
+    if pdf_variant and pdf_variant not in VARIANTS:
         raise UserError(
             f"--pdf-variant {pdf_variant!r} is not a PDF variant WeasyPrint knows; "
             f"choose one of {', '.join(VARIANTS)} (e.g. pdf/a-3b) or leave it out"
