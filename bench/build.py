@@ -32,7 +32,7 @@ def build(data: str, quick: bool) -> dict:
     command = [
         sys.executable,
         "-m",
-        "lab.cli",
+        "lab",
         "build",
         "--data",
         data,

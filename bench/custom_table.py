@@ -33,7 +33,7 @@ FUNCTIONS = [
 
 
 def run_custom(function: str, sets: list[str], store: Path) -> float:
-    command = [sys.executable, "-m", "lab.cli", "run", "--only", "fit.custom", "--store", str(store)]
+    command = [sys.executable, "-m", "lab", "run", "--only", "fit.custom", "--store", str(store)]
     for override in [f"fit.custom.function={function}", *sets]:
         command += ["--set", override]
     started = time.perf_counter()

@@ -3,9 +3,9 @@
     flock /tmp/cpu.lock python bench/everyday.py            # prepares a tiny lab with finished runs
     flock /tmp/cpu.lock python bench/everyday.py --lab DIR  # a lab folder of yours (runs finished)
 
-Each command runs as a user runs it (a fresh `python -m lab.cli` process in the
-lab folder); before every timed build the lab's copy of the report template is
-edited, so the build re-renders while the figures come from the cache.
+Each command runs as a user runs it (a fresh `python -m lab` process in the lab folder, what
+the `labreport` command starts); before every timed build the lab's copy of the report
+template is edited, so the build re-renders while the figures come from the cache.
 Prints median and minimum over the repetitions, and the CPU model.
 """
 
@@ -32,7 +32,7 @@ def labreport(lab: Path, *args: str) -> float:
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "lab.cli", *args], cwd=lab, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "lab", *args], cwd=lab, env=env, capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
     if result.returncode != 0:

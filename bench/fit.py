@@ -72,7 +72,7 @@ PARTS = {"1A+1B": ["fit.epochs", "fit.lr"], "1C": ["fit.custom"], "Exercise 1": 
 def run_cli_part(only: list[str], sets: list[str]) -> dict:
     """One `labreport run` of `only`, alone on a fresh store: its wall and CPU time and the
     seed-epochs its runs trained."""
-    command = [sys.executable, "-m", "lab.cli", "run"]
+    command = [sys.executable, "-m", "lab", "run"]
     for name in only:
         command += ["--only", name]
     for override in sets:

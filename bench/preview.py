@@ -43,7 +43,7 @@ CHROMIUM_ARGS += ["--disable-background-networking", "--disable-component-update
 def start_preview(lab: Path, options: list[str]) -> tuple[subprocess.Popen, str, list[str]]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "lab.cli", "preview", "--no-browser", "--port", "0", *options],
+        [sys.executable, "-m", "lab", "preview", "--no-browser", "--port", "0", *options],
         cwd=lab,
         env=env,
         stdout=subprocess.PIPE,

@@ -215,9 +215,11 @@ def build(
     Ends with what is not ready to hand in; with --final each of those is an error
     (exit 1, no PDF written).
     """
-    from lab.report import handin
+    from lab.report import handin, pdf_process
     from lab.report.fonts import check_fonts
 
+    if no_run:  # nothing trains first: the PDF engine loads while the declaration is read
+        pdf_process.start()
     check_executor(execution.executor, execution.device, execution.address)
     session = start_session(chosen)
     lang = report_language(session, lang)

@@ -113,13 +113,15 @@ def labreport(
     env: dict | None = None,
     check: int | None = None,
     python_options: tuple[str, ...] = (),
+    main: tuple[str, ...] = ("-m", "lab"),
 ) -> subprocess.CompletedProcess:
-    """Run the real command line in `cwd`, as a user would (not on a terminal)."""
+    """Run the real command line in `cwd`, as a user would (not on a terminal); `main`: how
+    Python is told what to run (a script's path, say)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     full_env["PYTHONPATH"] = with_guard(full_env.get("PYTHONPATH"))
     full_env.pop("LABREPORT_DATA", None) if "LABREPORT_DATA" not in (env or {}) else None
     result = subprocess.run(
-        [sys.executable, *python_options, "-m", "lab.cli", *args],
+        [sys.executable, *python_options, *main, *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,
@@ -139,7 +141,7 @@ def start_labreport(cwd: Path, *args: str, hold: str | None = None, env: dict | 
     if hold:
         env[HOLD_ENV] = hold
     process = subprocess.Popen(
-        [sys.executable, "-m", "lab.cli", *args],
+        [sys.executable, "-m", "lab", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

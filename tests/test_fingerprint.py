@@ -7,6 +7,7 @@ aside, which carry runs out and draw them) must be one the run's fingerprint cov
 
 from __future__ import annotations
 
+import ast
 import json
 import pickle
 import subprocess
@@ -137,6 +138,47 @@ def test_what_a_module_imports_counts_as_python_runs_it(tmp_path, monkeypatch):
         "fp_demo.later",
         "fp_demo.lazy",
     }
+
+
+NESTED_IMPORTS = """
+import a1
+if x:
+    import a2
+else:
+    import a3
+for i in y:
+    import a4
+else:
+    from a5 import b
+while z:
+    import a6
+with open(f) as g:
+    import a7
+try:
+    import a8
+except ImportError:
+    import a9
+else:
+    import a10
+finally:
+    import a11
+class C:
+    import a12
+    def m(self):
+        async def inner():
+            async with h:
+                import a13
+match v:
+    case 1:
+        import a14
+f = lambda: __import__("not_a_statement")
+"""
+
+
+def test_imports_are_found_in_every_kind_of_statement_body():
+    """fingerprint.statements searches statement lists only: none of them is missed."""
+    names = fingerprint.imported_names(ast.parse(NESTED_IMPORTS), "demo", package=False)
+    assert names == {*(f"a{i}" for i in range(1, 15)), "a5.b"}
 
 
 def test_a_fingerprint_changes_with_any_file_it_covers(tmp_path):

@@ -260,7 +260,7 @@ def test_doctor_right_after_init_knows_build_creates_the_output_folder(tmp_path)
 def test_init_asks_on_a_terminal(tmp_path):
     terminal, student_side = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "lab.cli", "init", "mine"],
+        [sys.executable, "-m", "lab", "init", "mine"],
         cwd=tmp_path,
         stdin=student_side,
         stdout=subprocess.PIPE,

@@ -64,7 +64,7 @@ def test_a_quick_build_needs_no_posix_only_module_or_signal(tiny_lab, tmp_path):
     )
     assert probe.stdout.split() == ["refused", "allowed", "no-SIGUSR1", "no-SIGKILL"], probe.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "lab.cli", "build", "--quick", "--lang", "en"],
+        [sys.executable, "-m", "lab", "build", "--quick", "--lang", "en"],
         cwd=tiny_lab,
         env=env,
         capture_output=True,

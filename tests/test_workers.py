@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import socket
 from multiprocessing.connection import wait
@@ -11,6 +12,7 @@ import pytest
 from lab.core import runner, workers
 from lab.core.matrix import RunSpec
 from lab.core.store import Store
+from tests.conftest import labreport
 
 
 def side_by_side(name: str, entry: str = "json:loads") -> RunSpec:
@@ -86,3 +88,25 @@ def test_the_workers_get_the_runs_never_run_first_then_the_longest(tmp_path):
     specs = [side_by_side(name) for name in ("short", "new", "middle", "long", "failed", "newer")]
     order = [spec.name for spec in workers.longest_first(store, specs)]
     assert order == ["new", "failed", "newer", "long", "middle", "short"]
+
+
+def test_a_spawned_process_does_not_import_the_command_line_again(tiny_lab, tmp_path):
+    """A spawned process first re-runs its parent's main module, here the `labreport` script as
+    pip writes it from the project's entry point: it imports lab/__main__.py, which imports
+    nothing more, so the PDF engine's process imports WeasyPrint but not typer and the CLI."""
+    (entry,) = importlib.metadata.entry_points(group="console_scripts", name="labreport")
+    module, function = entry.value.split(":")
+    script = tmp_path / "labreport-script.py"
+    script.write_text(
+        f"import sys\nfrom {module} import {function}\nif __name__ == '__main__':\n    sys.exit({function}())\n"
+    )
+    options = ("-X", "importtime")
+    result = labreport(
+        tiny_lab, "build", "--no-run", "--lang", "en", python_options=options, main=(str(script),), check=0
+    )
+    imported = [
+        line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    ]
+    assert imported.count("weasyprint") == 1  # the PDF process's imports are seen too
+    assert imported.count("typer") == 1  # the command's process only
+    assert imported.count("lab.cli") == 1

@@ -1,4 +1,5 @@
-"""The PDF engine in a process of its own, started as the report's rendering begins.
+"""The PDF engine in a process of its own, started as soon as a command knows it will render:
+first thing in `build --no-run`, else when rendering begins (after the runs).
 
 Importing WeasyPrint (Pango, HarfBuzz and fontTools through cffi) took 0.38-0.41 s of a
 3.6 s `build --no-run` of the full Lab 13 report, and no page could be laid out before it.
@@ -22,9 +23,10 @@ _process: WorkerPool | None = None
 
 
 def start() -> None:
-    """Start the process now; the next `call`s run in it (one at a time, in order)."""
+    """Start the process now, unless it is running; the next `call`s run in it (one at a time, in order)."""
     global _process
-    stop()
+    if _process is not None:
+        return
     _process = WorkerPool(1, ("lab.report.render",))
     _process.executor.submit(import_engine)
     atexit.register(stop)
