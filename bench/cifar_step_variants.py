@@ -31,8 +31,9 @@ torch.compile loses per batch as well as in compiling, so the oneDNN eager step 
 There oneDNN's own timing (ONEDNN_VERBOSE over two steps) gives the 21 convolutions 81 ms of
 the ~107 ms step: forward at 420-510 GFLOP/s, about what two Zen 4 cores issue in bf16 dot
 products, the weight gradients at 300-330. Were every other op free, an epoch (391 steps and a
-test pass of 2.7 s) would still take about 34 s, under 4x that machine's course loop (131-139 s). A fused BatchNorm+ReLU for oneDNN tensors is not in PyTorch's own API (it was
-in the Intel extension, which is no longer developed); Inductor's fusion is the compile rows.
+test pass of 2.7 s) would still take about 34 s, under 4x that machine's course loop (131-139 s).
+A fused BatchNorm+ReLU for oneDNN tensors is not in PyTorch's own API (it was in the Intel
+extension, which is no longer developed); Inductor's fusion is the compile rows.
 """
 
 from __future__ import annotations

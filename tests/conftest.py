@@ -133,6 +133,12 @@ def labreport(
     return result
 
 
+def imports_seen(stderr: str) -> list[str]:
+    """Every module imported, once per process that imported it, from `python -X importtime`'s
+    lines (spawned processes inherit the option and the stream)."""
+    return [line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")]
+
+
 def start_labreport(cwd: Path, *args: str, hold: str | None = None, env: dict | None = None) -> subprocess.Popen:
     """Start the CLI; with `hold`, it stops at that fault point (see lab/faults.py)."""
     env = {**os.environ, "COLUMNS": "200", **(env or {})}

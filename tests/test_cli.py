@@ -12,7 +12,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 import pytest
 
-from tests.conftest import labreport
+from tests.conftest import imports_seen, labreport
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -124,12 +124,7 @@ def test_cifar_runs_on_tiny_data_and_resumes_nothing_twice(tiny_lab):
 def imported_modules(cwd: Path, *args: str, check: int = 0) -> tuple[set[str], str]:
     """The top-level packages the command imported (from python -X importtime), and its stderr."""
     result = labreport(cwd, *args, python_options=("-X", "importtime"), check=check)
-    imported = {
-        line.rsplit("|", 1)[1].strip().split(".")[0]
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:")
-    }
-    return imported, result.stderr
+    return {name.split(".")[0] for name in imports_seen(result.stderr)}, result.stderr
 
 
 @pytest.mark.parametrize("command", [["--help"], ["--version"], ["list"], ["run", "--help"]])

@@ -12,7 +12,7 @@ import pytest
 from lab.core import runner, workers
 from lab.core.matrix import RunSpec
 from lab.core.store import Store
-from tests.conftest import labreport
+from tests.conftest import imports_seen, labreport
 
 
 def side_by_side(name: str, entry: str = "json:loads") -> RunSpec:
@@ -104,9 +104,7 @@ def test_a_spawned_process_does_not_import_the_command_line_again(tiny_lab, tmp_
     result = labreport(
         tiny_lab, "build", "--no-run", "--lang", "en", python_options=options, main=(str(script),), check=0
     )
-    imported = [
-        line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
-    ]
+    imported = imports_seen(result.stderr)
     assert imported.count("weasyprint") == 1  # the PDF process's imports are seen too
     assert imported.count("typer") == 1  # the command's process only
     assert imported.count("lab.cli") == 1
